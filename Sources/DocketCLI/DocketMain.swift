@@ -1,0 +1,1 @@
+public enum DocketMain { public static func run() {} }

@@ -1,0 +1,121 @@
+import Foundation
+
+/// A DSSE v1 envelope (`payloadType`, base64 `payload`, `signatures`).
+public struct Envelope: Sendable, Equatable {
+    public struct Signature: Sendable, Equatable {
+        public var keyID: String
+        public var sig: Data
+        public init(keyID: String, sig: Data) {
+            self.keyID = keyID
+            self.sig = sig
+        }
+    }
+
+    public static let inTotoPayloadType = "application/vnd.in-toto+json"
+
+    public var payloadType: String
+    public var payload: Data
+    public var signatures: [Signature]
+
+    public init(payloadType: String, payload: Data, signatures: [Signature]) {
+        self.payloadType = payloadType
+        self.payload = payload
+        self.signatures = signatures
+    }
+
+    /// DSSE's pre-authentication encoding: `"DSSEv1" SP len(type) SP type SP len(body) SP body`.
+    public static func pae(payloadType: String, payload: Data) -> Data {
+        var out = Data("DSSEv1 \(payloadType.utf8.count) \(payloadType) \(payload.count) ".utf8)
+        out.append(payload)
+        return out
+    }
+
+    /// Signs `payload` with one key.
+    public static func sign(payload: Data, payloadType: String = inTotoPayloadType, with key: SigningKey) -> Envelope {
+        let sig = key.sign(pae(payloadType: payloadType, payload: payload))
+        return Envelope(payloadType: payloadType, payload: payload,
+                        signatures: [Signature(keyID: key.publicKey.keyID, sig: sig)])
+    }
+
+    /// True when some signature verifies under `key`. The key id is only a hint and is not trusted.
+    public func isSigned(by key: PublicKey) -> Bool {
+        let message = Self.pae(payloadType: payloadType, payload: payload)
+        return signatures.contains { key.isValidSignature($0.sig, for: message) }
+    }
+
+    /// Compact JSON in a fixed key order. All values are base64, hex or the payload type, so the bytes
+    /// depend only on the envelope's content.
+    public var compactJSON: Data {
+        var out = "{\"payloadType\":" + JSONText.quoted(payloadType) + ",\"payload\":\"" + payload.base64EncodedString()
+            + "\",\"signatures\":["
+        out += signatures.map { "{\"keyid\":" + JSONText.quoted($0.keyID) + ",\"sig\":\"" + $0.sig.base64EncodedString() + "\"}" }
+            .joined(separator: ",")
+        out += "]}"
+        return Data(out.utf8)
+    }
+}
+
+/// Why an envelope was not accepted as input.
+public enum EnvelopeError: DocketFailure, Equatable {
+    case tooLarge(source: String, bytes: Int, limit: Int)
+    case notJSON(source: String, reason: String)
+    case missingField(source: String, field: String)
+    case badBase64(source: String, field: String)
+    case wrongPayloadType(source: String, found: String)
+    case signatureCount(source: String, count: Int)
+
+    public var category: FailureCategory { .badInput }
+
+    public var description: String {
+        switch self {
+        case .tooLarge(let source, let bytes, let limit):
+            "\(source): envelope is \(bytes) bytes, over the \(limit)-byte limit; an event envelope is a few KiB"
+        case .notJSON(let source, let reason):
+            "\(source): not a DSSE envelope (\(reason)); expected the JSON written by `docket … --out FILE`"
+        case .missingField(let source, let field): "\(source): DSSE envelope has no `\(field)`"
+        case .badBase64(let source, let field): "\(source): `\(field)` is not valid base64"
+        case .wrongPayloadType(let source, let found):
+            "\(source): payloadType is \(found), expected \(Envelope.inTotoPayloadType)"
+        case .signatureCount(let source, let count):
+            "\(source): envelope has \(count) signatures; Docket events carry exactly one"
+        }
+    }
+}
+
+extension Envelope {
+    /// The largest envelope accepted; bigger input is refused before it is parsed.
+    public static let maximumSize = 256 * 1024
+
+    /// Parses and checks the shape of an envelope from untrusted bytes. `source` names the input in errors.
+    public init(parsing data: Data, source: String) throws {
+        guard data.count <= Self.maximumSize else {
+            throw EnvelopeError.tooLarge(source: source, bytes: data.count, limit: Self.maximumSize)
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: data)
+        } catch {
+            throw EnvelopeError.notJSON(source: source, reason: data.isEmpty ? "the input is empty" : "invalid or truncated JSON")
+        }
+        guard let dict = object as? [String: Any] else { throw EnvelopeError.notJSON(source: source, reason: "not a JSON object") }
+        try self.init(object: dict, source: source)
+    }
+
+    init(object dict: [String: Any], source: String) throws {
+        guard let type = dict["payloadType"] as? String else { throw EnvelopeError.missingField(source: source, field: "payloadType") }
+        guard type == Self.inTotoPayloadType else { throw EnvelopeError.wrongPayloadType(source: source, found: type) }
+        guard let payloadText = dict["payload"] as? String else { throw EnvelopeError.missingField(source: source, field: "payload") }
+        guard let payload = Data(anyBase64: payloadText) else { throw EnvelopeError.badBase64(source: source, field: "payload") }
+        guard let sigs = dict["signatures"] as? [Any] else { throw EnvelopeError.missingField(source: source, field: "signatures") }
+        guard sigs.count == 1 else { throw EnvelopeError.signatureCount(source: source, count: sigs.count) }
+        var signatures: [Signature] = []
+        for case let entry in sigs {
+            guard let s = entry as? [String: Any], let sigText = s["sig"] as? String else {
+                throw EnvelopeError.missingField(source: source, field: "signatures[].sig")
+            }
+            guard let sig = Data(anyBase64: sigText) else { throw EnvelopeError.badBase64(source: source, field: "signatures[].sig") }
+            signatures.append(Signature(keyID: (s["keyid"] as? String) ?? "", sig: sig))
+        }
+        self.init(payloadType: type, payload: payload, signatures: signatures)
+    }
+}

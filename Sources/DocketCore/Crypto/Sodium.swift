@@ -1,0 +1,83 @@
+internal import CSodium
+import Foundation
+
+/// Errors from the cryptographic layer.
+public enum CryptoError: DocketFailure, Equatable {
+    case libraryUnavailable
+    case badKeyLength(what: String, expected: Int, got: Int)
+    case wrongPassphrase(file: String)
+    case malformedKeyFile(file: String, reason: String)
+    case insecurePermissions(file: String, mode: String)
+    case passphraseRequired(file: String)
+    case randomFailure
+
+    public var category: FailureCategory {
+        switch self {
+        case .libraryUnavailable, .randomFailure: .failure
+        default: .badInput
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .libraryUnavailable: "libsodium could not be initialised; install libsodium (apt-get install libsodium-dev)"
+        case .badKeyLength(let what, let expected, let got): "\(what) must be \(expected) bytes, got \(got)"
+        case .wrongPassphrase(let file):
+            "cannot decrypt key file \(file): wrong passphrase (or the file was altered)"
+        case .malformedKeyFile(let file, let reason):
+            "\(file) is not a Docket key file: \(reason); create one with `docket key generate`"
+        case .insecurePermissions(let file, let mode):
+            "key file \(file) is readable by other users (mode \(mode)); run `chmod 600 \(file)` and try again"
+        case .passphraseRequired(let file):
+            "key file \(file) is encrypted: give the passphrase on a terminal or name an environment variable "
+                + "holding it with --passphrase-env"
+        case .randomFailure: "the system random number generator failed"
+        }
+    }
+}
+
+/// The single place libsodium is initialised; every entry point into the crypto layer goes through it.
+enum Sodium {
+    private static let initialized: Bool = sodium_init() >= 0
+
+    static func ensureReady() throws {
+        guard initialized else { throw CryptoError.libraryUnavailable }
+    }
+
+    static func randomBytes(_ count: Int) throws -> Data {
+        try ensureReady()
+        var bytes = [UInt8](repeating: 0, count: count)
+        randombytes_buf(&bytes, count)
+        return Data(bytes)
+    }
+}
+
+/// SHA-256 through libsodium.
+public enum SHA256 {
+    public static func hash(_ data: some DataProtocol) -> Data {
+        var state = crypto_hash_sha256_state()
+        crypto_hash_sha256_init(&state)
+        for region in data.regions {
+            region.withUnsafeBytes { raw in
+                _ = crypto_hash_sha256_update(&state, raw.bindMemory(to: UInt8.self).baseAddress, UInt64(raw.count))
+            }
+        }
+        var out = [UInt8](repeating: 0, count: 32)
+        crypto_hash_sha256_final(&state, &out)
+        return Data(out)
+    }
+
+    /// Hashes the concatenation of several parts without building it.
+    public static func hash(parts: [Data]) -> Data {
+        var state = crypto_hash_sha256_state()
+        crypto_hash_sha256_init(&state)
+        for part in parts {
+            part.withUnsafeBytes { raw in
+                _ = crypto_hash_sha256_update(&state, raw.bindMemory(to: UInt8.self).baseAddress, UInt64(raw.count))
+            }
+        }
+        var out = [UInt8](repeating: 0, count: 32)
+        crypto_hash_sha256_final(&state, &out)
+        return Data(out)
+    }
+}

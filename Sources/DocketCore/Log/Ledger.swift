@@ -1,0 +1,240 @@
+import Foundation
+
+/// The append-only ledger: one SQLite file (WAL mode) and, beside it, the log key that signs checkpoints.
+///
+/// Every append runs in one `BEGIN IMMEDIATE` transaction: authorize the signer, admit the event under the
+/// rules in force, write the entry bytes, extend the Merkle tree, fold the event into the projections, and sign a
+/// fresh checkpoint. Readers never see a checkpoint that does not cover exactly the entries present.
+///
+/// Not `Sendable`: one `Ledger` per thread or process. Several processes may append at once; SQLite's lock
+/// serialises them and each retries while the file is busy.
+public final class Ledger {
+    public let path: String
+    public let origin: String
+    let db: Database
+    let projector: Projector
+    let clock: any LedgerClock
+    private var logKeyCache: SigningKey?
+
+    /// Where the log key lives for a ledger at `path`.
+    public static func logKeyPath(for path: String) -> String { path + ".logkey" }
+
+    /// Creates a ledger: the SQLite file, the log key, and the genesis entry enrolling `admin`.
+    @discardableResult
+    public static func create(path: String, origin: String, admin: KeyFile, clock: any LedgerClock = SystemClock()) throws -> Ledger {
+        guard !origin.isEmpty, !origin.contains(where: { $0.isWhitespace || $0 == "+" }) else {
+            throw LedgerError.badArgument("origin `\(origin)` must be non-empty with no spaces or `+` (for example ledger.example.com/app)")
+        }
+        let fm = FileManager.default
+        guard !fm.fileExists(atPath: path) else { throw LedgerError.alreadyExists(path: path) }
+        let logKeyPath = logKeyPath(for: path)
+        guard !fm.fileExists(atPath: logKeyPath) else { throw FileError.exists(logKeyPath) }
+        let logKey = try SigningKey.generate()
+        try KeyFileFormat.write(KeyFile(identity: origin, key: logKey), to: logKeyPath, passphrase: nil)
+        do {
+            let db = try Database(path: path, mode: .readWriteCreate)
+            try db.execute("PRAGMA journal_mode=WAL")
+            try db.execute(Schema.log + Schema.projections)
+            try db.run("INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)", [.text(origin), .text(Schema.version)])
+        } catch {
+            try? fm.removeItem(atPath: path)
+            try? fm.removeItem(atPath: logKeyPath)
+            try? fm.removeItem(atPath: logKeyPath + ".pub")
+            throw error
+        }
+        let ledger = try Ledger(path: path, clock: clock)
+        let verifier = NoteVerifierKey(name: origin, publicKey: logKey.publicKey)
+        let statement = try Statement.make(
+            subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
+            predicate: .initialized(.init(logKey: verifier.text, admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),
+            clock: clock)
+        try ledger.append(Envelope.sign(payload: statement.encoded(), with: admin.key).compactJSON, source: "genesis")
+        return ledger
+    }
+
+    /// Opens an existing ledger.
+    public init(path: String, clock: any LedgerClock = SystemClock(), readOnly: Bool = false) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+            throw LedgerError.noLedger(path: path)
+        }
+        self.path = path
+        self.clock = clock
+        do {
+            db = try Database(path: path, mode: readOnly ? .readOnly : .readWrite)
+            db.setBusyTimeout(milliseconds: 30_000)
+            guard let row = try db.row("SELECT value FROM meta WHERE key = 'origin'"), let origin = row.text(0) else {
+                throw LedgerError.notALedger(path: path)
+            }
+            self.origin = origin
+            if !readOnly {
+                try db.execute("PRAGMA synchronous=FULL")
+            }
+        } catch let error as DatabaseError where error.code & 0xff == 26 /* SQLITE_NOTADB */ || error.message.contains("no such table") {
+            throw LedgerError.notALedger(path: path)
+        }
+        projector = Projector(db: db)
+    }
+
+    /// Uses an already open database (for a verification scratch copy).
+    init(database: Database, origin: String, clock: any LedgerClock) {
+        self.path = database.path
+        self.origin = origin
+        self.db = database
+        self.clock = clock
+        self.projector = Projector(db: database)
+    }
+
+    func logKey() throws -> SigningKey {
+        if let logKeyCache { return logKeyCache }
+        let keyPath = Self.logKeyPath(for: path)
+        do {
+            let key = try KeyFileFormat.read(path: keyPath, passphrase: nil).key
+            logKeyCache = key
+            return key
+        } catch let error as DocketFailure {
+            throw LedgerError.logKeyUnavailable(path: keyPath, reason: error.description)
+        }
+    }
+
+    // MARK: Append
+
+    /// Appends one envelope from untrusted bytes (`source` names them in errors). Idempotent: the same signed
+    /// payload appended again returns the existing entry with `duplicate` set.
+    @discardableResult
+    public func append(_ data: Data, source: String) throws -> AppendReceipt {
+        try appendBatch([(data, source)])[0]
+    }
+
+    /// Appends several envelopes in one transaction with one checkpoint. All or nothing: if any is refused,
+    /// none is appended.
+    public func appendBatch(_ items: [(data: Data, source: String)]) throws -> [AppendReceipt] {
+        let parsed = try items.map { item -> (Envelope, Statement) in
+            let envelope = try Envelope(parsing: item.data, source: item.source)
+            return (envelope, try Statement(parsing: envelope.payload, source: item.source))
+        }
+        return try retryingWhileBusy {
+            try db.immediateTransaction {
+                var receipts: [AppendReceipt] = []
+                var appended = false
+                for (envelope, statement) in parsed {
+                    let receipt = try appendLocked(envelope, statement)
+                    appended = appended || !receipt.duplicate
+                    receipts.append(receipt)
+                }
+                if appended { try signCheckpoint() }
+                let size = try treeSize()
+                return receipts.map { var r = $0; r.treeSize = size; return r }
+            }
+        }
+    }
+
+    private func retryingWhileBusy<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try body()
+            } catch let error as DatabaseError where error.isBusy && attempt < 20 {
+                attempt += 1
+                usleep(useconds_t(1000 * (attempt * 10 + Int.random(in: 0..<20))))
+            }
+        }
+    }
+
+    private func appendLocked(_ envelope: Envelope, _ statement: Statement) throws -> AppendReceipt {
+        let payloadHash = SHA256.hash(envelope.payload)
+        if let existing = try db.row("SELECT idx, integrated_ms FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]) {
+            return AppendReceipt(index: existing.int(0) ?? 0, integratedTime: Timestamp(milliseconds: existing.int64(1) ?? 0).rfc3339,
+                                 kind: statement.kind.rawValue, digest: statement.digest?.description, duplicate: true, treeSize: 0)
+        }
+        let tip = try db.row("SELECT idx, integrated_ms FROM entries ORDER BY idx DESC LIMIT 1")
+        let index = (tip?.int(0) ?? -1) + 1
+        let time = max(clock.now(), Timestamp(milliseconds: tip?.int64(1) ?? 0))
+        let signer = try authorize(envelope, statement, index: index)
+        let event = LedgerEvent(index: index, time: time, signer: signer, statement: statement)
+        try admit(event)
+        try store(Entry(index: index, integratedTime: time, envelope: envelope), event: event, payloadHash: payloadHash)
+        return AppendReceipt(index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
+                             digest: statement.digest?.description, duplicate: false, treeSize: index + 1)
+    }
+
+    /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
+    func store(_ entry: Entry, event: LedgerEvent, payloadHash: Data) throws {
+        try db.run("INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                   [.int(entry.index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
+                    .text(event.kind.rawValue), .text(event.signer.keyID), .blob(entry.bytes)])
+        let nodes = try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: entry.leafHash, at: entry.index) {
+            try StoredSubtrees(db: db).node(level: $0, index: $1)
+        }
+        for node in nodes {
+            try db.run("INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)", [.int(node.level), .int(node.index), .blob(node.hash)])
+        }
+        try projector.apply(event)
+    }
+
+    private func signCheckpoint() throws {
+        let size = try treeSize()
+        let root = try MerkleTree(store: StoredSubtrees(db: db)).root(size: size)
+        let note = Checkpoint(origin: origin, size: size, root: root).signed(with: try logKey())
+        try db.run("INSERT OR REPLACE INTO checkpoint(id, size, note) VALUES (1, ?, ?)", [.int(size), .text(note.text)])
+    }
+
+    // MARK: Basic reads
+
+    /// The number of entries.
+    public func treeSize() throws -> Int {
+        try db.row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?.int(0) ?? 0
+    }
+
+    /// The latest signed checkpoint note, as stored.
+    public func checkpointNote() throws -> String {
+        guard let note = try db.row("SELECT note FROM checkpoint WHERE id = 1")?.text(0) else {
+            throw LedgerError.corrupt("no checkpoint is stored; run `docket verify`")
+        }
+        return note
+    }
+
+    /// The log's verifier key, from the genesis entry.
+    public func logVerifierKey() throws -> NoteVerifierKey {
+        guard let bytes = try db.row("SELECT bytes FROM entries WHERE idx = 0")?.blob(0) else {
+            throw LedgerError.corrupt("the ledger has no genesis entry")
+        }
+        let statement = try Statement(parsing: try Entry(bytes: bytes, source: "entry 0").envelope.payload, source: "entry 0")
+        guard case .initialized(let p) = statement.predicate else { throw LedgerError.corrupt("entry 0 is not the genesis entry") }
+        return try NoteVerifierKey(parsing: p.logKey)
+    }
+
+    /// Entries `[from, from+limit)` as stored.
+    public func entries(from: Int, limit: Int) throws -> [Entry] {
+        try db.rows("SELECT idx, bytes FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).map {
+            try Entry(bytes: $0.blob(1) ?? Data(), source: "entry \($0.int(0) ?? -1)")
+        }
+    }
+
+    public func entry(at index: Int) throws -> Entry? {
+        try db.row("SELECT bytes FROM entries WHERE idx = ?", [.int(index)]).map { try Entry(bytes: $0.blob(0) ?? Data(), source: "entry \(index)") }
+    }
+
+    /// The entry index of the last entry at or before `time`, or nil if none.
+    public func lastIndex(atOrBefore time: Timestamp) throws -> Int? {
+        try db.row("SELECT MAX(idx) FROM entries WHERE integrated_ms <= ?", [.integer(time.milliseconds)])?.int(0)
+    }
+
+    /// The current ledger time: now, but never before the last entry.
+    public func ledgerTime() throws -> Timestamp {
+        let last = try db.row("SELECT integrated_ms FROM entries ORDER BY idx DESC LIMIT 1")?.int64(0) ?? 0
+        return max(clock.now(), Timestamp(milliseconds: last))
+    }
+}
+
+/// Merkle nodes stored in the `merkle` table.
+struct StoredSubtrees: SubtreeStore {
+    let db: Database
+
+    func node(level: Int, index: Int) throws -> Data {
+        guard let hash = try db.row("SELECT hash FROM merkle WHERE level = ? AND pos = ?", [.int(level), .int(index)])?.blob(0),
+            hash.count == 32
+        else { throw LedgerError.corrupt("Merkle node (\(level), \(index)) is missing; run `docket verify`") }
+        return hash
+    }
+}

@@ -1,0 +1,238 @@
+internal import CSQLite
+import Foundation
+
+/// A failure reported by SQLite, with its result code and message.
+public struct DatabaseError: DocketFailure {
+    public let code: Int32
+    public let message: String
+    public let path: String
+
+    public var category: FailureCategory {
+        switch code & 0xff {
+        case SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM: .badInput
+        default: .failure
+        }
+    }
+
+    /// True for "try again later" codes.
+    var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+
+    public var description: String {
+        switch code & 0xff {
+        case SQLITE_NOTADB: "\(path) is not a Docket ledger (not an SQLite database); check --ledger / DOCKET_LEDGER"
+        case SQLITE_CORRUPT: "\(path) is damaged (SQLite: \(message)); restore it from a backup or an exported bundle"
+        case SQLITE_READONLY: "\(path) is read-only (SQLite: \(message)); appends need write access to the file and its folder"
+        case SQLITE_CANTOPEN: "cannot open \(path) (SQLite: \(message)); check the path and the folder's permissions"
+        case SQLITE_BUSY: "\(path) stayed locked by another process (SQLite: \(message)); try again"
+        default: "\(path): SQLite error \(code): \(message)"
+        }
+    }
+}
+
+/// One SQLite connection. Owns the handle and closes it in `deinit`.
+///
+/// Not `Sendable`: a connection belongs to the thread that opened it. Each process or thread opens its own.
+final class Database {
+    private var handle: OpaquePointer?
+    let path: String
+    private var statements: [String: PreparedStatement] = [:]
+
+    enum Mode { case readWrite, readWriteCreate, readOnly }
+
+    init(path: String, mode: Mode) throws {
+        self.path = path
+        let flags: Int32 = switch mode {
+        case .readOnly: SQLITE_OPEN_READONLY
+        case .readWrite: SQLITE_OPEN_READWRITE
+        case .readWriteCreate: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+        }
+        var db: OpaquePointer?
+        let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        handle = db
+        guard rc == SQLITE_OK, db != nil else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            sqlite3_close_v2(db)
+            handle = nil
+            throw DatabaseError(code: rc, message: message, path: path)
+        }
+        sqlite3_extended_result_codes(db, 1)
+    }
+
+    deinit {
+        statements.removeAll()
+        sqlite3_close_v2(handle)
+    }
+
+    func check(_ rc: Int32) throws {
+        guard rc == SQLITE_OK || rc == SQLITE_ROW || rc == SQLITE_DONE else {
+            throw DatabaseError(code: rc, message: String(cString: sqlite3_errmsg(handle)), path: path)
+        }
+    }
+
+    func execute(_ sql: String) throws {
+        try check(sqlite3_exec(handle, sql, nil, nil, nil))
+    }
+
+    func setBusyTimeout(milliseconds: Int32) {
+        sqlite3_busy_timeout(handle, milliseconds)
+    }
+
+    /// A cached prepared statement, reset and with bindings cleared.
+    func prepare(_ sql: String) throws -> PreparedStatement {
+        if let cached = statements[sql] {
+            cached.reset()
+            return cached
+        }
+        var stmt: OpaquePointer?
+        let rc = sqlite3_prepare_v3(handle, sql, -1, UInt32(SQLITE_PREPARE_PERSISTENT), &stmt, nil)
+        guard rc == SQLITE_OK, let stmt else {
+            sqlite3_finalize(stmt)
+            throw DatabaseError(code: rc, message: String(cString: sqlite3_errmsg(handle)), path: path)
+        }
+        let statement = PreparedStatement(stmt, database: self)
+        statements[sql] = statement
+        return statement
+    }
+
+    /// Runs `sql` with `bindings` and returns every row.
+    func rows(_ sql: String, _ bindings: [SQLValue] = []) throws -> [Row] {
+        let statement = try prepare(sql)
+        try statement.bind(bindings)
+        var out: [Row] = []
+        while let row = try statement.step() { out.append(row) }
+        return out
+    }
+
+    func row(_ sql: String, _ bindings: [SQLValue] = []) throws -> Row? {
+        let statement = try prepare(sql)
+        try statement.bind(bindings)
+        let row = try statement.step()
+        statement.reset()
+        return row
+    }
+
+    func run(_ sql: String, _ bindings: [SQLValue] = []) throws {
+        let statement = try prepare(sql)
+        try statement.bind(bindings)
+        while try statement.step() != nil {}
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
+    func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+}
+
+/// A value bound to or read from SQL.
+enum SQLValue: Equatable, Sendable {
+    case null
+    case integer(Int64)
+    case text(String)
+    case blob(Data)
+}
+
+extension SQLValue {
+    static func int(_ v: Int) -> SQLValue { .integer(Int64(v)) }
+    static func optionalText(_ v: String?) -> SQLValue { v.map { .text($0) } ?? .null }
+    static func optionalInt(_ v: Int?) -> SQLValue { v.map { .integer(Int64($0)) } ?? .null }
+}
+
+/// One result row, copied out of SQLite.
+struct Row: Equatable, Sendable {
+    var values: [SQLValue]
+
+    subscript(_ i: Int) -> SQLValue { values[i] }
+
+    func int(_ i: Int) -> Int? {
+        if case .integer(let v) = values[i] { return Int(v) }
+        return nil
+    }
+    func int64(_ i: Int) -> Int64? {
+        if case .integer(let v) = values[i] { return v }
+        return nil
+    }
+    func text(_ i: Int) -> String? {
+        if case .text(let v) = values[i] { return v }
+        return nil
+    }
+    func blob(_ i: Int) -> Data? {
+        switch values[i] {
+        case .blob(let v): v
+        case .text(let t): Data(t.utf8)
+        default: nil
+        }
+    }
+}
+
+/// A prepared statement. Finalized in `deinit`.
+final class PreparedStatement {
+    private let stmt: OpaquePointer
+    private unowned let database: Database
+
+    init(_ stmt: OpaquePointer, database: Database) {
+        self.stmt = stmt
+        self.database = database
+    }
+
+    deinit { sqlite3_finalize(stmt) }
+
+    func reset() {
+        sqlite3_reset(stmt)
+        sqlite3_clear_bindings(stmt)
+    }
+
+    func bind(_ values: [SQLValue]) throws {
+        for (offset, value) in values.enumerated() {
+            let i = Int32(offset + 1)
+            let rc: Int32
+            switch value {
+            case .null: rc = sqlite3_bind_null(stmt, i)
+            case .integer(let v): rc = sqlite3_bind_int64(stmt, i, v)
+            case .text(let s): rc = sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT_PTR)
+            case .blob(let d):
+                rc = d.withUnsafeBytes { raw in
+                    sqlite3_bind_blob(stmt, i, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), SQLITE_TRANSIENT_PTR)
+                }
+            }
+            try database.check(rc)
+        }
+    }
+
+    /// The next row, or `nil` when done.
+    func step() throws -> Row? {
+        let rc = sqlite3_step(stmt)
+        if rc == SQLITE_DONE { return nil }
+        guard rc == SQLITE_ROW else {
+            try database.check(rc)
+            return nil
+        }
+        let count = sqlite3_column_count(stmt)
+        var values: [SQLValue] = []
+        values.reserveCapacity(Int(count))
+        for i in 0..<count {
+            switch sqlite3_column_type(stmt, i) {
+            case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(stmt, i)))
+            case SQLITE_TEXT: values.append(.text(String(cString: sqlite3_column_text(stmt, i))))
+            case SQLITE_BLOB:
+                let n = Int(sqlite3_column_bytes(stmt, i))
+                if let p = sqlite3_column_blob(stmt, i), n > 0 { values.append(.blob(Data(bytes: p, count: n))) } else { values.append(.blob(Data())) }
+            case SQLITE_FLOAT: values.append(.integer(Int64(sqlite3_column_double(stmt, i))))
+            default: values.append(.null)
+            }
+        }
+        return values.isEmpty ? Row(values: []) : Row(values: values)
+    }
+}
+
+/// SQLite's SQLITE_TRANSIENT (copy the bound value), which Swift cannot import as a macro.
+private let SQLITE_TRANSIENT_PTR = unsafeBitCast(OpaquePointer(bitPattern: -1), to: sqlite3_destructor_type.self)

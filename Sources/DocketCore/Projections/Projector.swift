@@ -1,0 +1,215 @@
+import Foundation
+
+/// An enrolled key as the ledger knows it.
+public struct KeyRecord: Sendable, Codable, Equatable {
+    public var keyID: String
+    public var publicKey: String
+    public var identity: String
+    public var roles: [Role]
+    public var enrolledIndex: Int
+    public var revokedIndex: Int?
+    public var revokeReason: String?
+
+    public var signer: Signer { Signer(identity: identity, keyID: keyID, roles: roles) }
+}
+
+/// Maintains and reads the projection tables. `apply` runs inside the append transaction, so the tables are
+/// always exactly the fold of the entries; every read is an indexed lookup, so its cost does not grow with
+/// the ledger.
+final class Projector {
+    let db: Database
+    private var policyCache: (index: Int, policy: Policy)?
+
+    init(db: Database) { self.db = db }
+
+    // MARK: Reads
+
+    func key(id: String) throws -> KeyRecord? {
+        try db.row("SELECT key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason FROM keys WHERE key_id = ?", [.text(id)])
+            .map(Self.keyRecord)
+    }
+
+    func keys() throws -> [KeyRecord] {
+        try db.rows("SELECT key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason FROM keys ORDER BY enrolled_idx")
+            .map(Self.keyRecord)
+    }
+
+    private static func keyRecord(_ row: Row) -> KeyRecord {
+        KeyRecord(keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
+                  roles: (row.text(3) ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) },
+                  enrolledIndex: row.int(4) ?? 0, revokedIndex: row.int(5), revokeReason: row.text(6))
+    }
+
+    /// The policy in force before entry `bound` (nil: the latest).
+    func policy(before bound: Int? = nil) throws -> (index: Int, policy: Policy)? {
+        let row = try db.row("SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.integer(Int64(bound ?? Int.max))])
+        guard let row, let index = row.int(0), let text = row.text(1) else { return nil }
+        if let cached = policyCache, cached.index == index { return cached }
+        guard let document = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
+            throw LedgerError.corrupt("the policy recorded at entry \(index) cannot be read; run `docket verify`")
+        }
+        let policy = try Policy(document: document, source: "policy at entry \(index)")
+        policyCache = (index, policy)
+        return (index, policy)
+    }
+
+    private static let timelineColumns = "environment, digest, repository, idx, integrated_ms, identity, kind"
+
+    private static func timelineEntry(_ row: Row) -> TimelineEntry {
+        TimelineEntry(environment: row.text(0) ?? "", digest: row.text(1) ?? "", repository: row.text(2) ?? "",
+                      index: row.int(3) ?? 0, time: Timestamp(milliseconds: row.int64(4) ?? 0).rfc3339,
+                      identity: row.text(5) ?? "", kind: row.text(6) ?? "")
+    }
+
+    /// The digest current in `environment` before entry `bound`.
+    func current(environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
+        try db.row("SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+                   [.text(environment), .integer(Int64(bound))]).map(Self.timelineEntry)
+    }
+
+    /// Every digest that became current in `environment` before entry `bound`, newest first.
+    func timeline(environment: String, before bound: Int = Int.max, limit: Int = 1000) throws -> [TimelineEntry] {
+        try db.rows("SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
+                    [.text(environment), .integer(Int64(bound)), .int(limit)]).map(Self.timelineEntry)
+    }
+
+    /// Environments that have had a current digest, in first-use order.
+    func environmentsSeen() throws -> [String] {
+        try db.rows("SELECT environment FROM env_timeline GROUP BY environment ORDER BY MIN(idx)").compactMap { $0.text(0) }
+    }
+
+    /// Indexes of entries that name `digest`, before `bound`.
+    func entryIndexes(digest: Digest, before bound: Int = Int.max) throws -> [Int] {
+        try db.rows("SELECT idx FROM digest_entries WHERE digest = ? AND idx < ? ORDER BY idx",
+                    [.text(digest.description), .integer(Int64(bound))]).compactMap { $0.int(0) }
+    }
+
+    /// Candidate rollback targets for `environment`: digests that were current there before the current one,
+    /// newest first, each once. `excludingRolledBack` leaves out digests that were rolled back from.
+    func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool) throws -> [TimelineEntry] {
+        let history = try timeline(environment: environment, before: bound)
+        guard let current = history.first else { return [] }
+        var rolledBackFrom: Set<String> = [current.digest]
+        if excludingRolledBack {
+            for row in try db.rows(
+                "SELECT e.bytes FROM env_timeline t JOIN entries e ON e.idx = t.idx WHERE t.environment = ? AND t.kind = 'rolled-back' AND t.idx < ?",
+                [.text(environment), .integer(Int64(bound))])
+            {
+                if let bytes = row.blob(0), let entry = try? Entry(bytes: bytes, source: "entry"),
+                    let statement = try? Statement(parsing: entry.envelope.payload, source: "entry"),
+                    case .rolledBack(let p) = statement.predicate
+                {
+                    rolledBackFrom.insert(p.from)
+                }
+            }
+        }
+        var seen: Set<String> = [current.digest]
+        return history.dropFirst().filter { row in
+            guard !seen.contains(row.digest) else { return false }
+            seen.insert(row.digest)
+            return !rolledBackFrom.contains(row.digest)
+        }
+    }
+
+    func tags(repository: String) throws -> [String: String] {
+        var out: [String: String] = [:]
+        for row in try db.rows("SELECT tag, digest FROM tags WHERE repository = ?", [.text(repository)]) {
+            if let tag = row.text(0), let digest = row.text(1) { out[tag] = digest }
+        }
+        return out
+    }
+
+    func tags(digest: String) throws -> [String] {
+        try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest)]).compactMap { $0.text(0) }
+    }
+
+    // MARK: Apply
+
+    /// Folds one admitted event into the tables. The only writer of projection tables.
+    func apply(_ event: LedgerEvent) throws {
+        let index = Int64(event.index)
+        let statement = event.statement
+        let digest = statement.digest?.description
+        if let digest {
+            try db.run("INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)", [.text(digest), .integer(index)])
+        }
+        switch statement.predicate {
+        case .initialized(let p):
+            for admin in p.admins {
+                guard let raw = Data(anyBase64: admin.publicKey) else { continue }
+                try insertKey(raw: raw, identity: admin.identity, roles: [.admin], index: index)
+            }
+        case .keyEnrolled(let p):
+            if let raw = Data(anyBase64: p.publicKey) { try insertKey(raw: raw, identity: p.identity, roles: p.roles, index: index) }
+        case .keyRevoked(let p):
+            if let raw = Data(anyBase64: p.publicKey) {
+                try db.run("UPDATE keys SET revoked_idx = ?, revoke_reason = ? WHERE key_id = ? AND revoked_idx IS NULL",
+                           [.integer(index), .text(p.reason), .text(SHA256.hash(raw).hex)])
+            }
+        case .policy(let p):
+            try db.run("INSERT INTO policies(idx, document) VALUES (?, ?)", [.integer(index), .text(String(decoding: p.policy.canonicalData, as: UTF8.self))])
+            policyCache = nil
+        case .built(let p):
+            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest!, index: index)
+        case .deployed(let p):
+            let rules = try policy(before: event.index)?.policy.environment(p.environment)
+            let current = try self.current(environment: p.environment, before: event.index)
+            if rules?.isGated == true {
+                if current?.digest != digest {
+                    try db.run("INSERT INTO drift(idx, environment, digest, current_digest) VALUES (?, ?, ?, ?)",
+                               [.integer(index), .text(p.environment), .text(digest!), .optionalText(current?.digest)])
+                }
+            } else if current?.digest != digest {
+                try insertTimeline(event, environment: p.environment)
+            }
+        case .check(let p):
+            try db.run("INSERT OR REPLACE INTO checks(digest, name, result, idx) VALUES (?, ?, ?, ?)",
+                       [.text(digest!), .text(p.check), .text(p.result.rawValue), .integer(index)])
+        case .incident(let p):
+            try db.run("INSERT OR REPLACE INTO incidents(digest, environment, incident, state, idx) VALUES (?, ?, ?, ?, ?)",
+                       [.text(digest!), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)])
+        case .approved(let p):
+            try db.run("INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, 'approved')",
+                       [.text(digest!), .text(p.environment), .text(event.signer.identity), .integer(index)])
+        case .withdrawn(let p):
+            try db.run("INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, 'withdrawn')",
+                       [.text(digest!), .text(p.environment), .text(event.signer.identity), .integer(index)])
+        case .promoted(let p):
+            try insertTimeline(event, environment: p.to)
+            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest!, index: index)
+            if let glass = p.breakGlass {
+                try db.run("INSERT INTO break_glass(idx, digest, environment, reason, failed_rules) VALUES (?, ?, ?, ?, ?)",
+                           [.integer(index), .text(digest!), .text(p.to), .text(glass.reason), .text(glass.failedRules.joined(separator: ","))])
+            }
+        case .rolledBack(let p):
+            if let from = try? Digest(parsing: p.from) {
+                try db.run("INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)", [.text(from.description), .integer(index)])
+            }
+            try insertTimeline(event, environment: p.environment)
+        }
+    }
+
+    private func insertKey(raw: Data, identity: String, roles: [Role], index: Int64) throws {
+        try db.run("INSERT OR REPLACE INTO keys(key_id, public_key, identity, roles, enrolled_idx) VALUES (?, ?, ?, ?, ?)",
+                   [.text(SHA256.hash(raw).hex), .blob(raw), .text(identity), .text(roles.sorted().map(\.rawValue).joined(separator: ",")), .integer(index)])
+    }
+
+    private func insertTimeline(_ event: LedgerEvent, environment: String) throws {
+        try db.run("INSERT INTO env_timeline(environment, idx, digest, repository, integrated_ms, identity, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                   [.text(environment), .integer(Int64(event.index)), .text(event.statement.digest!.description), .text(event.statement.subjectName),
+                    .integer(event.time.milliseconds), .text(event.signer.identity), .text(event.kind.rawValue)])
+    }
+
+    private func applyTags(_ tags: [String], repository: String, digest: String, index: Int64) throws {
+        for tag in Set(tags).sorted() {
+            if let row = try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)]),
+                let previous = row.text(0), previous != digest
+            {
+                try db.run("INSERT INTO tag_moves(idx, repository, tag, from_digest, to_digest) VALUES (?, ?, ?, ?, ?)",
+                           [.integer(index), .text(repository), .text(tag), .text(previous), .text(digest)])
+            }
+            try db.run("INSERT OR REPLACE INTO tags(repository, tag, digest, idx) VALUES (?, ?, ?, ?)",
+                       [.text(repository), .text(tag), .text(digest), .integer(index)])
+        }
+    }
+}

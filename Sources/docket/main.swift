@@ -1,0 +1,3 @@
+import DocketCLI
+
+DocketMain.run()
