@@ -1,1 +1,40 @@
-public enum DocketMain { public static func run() {} }
+import ArgumentParser
+import DocketCore
+import Foundation
+
+/// The documented exit codes.
+public enum ExitStatus {
+    /// Success: appended, eligible, verified clean.
+    public static let success: Int32 = 0
+    /// "No": refused, ineligible, violations found.
+    public static let no: Int32 = 1
+    /// Bad input: an argument, file, envelope, key or policy that cannot be used.
+    public static let badInput: Int32 = 2
+    /// Anything else: I/O or database failure.
+    public static let failure: Int32 = 3
+}
+
+/// The executable's entry point: parses, runs, and maps every error to a documented exit code.
+public enum DocketMain {
+    public static func run() -> Never {
+        do {
+            var command = try Docket.parseAsRoot()
+            try command.run()
+            exit(ExitStatus.success)
+        } catch let failure as DocketFailure {
+            Terminal.error(failure.description)
+            switch failure.category {
+            case .refused: exit(ExitStatus.no)
+            case .badInput: exit(ExitStatus.badInput)
+            case .failure: exit(ExitStatus.failure)
+            }
+        } catch let code as ExitCode {
+            exit(code.rawValue)
+        } catch {
+            let code = Docket.exitCode(for: error)
+            if code == .success { Docket.exit(withError: error) }
+            Terminal.error(Docket.fullMessage(for: error))
+            exit(code == .validationFailure ? ExitStatus.badInput : ExitStatus.failure)
+        }
+    }
+}

@@ -36,7 +36,7 @@ public struct NoteVerifierKey: Sendable, Equatable {
     public var text: String { "\(name)+\(keyID.hex)+\((Data([type]) + publicKey.raw).base64EncodedString())" }
 
     public init(parsing text: String) throws {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", omittingEmptySubsequences: false)
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, let id = Data(hex: parts[1]), id.count == 4,
             let key = Data(base64Encoded: String(parts[2])), key.count == 33,
             key[key.startIndex] == Self.ed25519 || key[key.startIndex] == Self.cosignatureV1

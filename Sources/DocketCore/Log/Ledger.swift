@@ -10,7 +10,7 @@ import Foundation
 /// serialises them and each retries while the file is busy.
 public final class Ledger {
     public let path: String
-    public let origin: String
+    public internal(set) var origin: String
     let db: Database
     let projector: Projector
     let clock: any LedgerClock
@@ -37,19 +37,22 @@ public final class Ledger {
             try db.execute(Schema.log + Schema.projections)
             try db.run("INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)", [.text(origin), .text(Schema.version)])
         } catch {
-            try? fm.removeItem(atPath: path)
-            try? fm.removeItem(atPath: logKeyPath)
-            try? fm.removeItem(atPath: logKeyPath + ".pub")
+            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] { try? fm.removeItem(atPath: file) }
             throw error
         }
-        let ledger = try Ledger(path: path, clock: clock)
-        let verifier = NoteVerifierKey(name: origin, publicKey: logKey.publicKey)
-        let statement = try Statement.make(
-            subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
-            predicate: .initialized(.init(logKey: verifier.text, admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),
-            clock: clock)
-        try ledger.append(Envelope.sign(payload: statement.encoded(), with: admin.key).compactJSON, source: "genesis")
-        return ledger
+        do {
+            let ledger = try Ledger(path: path, clock: clock)
+            let verifier = NoteVerifierKey(name: origin, publicKey: logKey.publicKey)
+            let statement = try Statement.make(
+                subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
+                predicate: .initialized(.init(logKey: verifier.text, admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),
+                clock: clock)
+            try ledger.append(Envelope.sign(payload: statement.encoded(), with: admin.key).compactJSON, source: "genesis")
+            return ledger
+        } catch {
+            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] { try? fm.removeItem(atPath: file) }
+            throw error
+        }
     }
 
     /// Opens an existing ledger.

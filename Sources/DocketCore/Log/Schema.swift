@@ -15,6 +15,7 @@ enum Schema {
         CREATE TABLE IF NOT EXISTS merkle(level INTEGER NOT NULL, pos INTEGER NOT NULL, hash BLOB NOT NULL,
             PRIMARY KEY(level, pos)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS checkpoint(id INTEGER PRIMARY KEY CHECK(id = 1), size INTEGER NOT NULL, note TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS cosigned(witness TEXT PRIMARY KEY, size INTEGER NOT NULL, note TEXT NOT NULL);
         """
 
     /// Projection tables, in the order `verify` compares them, each with its key columns for ordering.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Predicate bodies, one per event kind, with the field names fixed by the design (section 3).
+/// EventPredicate bodies, one per event kind, with the field names fixed by the design (section 3).
 public enum Predicates {
     public struct AdminKey: Codable, Sendable, Equatable {
         public var identity: String
@@ -159,7 +159,7 @@ public enum Predicates {
 }
 
 /// The kind-specific part of a statement's predicate.
-public enum Predicate: Sendable, Equatable {
+public enum EventPredicate: Sendable, Equatable {
     case initialized(Predicates.Initialized)
     case keyEnrolled(Predicates.KeyEnrolled)
     case keyRevoked(Predicates.KeyRevoked)
@@ -220,7 +220,7 @@ public enum Predicate: Sendable, Equatable {
         }
     }
 
-    fileprivate static func decode(_ kind: EventKind, from decoder: Decoder) throws -> Predicate {
+    fileprivate static func decode(_ kind: EventKind, from decoder: Decoder) throws -> EventPredicate {
         switch kind {
         case .initialized: .initialized(try .init(from: decoder))
         case .keyEnrolled: .keyEnrolled(try .init(from: decoder))
@@ -252,11 +252,11 @@ public struct Statement: Sendable, Equatable {
     public var time: String
     /// Random, so that each signed envelope is unique.
     public var nonce: String
-    public var predicate: Predicate
+    public var predicate: EventPredicate
 
     public var kind: EventKind { predicate.kind }
 
-    public init(subjectName: String, subjectDigest: String, ledger: String, time: String, nonce: String, predicate: Predicate) {
+    public init(subjectName: String, subjectDigest: String, ledger: String, time: String, nonce: String, predicate: EventPredicate) {
         self.subjectName = subjectName
         self.subjectDigest = subjectDigest
         self.ledger = ledger
@@ -266,7 +266,7 @@ public struct Statement: Sendable, Equatable {
     }
 
     /// A statement with a fresh nonce and the signer's current time.
-    public static func make(subjectName: String, subjectDigest: String, ledger: String, predicate: Predicate,
+    public static func make(subjectName: String, subjectDigest: String, ledger: String, predicate: EventPredicate,
                             clock: any LedgerClock = SystemClock()) throws -> Statement {
         Statement(subjectName: subjectName, subjectDigest: subjectDigest, ledger: ledger, time: clock.now().rfc3339,
                   nonce: try Sodium.randomBytes(16).hex, predicate: predicate)
@@ -319,9 +319,9 @@ public struct Statement: Sendable, Equatable {
         struct PredicateBox: Encodable {
             var kind: EventKind
             var common: Common
-            var body: Predicate
+            var body: EventPredicate
 
-            init(kind: EventKind, common: Common, body: Predicate) {
+            init(kind: EventKind, common: Common, body: EventPredicate) {
                 self.kind = kind
                 self.common = common
                 self.body = body
@@ -349,7 +349,7 @@ public struct Statement: Sendable, Equatable {
             }
             let nested = try c.superDecoder(forKey: .predicate)
             let common = try Common(from: nested)
-            let body = try Predicate.decode(kind, from: nested)
+            let body = try EventPredicate.decode(kind, from: nested)
             statement = Statement(subjectName: subjects[0].name, subjectDigest: hex, ledger: common.ledger,
                                   time: common.time, nonce: common.nonce, predicate: body)
         }

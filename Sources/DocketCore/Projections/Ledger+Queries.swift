@@ -153,3 +153,11 @@ extension Ledger {
     /// The key record for `identity`'s active key(s).
     public func keys(identity: String) throws -> [KeyRecord] { try projector.keys().filter { $0.identity == identity } }
 }
+
+extension Ledger {
+    /// Events `[from, from+limit)`, decoded and authenticated.
+    public func events(from: Int, limit: Int) throws -> [LedgerEvent] {
+        try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).compactMap { $0.int(0) }
+            .map { try event(at: $0) }
+    }
+}

@@ -1,0 +1,19 @@
+import ArgumentParser
+
+/// `docket`: the promotion ledger's command line.
+struct Docket: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "docket",
+        abstract: "A signed, append-only promotion ledger for container images.",
+        discussion: """
+            Exit codes: 0 success; 1 no (refused, not eligible, violations found); 2 bad input; 3 other errors.
+            The ledger is --ledger PATH or $DOCKET_LEDGER (default ./docket.db). A signing key is --key FILE or $DOCKET_KEY.
+            """,
+        version: "0.1.0",
+        subcommands: [
+            Init.self, Key.self, PolicyCommand.self, Record.self, Approve.self, Withdraw.self, Submit.self,
+            Gate.self, Promote.self, Rollback.self, Status.self, History.self, Log.self, Replay.self,
+            Verify.self, Export.self, CheckpointCommand.self, Prove.self, VerifyProof.self, Consistency.self, Witness.self,
+        ]
+    )
+}

@@ -1,0 +1,33 @@
+import ArgumentParser
+import DocketCore
+
+extension Docket {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write the bundle: a header line, then every entry's bytes, one per line (JSON Lines).")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Option(name: .long, help: "The bundle file to write.")
+        var out: String
+
+        func run() throws {
+            let header = try options.open(readOnly: true).exportBundle(to: out) { Terminal.progress("exporting", $0, $1) }
+            try options.output(["out": out, "size": String(header.size), "logKey": header.logKey]) {
+                "wrote \(out): \(header.size) entries, log key \(header.logKey)"
+            }
+        }
+    }
+
+    struct CheckpointCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "checkpoint", abstract: "Print the latest signed checkpoint (save it to check consistency later).")
+
+        @OptionGroup var options: LedgerOptions
+
+        func run() throws {
+            let note = try options.open(readOnly: true).checkpointNote()
+            if options.json { print(try Terminal.json(["checkpoint": note])) } else { print(note, terminator: "") }
+        }
+    }
+}

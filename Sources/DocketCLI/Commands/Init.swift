@@ -1,0 +1,34 @@
+import ArgumentParser
+import DocketCore
+
+extension Docket {
+    struct Init: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Create a ledger: the SQLite file, its log key, and the genesis entry enrolling the first admin.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Option(name: .long, help: "The ledger's origin, its global name (for example ledger.example.com/payments).")
+        var origin: String
+
+        @Option(name: .long, help: "The first admin's secret key file (its identity comes from the file).")
+        var key: String
+
+        @Option(name: .long, help: "Name of an environment variable holding the key file's passphrase.")
+        var passphraseEnv: String?
+
+        func run() throws {
+            let admin = try SigningOptions.loadFile(key, passphraseEnv: passphraseEnv)
+            let ledger = try Ledger.create(path: options.path, origin: origin, admin: admin)
+            let verifier = try ledger.logVerifierKey()
+            try options.output(["ledger": options.path, "origin": origin, "logKey": verifier.text, "admin": admin.identity]) {
+                """
+                created ledger \(options.path) for \(origin)
+                  admin    \(admin.identity)
+                  log key  \(Ledger.logKeyPath(for: options.path)) (keep it private; it signs checkpoints)
+                  verifier \(verifier.text)
+                """
+            }
+        }
+    }
+}

@@ -1,0 +1,109 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+extension Docket {
+    struct Prove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print C2SP tlog-proof@v1 inclusion proofs for an entry index, or for every entry about a digest.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Argument(help: "An entry index, or a digest.")
+        var target: String
+
+        @Option(name: .long, help: "Write each proof to DIR/<index>.tlog-proof and the entry to DIR/<index>.entry.")
+        var outDir: String?
+
+        func run() throws {
+            let ledger = try options.open(readOnly: true)
+            let indexes: [Int]
+            if let index = Int(target) {
+                indexes = [index]
+            } else {
+                let digest = try parseReference(target).digest
+                indexes = try ledger.events(digest: digest).map(\.index)
+                guard !indexes.isEmpty else { throw CLIError.no("\(digest) is not in the ledger") }
+            }
+            struct Item: Encodable {
+                var index: Int
+                var proof: String
+                var entry: String
+            }
+            var items: [Item] = []
+            for index in indexes {
+                let proof = try ledger.inclusionProof(index: index)
+                guard let entry = try ledger.entry(at: index) else { throw CLIError.badInput("no entry \(index)") }
+                items.append(Item(index: index, proof: proof.text, entry: String(decoding: entry.bytes, as: UTF8.self)))
+                if let outDir {
+                    try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+                    try Data(proof.text.utf8).write(to: URL(fileURLWithPath: "\(outDir)/\(index).tlog-proof"))
+                    try (entry.bytes + Data("\n".utf8)).write(to: URL(fileURLWithPath: "\(outDir)/\(index).entry"))
+                }
+            }
+            if options.json {
+                print(try Terminal.json(items))
+            } else if let outDir {
+                print("wrote \(items.count) proof(s) to \(outDir)/ (check one with `docket verify-proof \(outDir)/\(indexes[0]).tlog-proof \(outDir)/\(indexes[0]).entry --log-key VKEY`)")
+            } else {
+                print(items.map(\.proof).joined(separator: "\n"), terminator: "")
+            }
+        }
+    }
+
+    struct VerifyProof: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "verify-proof",
+            abstract: "Check an inclusion proof against an entry, or a consistency proof against an old checkpoint, offline.",
+            discussion: "Exit 0 when the proof holds, 1 when it does not.")
+
+        @Argument(help: "A tlog-proof@v1 file (from `docket prove`) or a consistency proof (from `docket consistency`).")
+        var proof: String
+
+        @Argument(help: "For an inclusion proof: the entry file (one line, as in a bundle). For a consistency proof: the old checkpoint file.")
+        var evidence: String
+
+        @Option(name: .long, help: "The log's verifier key (origin+keyid+base64).")
+        var logKey: String
+
+        func run() throws {
+            let key = try NoteVerifierKey(parsing: logKey)
+            let text = String(decoding: try readLimited(proof, limit: 1 << 20), as: UTF8.self)
+            var evidenceBytes = try readLimited(evidence, limit: Envelope.maximumSize + 8192)
+            do {
+                if text.hasPrefix(InclusionProof.header) {
+                    if evidenceBytes.last == UInt8(ascii: "\n") { evidenceBytes.removeLast() }
+                    let parsed = try InclusionProof(parsing: text, source: proof)
+                    let checkpoint = try parsed.verify(entryBytes: evidenceBytes, logKey: key, source: proof)
+                    print("entry \(parsed.index) is in \(checkpoint.origin) at tree size \(checkpoint.size) (root \(checkpoint.root.base64EncodedString()))")
+                } else {
+                    let parsed = try ConsistencyProof(parsing: text, source: proof)
+                    let old = try Checkpoint.verified(text: String(decoding: evidenceBytes, as: UTF8.self), logKey: key, source: evidence).0
+                    let new = try parsed.verify(oldCheckpoint: old, logKey: key, source: proof)
+                    print("the checkpoint of size \(old.size) is a prefix of the one of size \(new.size): the log only grew")
+                }
+            } catch let error as NoteError {
+                Terminal.error(error.description)
+                throw ExitCode(ExitStatus.no)
+            }
+        }
+    }
+
+    struct Consistency: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print an RFC 9162 consistency proof from a saved checkpoint to the latest one.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Argument(help: "A checkpoint file saved earlier with `docket checkpoint`.")
+        var oldCheckpoint: String
+
+        func run() throws {
+            let ledger = try options.open(readOnly: true)
+            let text = String(decoding: try readLimited(oldCheckpoint, limit: 1 << 16), as: UTF8.self)
+            let (old, _) = try Checkpoint.verified(text: text, logKey: try ledger.logVerifierKey(), source: oldCheckpoint)
+            let proof = try ledger.consistencyProof(from: old)
+            if options.json { print(try Terminal.json(["proof": proof.text])) } else { print(proof.text, terminator: "") }
+        }
+    }
+}

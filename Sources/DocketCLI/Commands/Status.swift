@@ -1,0 +1,32 @@
+import ArgumentParser
+import DocketCore
+
+extension Docket {
+    struct Status: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show each environment's digest, since when, who put it there, tags, rollback target and drift.")
+
+        @OptionGroup var options: LedgerOptions
+
+        func run() throws {
+            let status = try options.open(readOnly: true).status()
+            try options.output(status) { Render.status(status) }
+        }
+    }
+
+    struct Replay: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show the status as it was at an entry index or a time.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Option(name: .long, help: "An entry index, or an RFC 3339 time.")
+        var at: String
+
+        func run() throws {
+            let ledger = try options.open(readOnly: true)
+            let point = try ledger.resolvePoint(at)
+            let status = try ledger.status(before: point.bound, at: point.time)
+            try options.output(status) { Render.status(status) }
+        }
+    }
+}

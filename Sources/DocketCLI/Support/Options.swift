@@ -1,0 +1,51 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+/// `--ledger` and `--json`, shared by every command.
+struct LedgerOptions: ParsableArguments {
+    @Option(name: .long, help: "The ledger file (default: $DOCKET_LEDGER, else ./docket.db).")
+    var ledger: String?
+
+    @Flag(name: .long, help: "Machine-readable output (JSON; schemas in schemas/).")
+    var json = false
+
+    var path: String { ledger ?? ProcessInfo.processInfo.environment["DOCKET_LEDGER"] ?? "docket.db" }
+
+    func open(readOnly: Bool = false) throws -> Ledger { try Ledger(path: path, readOnly: readOnly) }
+
+    /// Prints `value` as JSON, or `human()` for people.
+    func output<T: Encodable>(_ value: T, human: () -> String) throws {
+        if json {
+            print(try Terminal.json(value))
+        } else {
+            let text = human()
+            if !text.isEmpty { print(text) }
+        }
+    }
+}
+
+/// `--key` and `--passphrase-env`: where the signing key comes from.
+struct SigningOptions: ParsableArguments {
+    @Option(name: .long, help: "Secret key file (default: $DOCKET_KEY, base64 of the key's seed).")
+    var key: String?
+
+    @Option(name: .long, help: "Name of an environment variable holding the key file's passphrase.")
+    var passphraseEnv: String?
+
+    func load() throws -> SigningKey {
+        if let key { return try Self.loadFile(key, passphraseEnv: passphraseEnv).key }
+        if let inline = ProcessInfo.processInfo.environment["DOCKET_KEY"], !inline.isEmpty {
+            return try KeyFileFormat.fromEnvironmentValue(inline, variable: "DOCKET_KEY")
+        }
+        throw ValidationError("no signing key: pass --key FILE or set DOCKET_KEY")
+    }
+
+    static func loadFile(_ path: String, passphraseEnv: String?) throws -> KeyFile {
+        guard try KeyFileFormat.isEncrypted(path: path) else { return try KeyFileFormat.read(path: path, passphrase: nil) }
+        return try KeyFileFormat.read(path: path, passphrase: try Terminal.passphrase(env: passphraseEnv, prompt: "Passphrase for \(path): "))
+    }
+}
+
+/// Parses `REPO@sha256:…` or a bare digest, with the user-facing errors of the model.
+func parseReference(_ text: String) throws -> ImageReference { try ImageReference(parsing: text) }

@@ -1,0 +1,155 @@
+import Foundation
+
+/// One stored entry as a verifier reads it: the bytes, plus what the database says about them (absent for
+/// bundles, where the line is all there is).
+struct StoredEntry {
+    var position: Int
+    var bytes: Data
+    var column: Columns?
+
+    struct Columns {
+        var index: Int
+        var integratedMilliseconds: Int64
+        var payloadHash: Data
+        var kind: String
+        var signer: String
+    }
+}
+
+/// Replays entries into a fresh scratch ledger through the same admission and projection code as `append`,
+/// recording every deviation instead of stopping at the first.
+///
+/// The scratch ledger is a temporary SQLite file (not memory), so verifying a million entries holds only the
+/// Merkle frontier and one entry at a time in memory.
+final class Replayer {
+    let scratch: Ledger
+    private let scratchPath: String
+    var report: VerificationReport
+    var frontier = MerkleFrontier()
+    private var lastTime: Int64 = 0
+    private var expectedIndex = 0
+    /// Tree sizes whose roots the caller wants (old checkpoints, witnessed checkpoints), and the roots found.
+    var rootsWanted: Set<Int> = []
+    var roots: [Int: Data] = [:]
+    /// For bundles: the line number of entry 0, so messages name the line.
+    var firstLine: Int? = nil
+
+    func label(_ position: Int) -> String {
+        firstLine.map { "line \(position + $0) (entry \(position))" } ?? "entry \(position)"
+    }
+
+    init(source: String) throws {
+        report = VerificationReport(source: source)
+        scratchPath = NSTemporaryDirectory() + "docket-verify-\(UUID().uuidString).sqlite"
+        let db = try Database(path: scratchPath, mode: .readWriteCreate)
+        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536")
+        try db.execute(Schema.log + Schema.projections)
+        try db.execute("BEGIN")
+        scratch = Ledger(database: db, origin: "", clock: SystemClock())
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(atPath: scratchPath)
+    }
+
+    /// The origin and log key text from the genesis entry.
+    private(set) var genesisLogKey: String?
+
+    func finish() throws {
+        try scratch.db.execute("COMMIT")
+        report.entries = frontier.size
+        report.root = frontier.root.base64EncodedString()
+    }
+
+    /// Checks and folds one entry. `label` names it in messages ("entry 7", "line 9").
+    func replay(_ stored: StoredEntry) {
+        let position = stored.position
+        let label = label(position)
+        frontier.append(leafHash: Merkle.leafHash(stored.bytes))
+        if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
+        defer { expectedIndex = position + 1 }
+        if let column = stored.column, column.index != expectedIndex {
+            report.problem(expectedIndex, "order", "entries \(expectedIndex)…\(column.index - 1) are missing: indexes jump from \(expectedIndex - 1) to \(column.index)")
+        }
+        let entry: Entry
+        do {
+            entry = try Entry(bytes: stored.bytes, source: label)
+        } catch {
+            report.problem(position, "entry", "\(error)")
+            return
+        }
+        if entry.index != position {
+            report.problem(position, "order", "\(label) holds the bytes of entry \(entry.index) (moved or reordered)")
+        }
+        let ms = entry.integratedTime.milliseconds
+        if ms < lastTime {
+            report.problem(position, "time", "\(label)'s integratedTime \(entry.integratedTime) is before the previous entry's \(Timestamp(milliseconds: lastTime))")
+        }
+        lastTime = max(lastTime, ms)
+        let payloadHash = SHA256.hash(entry.envelope.payload)
+        let statement: Statement
+        do {
+            statement = try Statement(parsing: entry.envelope.payload, source: label)
+        } catch {
+            report.problem(position, "entry", "\(error)")
+            return
+        }
+        if let column = stored.column {
+            if column.integratedMilliseconds != ms {
+                report.problem(position, "time", "\(label): the stored time column (\(Timestamp(milliseconds: column.integratedMilliseconds))) differs from the entry's integratedTime \(entry.integratedTime)")
+            }
+            if column.payloadHash != payloadHash { report.problem(position, "entry", "\(label): stored payload hash does not match the payload") }
+            if column.kind != statement.kind.rawValue {
+                report.problem(position, "entry", "\(label): stored kind `\(column.kind)` but the payload is `\(statement.kind.rawValue)`")
+            }
+        }
+        if position == 0, case .initialized(let p) = statement.predicate {
+            genesisLogKey = p.logKey
+            report.origin = statement.ledger
+            scratch.origin = statement.ledger
+        }
+        let signer: Signer
+        do {
+            signer = try scratch.authorize(entry.envelope, statement, index: position)
+        } catch {
+            report.problem(position, "signature", "\(label): \(Self.message(error))")
+            return
+        }
+        if let column = stored.column, column.signer != signer.keyID {
+            report.problem(position, "entry", "\(label): stored signer column does not name the key that signed it")
+        }
+        let event = LedgerEvent(index: position, time: entry.integratedTime, signer: signer, statement: statement)
+        do {
+            try scratch.admit(event)
+        } catch LedgerError.gateRefused(let verdict) {
+            report.problem(position, "promotion", "\(label): promotion of \(verdict.digest) to \(verdict.environment) was not eligible and not break-glass: "
+                + verdict.rules.filter { !$0.passed }.map { "\($0.rule): \($0.reason)" }.joined(separator: "; "))
+        } catch {
+            report.problem(position, "authorization", "\(label): \(Self.message(error))")
+        }
+        if case .promoted = statement.predicate { report.promotionsChecked += 1 }
+        do {
+            try scratch.store(entry, event: event, payloadHash: payloadHash)
+        } catch {
+            report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
+        }
+    }
+
+    static func message(_ error: Error) -> String {
+        var text = "\(error)"
+        if text.hasPrefix("refused: ") { text.removeFirst(9) }
+        return text
+    }
+
+    /// Fills the report's summary sections from the replayed projections.
+    func summarize() throws {
+        let status = try scratch.status()
+        for env in status.environments { if let current = env.current { report.environments[env.environment] = current.digest } }
+        report.drift = status.environments.flatMap(\.drift)
+        report.tagMoves = try scratch.db.rows("SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves ORDER BY idx").map(Ledger.tagMove)
+        report.breakGlass = try scratch.db.rows("SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx").map {
+            .init(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "", reason: $0.text(3) ?? "",
+                  failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
+        }
+    }
+}

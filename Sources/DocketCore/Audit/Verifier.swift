@@ -1,0 +1,279 @@
+import Foundation
+
+/// Re-checks a ledger, or a bundle file, from its entry bytes alone.
+public enum Verifier {
+    /// Verifies a ledger database: every entry, the Merkle tree against the signed checkpoint, and every
+    /// projection table against a rebuild from the entries.
+    static func verify(ledger: Ledger, pinnedLogKey: NoteVerifierKey?, progress: ((Int, Int) -> Void)?,
+                       prepare: (Replayer) throws -> Extra, finish: (Extra, Replayer, inout VerificationReport) -> Void) throws -> VerificationReport {
+        let replayer = try Replayer(source: ledger.path)
+        let extra = try prepare(replayer)
+        let total = try ledger.treeSize()
+        var after = -1
+        while true {
+            let rows = try ledger.db.rows(
+                "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? ORDER BY idx LIMIT 2048", [.int(after)])
+            guard let last = rows.last?.int(0) else { break }
+            for row in rows {
+                let index = row.int(0) ?? 0
+                replayer.replay(StoredEntry(
+                    position: index, bytes: row.blob(5) ?? Data(),
+                    column: .init(index: index, integratedMilliseconds: row.int64(1) ?? 0, payloadHash: row.blob(2) ?? Data(),
+                                  kind: row.text(3) ?? "", signer: row.text(4) ?? "")))
+            }
+            after = last
+            progress?(after + 1, total)
+        }
+        try replayer.finish()
+        var report = replayer.report
+        if report.origin != ledger.origin {
+            report.problem(0, "entry", "the genesis entry names origin `\(report.origin)` but the ledger's is `\(ledger.origin)`")
+        }
+        let note = (try? ledger.db.row("SELECT note FROM checkpoint WHERE id = 1"))??.text(0)
+        checkCheckpoint(note: note, source: "stored checkpoint", genesisLogKey: replayer.genesisLogKey, pinned: pinnedLogKey,
+                        root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
+        for table in [("merkle", "level, pos")] + Schema.projectionTables {
+            try compare(table: table.name, orderBy: table.orderBy, stored: ledger.db, rebuilt: replayer.scratch.db, report: &report)
+        }
+        finish(extra, replayer, &report)
+        replayer.report = report
+        try replayer.summarize()
+        return replayer.report
+    }
+
+    /// Checks the signed checkpoint against the recomputed tree.
+    static func checkCheckpoint(note: String?, source: String, genesisLogKey: String?, pinned: NoteVerifierKey?,
+                                root: Data, size: Int, report: inout VerificationReport) {
+        report.logKeyPinned = pinned != nil
+        var logKey = pinned
+        if let text = genesisLogKey {
+            do {
+                let genesis = try NoteVerifierKey(parsing: text)
+                if let pinned, pinned != genesis {
+                    report.problem(0, "checkpoint", "the log key in the genesis entry (\(genesis.text)) is not the pinned key \(pinned.text)")
+                }
+                logKey = logKey ?? genesis
+            } catch {
+                report.problem(0, "entry", "the genesis entry's log key cannot be read: \(error)")
+            }
+        } else {
+            report.problem(0, "entry", "there is no genesis (`initialized`) entry, so there is no log key to trust")
+        }
+        if pinned == nil {
+            report.notes.append("trusting the log key recorded in the ledger itself; pin it with --log-key to detect a re-signed history")
+        }
+        report.logKey = logKey?.text ?? ""
+        guard let note else {
+            report.problem(nil, "checkpoint", "\(source): missing")
+            return
+        }
+        guard let logKey else { return }
+        let checkpoint: Checkpoint
+        do {
+            checkpoint = try Checkpoint.verified(text: note, logKey: logKey, source: source).0
+        } catch {
+            report.problem(nil, "checkpoint", "\(error)")
+            return
+        }
+        report.checkpointSize = checkpoint.size
+        if checkpoint.size < size {
+            report.problem(checkpoint.size, "checkpoint", "entries \(checkpoint.size)…\(size - 1) are not covered by the signed checkpoint (size \(checkpoint.size)): added outside the ledger")
+        } else if checkpoint.size > size {
+            report.problem(size, "checkpoint", "the signed checkpoint covers \(checkpoint.size) entries but only \(size) are present: entries were removed")
+        } else if checkpoint.root != root {
+            report.problem(nil, "merkle", "the Merkle root of the entries does not match the signed checkpoint: entry bytes were changed")
+        }
+    }
+
+    /// Streams two ordered copies of a table side by side and reports where they differ.
+    static func compare(table: String, orderBy: String, stored: Database, rebuilt: Database, report: inout VerificationReport) throws {
+        let sql = "SELECT * FROM \(table) ORDER BY \(orderBy)"
+        let left: PreparedStatement
+        do {
+            left = try stored.prepare(sql)
+        } catch {
+            report.problem(nil, "projection", "table \(table) cannot be read: \(error)")
+            return
+        }
+        let right = try rebuilt.prepare(sql)
+        var differences = 0
+        while differences < 5 {
+            let a = try left.step()
+            let b = try right.step()
+            if a == nil && b == nil { break }
+            guard a != b else { continue }
+            differences += 1
+            let index = indexHint(table: table, row: a ?? b!)
+            switch (a, b) {
+            case (nil, let b?): report.problem(index, "projection", "table \(table) is missing a row the entries imply: \(describe(b))")
+            case (let a?, nil): report.problem(index, "projection", "table \(table) has a row the entries do not imply: \(describe(a))")
+            case (let a?, let b?):
+                if table == "merkle", a.int(0) == 0, a.int(1) == b.int(1) {
+                    report.problem(a.int(1), "merkle", "entry \(a.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
+                } else {
+                    report.problem(index, "projection", "table \(table) differs from the entries: stored \(describe(a)), expected \(describe(b))")
+                }
+            default: break
+            }
+        }
+        left.reset()
+        right.reset()
+    }
+
+    private static func indexHint(table: String, row: Row) -> Int? {
+        switch table {
+        case "merkle": row.int(0) == 0 ? row.int(1) : nil
+        case "policies", "drift", "break_glass", "tag_moves": row.int(0)
+        case "digest_entries", "env_timeline": row.int(1)
+        default: nil
+        }
+    }
+
+    private static func describe(_ row: Row) -> String {
+        "(" + row.values.map {
+            switch $0 {
+            case .null: "null"
+            case .integer(let v): String(v)
+            case .text(let t): t.count > 80 ? String(t.prefix(77)) + "…" : t
+            case .blob(let d): d.count > 16 ? d.prefix(8).hex + "…" : d.hex
+            }
+        }.joined(separator: ", ") + ")"
+    }
+}
+
+extension Verifier {
+    /// What else to check while verifying.
+    public struct Options {
+        public var pinnedLogKey: NoteVerifierKey?
+        /// A checkpoint the auditor saved earlier: the ledger must still extend it.
+        public var since: String?
+        /// Witnesses whose cosignature is required on a checkpoint consistent with the entries.
+        public var witnesses: [NoteVerifierKey]
+
+        public init(pinnedLogKey: NoteVerifierKey? = nil, since: String? = nil, witnesses: [NoteVerifierKey] = []) {
+            self.pinnedLogKey = pinnedLogKey
+            self.since = since
+            self.witnesses = witnesses
+        }
+    }
+
+    /// Verifies a bundle file from its bytes alone: no database of the ledger is read.
+    public static func verify(bundleAt path: String, options: Options = Options(),
+                              progress: ((Int, Int) -> Void)? = nil) throws -> VerificationReport {
+        var reader = try LineReader(path: path)
+        guard let first = reader.next() else { throw EntryError.malformed(source: path, reason: "the bundle is empty") }
+        let header: BundleHeader
+        do {
+            header = try JSONDecoder().decode(BundleHeader.self, from: first.line)
+        } catch {
+            throw EntryError.malformed(source: "\(path) line 1", reason: "not a bundle header (\((error as? DecodingError)?.readable ?? "invalid JSON"))")
+        }
+        guard header.format == BundleHeader.format else {
+            throw EntryError.malformed(source: "\(path) line 1", reason: "format `\(header.format)` is not \(BundleHeader.format)")
+        }
+        let replayer = try Replayer(source: path)
+        replayer.firstLine = 2
+        let extra = try prepare(options: options, witnessed: header.witnessed ?? [], replayer: replayer)
+        var position = 0
+        while let (line, terminated) = reader.next() {
+            if !terminated {
+                replayer.report.problem(position, "entry", "line \(position + 2) is truncated (the file does not end with a newline)")
+            }
+            replayer.replay(StoredEntry(position: position, bytes: line, column: nil))
+            position += 1
+            if position % 4096 == 0 { progress?(position, header.size) }
+        }
+        try replayer.finish()
+        var report = replayer.report
+        if header.size != position {
+            report.problem(nil, "entry", "the header says \(header.size) entries but the bundle has \(position) entry lines")
+        }
+        if report.origin != header.origin {
+            report.problem(nil, "entry", "the header names origin `\(header.origin)` but the genesis entry names `\(report.origin)`")
+        }
+        if let genesis = replayer.genesisLogKey, genesis != header.logKey {
+            report.problem(nil, "checkpoint", "the header's log key \(header.logKey) is not the one in the genesis entry (\(genesis))")
+        }
+        checkCheckpoint(note: header.checkpoint, source: "\(path) line 1 checkpoint", genesisLogKey: replayer.genesisLogKey,
+                        pinned: options.pinnedLogKey, root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
+        finishExtra(extra, replayer: replayer, report: &report)
+        replayer.report = report
+        try replayer.summarize()
+        return replayer.report
+    }
+
+    /// Verifies a ledger with the extra checks of `options`.
+    public static func verify(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws -> VerificationReport {
+        let witnessed = try ledger.db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
+        return try verify(ledger: ledger, pinnedLogKey: options.pinnedLogKey, progress: progress) { replayer in
+            try prepare(options: options, witnessed: witnessed, replayer: replayer)
+        } finish: { extra, replayer, report in
+            finishExtra(extra, replayer: replayer, report: &report)
+        }
+    }
+
+    /// Checkpoints to compare against roots recomputed during the replay.
+    struct Extra {
+        var since: (Checkpoint, SignedNote)?
+        var sinceError: String?
+        var witnessed: [(NoteVerifierKey, Checkpoint?, String?)]
+        var witnessKeys: [NoteVerifierKey]
+    }
+
+    static func prepare(options: Options, witnessed: [String], replayer: Replayer) throws -> Extra {
+        var extra = Extra(witnessed: [], witnessKeys: options.witnesses)
+        if let since = options.since {
+            do {
+                let note = try SignedNote(parsing: since, source: "--since checkpoint")
+                let checkpoint = try Checkpoint(note: note, source: "--since checkpoint")
+                extra.since = (checkpoint, note)
+                replayer.rootsWanted.insert(checkpoint.size)
+            } catch {
+                throw error
+            }
+        }
+        for witness in options.witnesses {
+            var found: (Checkpoint, String)? = nil
+            for text in witnessed {
+                guard let note = try? SignedNote(parsing: text, source: "cosigned checkpoint"),
+                    Cosignature.verifiedTimestamp(on: note, by: witness) != nil,
+                    let checkpoint = try? Checkpoint(note: note, source: "cosigned checkpoint")
+                else { continue }
+                if found == nil || checkpoint.size > found!.0.size { found = (checkpoint, text) }
+            }
+            if let found { replayer.rootsWanted.insert(found.0.size) }
+            extra.witnessed.append((witness, found?.0, found?.1))
+        }
+        return extra
+    }
+
+    static func finishExtra(_ extra: Extra, replayer: Replayer, report: inout VerificationReport) {
+        let logKey = try? NoteVerifierKey(parsing: report.logKey)
+        if let (old, note) = extra.since {
+            if let logKey, !note.isSigned(by: logKey) {
+                report.problem(nil, "consistency", "the --since checkpoint is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint")
+            } else if old.origin != report.origin {
+                report.problem(nil, "consistency", "the --since checkpoint is for `\(old.origin)`, not `\(report.origin)`")
+            } else if old.size > report.entries {
+                report.problem(report.entries, "consistency", "the ledger has \(report.entries) entries but the --since checkpoint covered \(old.size): it was truncated")
+            } else if replayer.roots[old.size] != old.root && !(old.size == 0 && old.root == Merkle.emptyRoot) {
+                report.problem(nil, "consistency", "the first \(old.size) entries no longer hash to the --since checkpoint's root: the ledger was rewritten after that checkpoint")
+            } else {
+                report.notes.append("consistent with the --since checkpoint of size \(old.size)")
+            }
+        }
+        for (witness, checkpoint, text) in extra.witnessed {
+            guard let checkpoint, let text else {
+                report.problem(nil, "witness", "no checkpoint cosigned by witness \(witness.name) (\(witness.text)); have it run `docket witness cosign`")
+                continue
+            }
+            if let logKey, let note = try? SignedNote(parsing: text, source: "cosigned"), !note.isSigned(by: logKey) {
+                report.problem(nil, "witness", "the checkpoint cosigned by \(witness.name) is not signed by the log key")
+            } else if checkpoint.size > report.entries || replayer.roots[checkpoint.size] != checkpoint.root {
+                report.problem(nil, "witness", "witness \(witness.name) cosigned a checkpoint of size \(checkpoint.size) that these entries do not match: this is a different history from the one the witness saw")
+            } else {
+                report.notes.append("witness \(witness.name) cosigned a consistent checkpoint of size \(checkpoint.size)")
+            }
+        }
+    }
+}
