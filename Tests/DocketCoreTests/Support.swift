@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+
+@testable import DocketCore
+
+/// Loads a JSON fixture copied from ../shared/testvectors (attribution in Fixtures/README.md).
+func fixture<T: Decodable>(_ path: String, as type: T.Type = T.self) throws -> T {
+    let url = try #require(Bundle.module.url(forResource: "Fixtures/" + path, withExtension: nil))
+    return try JSONDecoder().decode(T.self, from: try Data(contentsOf: url))
+}
+
+/// Decodes a fixture file found by ``fixtureFiles(under:)``.
+func fixture<T: Decodable>(_ url: URL, as type: T.Type = T.self) throws -> T {
+    try JSONDecoder().decode(T.self, from: try Data(contentsOf: url))
+}
+
+/// Every JSON file under a fixture folder, recursively.
+func fixtureFiles(under folder: String) throws -> [URL] {
+    let root = try #require(Bundle.module.url(forResource: "Fixtures/" + folder, withExtension: nil))
+    let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+    var out: [URL] = []
+    while let url = enumerator?.nextObject() as? URL {
+        if url.pathExtension == "json" { out.append(url) }
+    }
+    return out.sorted { $0.path < $1.path }
+}
+
+extension Data {
+    init(hexString: String) { self = Data(hex: hexString)! }
+}
+
+/// A clock tests move by hand.
+final class TestClock: LedgerClock, @unchecked Sendable {
+    private let lock = NSLock()
+    private var current: Timestamp
+
+    init(_ start: Timestamp = Timestamp(rfc3339: "2026-01-01T00:00:00.000Z")!) { current = start }
+
+    func now() -> Timestamp { lock.withLock { current } }
+
+    func advance(seconds: Int64) { lock.withLock { current = current.adding(seconds: seconds) } }
+
+    func set(_ t: Timestamp) { lock.withLock { current = t } }
+}
+
+/// A temporary folder removed when the value goes away.
+final class TemporaryDirectory {
+    let path: String
+
+    init() throws {
+        path = NSTemporaryDirectory() + "docket-test-" + UUID().uuidString
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+}
+
+/// A ledger in a temp folder with named actors, for tests that tell a story.
+final class Scenario {
+    let directory: TemporaryDirectory
+    let clock = TestClock()
+    let ledger: Ledger
+    let origin = "test.example/ledger"
+    var keys: [String: KeyFile] = [:]
+
+    static let repository = "registry.example/app"
+
+    init(policy: String? = nil) throws {
+        directory = try TemporaryDirectory()
+        let admin = KeyFile(identity: "admin@example.com", key: try SigningKey.generate())
+        keys["admin"] = admin
+        ledger = try Ledger.create(path: directory.file("ledger.db"), origin: origin, admin: admin, clock: clock)
+        for (name, roles) in [("ci", [Role.ci, .checker, .monitor]), ("alice", [.approver]), ("bob", [.approver]),
+                              ("carol", [.approver, .ci]), ("rel", [.releaser])] {
+            try enroll(name, roles: roles)
+        }
+        if let policy { try setPolicy(policy) }
+    }
+
+    @discardableResult
+    func enroll(_ name: String, roles: [Role]) throws -> KeyFile {
+        let key = KeyFile(identity: "\(name)@example.com", key: try SigningKey.generate())
+        keys[name] = key
+        try append("admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
+                   .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles)))
+        return key
+    }
+
+    func setPolicy(_ yaml: String) throws {
+        let policy = try Policy(parsing: yaml, source: "test policy")
+        try append("admin", subject: "policy", digest: policy.documentHash, .policy(.init(policy: policy.document)))
+    }
+
+    func envelope(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate, ledger: String? = nil) throws -> Data {
+        let statement = try Statement.make(subjectName: subject, subjectDigest: digest, ledger: ledger ?? origin, predicate: predicate, clock: clock)
+        return Envelope.sign(payload: statement.encoded(), with: keys[signer]!.key).compactJSON
+    }
+
+    @discardableResult
+    func append(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate) throws -> AppendReceipt {
+        try ledger.append(try envelope(signer, subject: subject, digest: digest, predicate), source: "test")
+    }
+
+    @discardableResult
+    func record(_ signer: String, _ image: Digest, _ predicate: EventPredicate) throws -> AppendReceipt {
+        try append(signer, subject: Self.repository, digest: image.hex, predicate)
+    }
+
+    func gate(_ image: Digest, _ env: String, promoter: String? = nil) throws -> GateVerdict {
+        try ledger.gate(digest: image, environment: env, at: try ledger.ledgerTime(), promoter: promoter)
+    }
+
+    func rule(_ verdict: GateVerdict, _ name: String) -> GateVerdict.Rule? { verdict.rules.first { $0.rule == name } }
+}
+
+func digest(_ c: Character) -> Digest { try! Digest(hex: String(repeating: c, count: 64)) }
