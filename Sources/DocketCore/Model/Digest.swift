@@ -63,10 +63,8 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
             if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { repository = String(name[..<colon]) }
             guard !repository.isEmpty else { throw ModelError.malformedDigest(text, reason: "the repository name is empty") }
             self.init(repository: repository, digest: try Digest(parsing: String(text[text.index(after: at)...])))
-        } else if text.hasPrefix("sha256:") {
-            self.init(repository: nil, digest: try Digest(parsing: text))
         } else {
-            throw ModelError.tagNotDigest(text)
+            self.init(repository: nil, digest: try Digest(parsing: text))
         }
     }
 
