@@ -20,8 +20,9 @@ extension Ledger {
     /// Reads under one snapshot, so the checkpoint covers exactly the exported entries.
     public func exportBundle(to path: String, progress: ((Int, Int) -> Void)? = nil) throws -> BundleHeader {
         let temporary = path + ".docket-tmp"
-        FileManager.default.createFile(atPath: temporary, contents: nil)
-        guard let handle = FileHandle(forWritingAtPath: temporary) else { throw FileError.cannotWrite(path, reason: "cannot create \(temporary)") }
+        guard FileManager.default.createFile(atPath: temporary, contents: nil),
+            let handle = FileHandle(forWritingAtPath: temporary)
+        else { throw FileError.cannotWrite(path, reason: "cannot create \(temporary)") }
         var header: BundleHeader
         do {
             defer { try? handle.close() }

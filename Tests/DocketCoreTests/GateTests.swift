@@ -1,0 +1,317 @@
+import Foundation
+import Testing
+
+@testable import DocketCore
+
+/// DESIGN.md §5, rule by rule, with the clock injected.
+@Suite("Gate rules")
+struct GateTests {
+    static let policy = """
+        environments:
+          - name: staging
+          - name: production
+            from: staging
+            soak: 1h
+            approvals:
+              min: 2
+              roles: [approver]
+              maxAge: 72h
+              separationOfDuties: true
+            checks: [security-scan]
+            breakGlass: true
+          - name: dr
+            from: production
+            approvals:
+              min: 1
+        """
+
+    let a = digest("a")
+    let b = digest("b")
+
+    /// Built, deployed to staging, check passed, soaked: everything but approvals.
+    func ready() throws -> Scenario {
+        let s = try Scenario(policy: Self.policy)
+        try s.record("ci", a, .built(.init()))
+        try s.record("ci", a, .deployed(.init(environment: "staging")))
+        try s.record("ci", a, .check(.init(check: "security-scan", result: .pass)))
+        s.clock.advance(seconds: 3600)
+        return s
+    }
+
+    func approve(_ s: Scenario, _ who: String..., env: String = "production", image: Digest? = nil) throws {
+        for name in who { try s.record(name, image ?? a, .approved(.init(environment: env))) }
+    }
+
+    @Test("All rules pass: eligible, and promote appends")
+    func eligible() throws {
+        let s = try ready()
+        try approve(s, "alice", "bob")
+        let verdict = try s.gate(a, "production")
+        #expect(verdict.eligible, "\(verdict.rules)")
+        #expect(verdict.rules.map(\.rule) == ["built", "from", "incidents", "soak", "approvals", "checks"])
+        let receipt = try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
+        #expect(try s.ledger.current(environment: "production")?.index == receipt.index)
+    }
+
+    @Test("Not built: the provenance rule fails")
+    func notBuilt() throws {
+        let s = try Scenario(policy: Self.policy)
+        try s.record("ci", b, .deployed(.init(environment: "staging")))
+        let verdict = try s.gate(b, "production")
+        #expect(s.rule(verdict, "built")?.passed == false)
+        #expect(s.rule(verdict, "built")?.reason.contains("docket record built") == true)
+    }
+
+    @Test("A digest no longer current in the from environment fails `from` and `soak`")
+    func notCurrent() throws {
+        let s = try ready()
+        try approve(s, "alice", "bob")
+        try s.record("ci", b, .built(.init()))
+        try s.record("ci", b, .deployed(.init(environment: "staging")))
+        let verdict = try s.gate(a, "production")
+        #expect(s.rule(verdict, "from")?.passed == false)
+        #expect(s.rule(verdict, "from")?.reason.contains("staging runs sha256:bbbbbbbbbbbb") == true)
+        #expect(s.rule(verdict, "soak")?.passed == false)
+    }
+
+    @Test("Soak: fails with the eligible time, passes after it")
+    func soak() throws {
+        let s = try Scenario(policy: Self.policy)
+        try s.record("ci", a, .built(.init()))
+        let arrival = try s.record("ci", a, .deployed(.init(environment: "staging")))
+        try s.record("ci", a, .check(.init(check: "security-scan", result: .pass)))
+        try approve(s, "alice", "bob")
+        s.clock.advance(seconds: 1800)
+        let early = try s.gate(a, "production")
+        let expected = Timestamp(rfc3339: arrival.integratedTime)!.adding(seconds: 3600).rfc3339
+        #expect(early.failedRules == ["soak"])
+        #expect(early.eligibleAt == expected)
+        #expect(s.rule(early, "soak")?.reason.contains("of 1h") == true)
+        s.clock.advance(seconds: 1801)
+        #expect(try s.gate(a, "production").eligible)
+    }
+
+    @Test("An incident blocks while open, voids earlier approvals, and restarts the soak when resolved")
+    func incident() throws {
+        let s = try ready()
+        try approve(s, "alice", "bob")
+        #expect(try s.gate(a, "production").eligible)
+        try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)))
+        let open = try s.gate(a, "production")
+        #expect(s.rule(open, "incidents")?.passed == false)
+        #expect(s.rule(open, "approvals")?.passed == false)
+        #expect(s.rule(open, "approvals")?.reason.contains("before the incident") == true)
+        s.clock.advance(seconds: 600)
+        try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)))
+        try approve(s, "alice", "bob")
+        let resolved = try s.gate(a, "production")
+        #expect(resolved.failedRules == ["soak"], "\(resolved.rules)")
+        #expect(s.rule(resolved, "soak")?.reason.contains("counted from the incident resolved") == true)
+        s.clock.advance(seconds: 3600)
+        #expect(try s.gate(a, "production").eligible)
+    }
+
+    @Test("An incident in any environment blocks")
+    func incidentElsewhere() throws {
+        let s = try ready()
+        try approve(s, "alice", "bob")
+        try s.record("ci", a, .incident(.init(environment: "dr", incident: "INC-9", state: .open)))
+        #expect(try s.gate(a, "production").failedRules.contains("incidents"))
+    }
+
+    @Test("Approvals for another digest or another environment do not count")
+    func approvalScope() throws {
+        let s = try ready()
+        try s.record("ci", b, .built(.init()))
+        try approve(s, "alice", image: b)
+        try approve(s, "bob", env: "dr")
+        let verdict = try s.gate(a, "production")
+        #expect(s.rule(verdict, "approvals")?.reason.contains("needs 2 more approvals") == true)
+    }
+
+    @Test("Separation of duties: the builder/deployer and the promoter do not count")
+    func separationOfDuties() throws {
+        let s = try Scenario(policy: Self.policy)
+        try s.record("carol", a, .built(.init()))  // carol holds ci and approver
+        try s.record("ci", a, .deployed(.init(environment: "staging")))
+        try s.record("ci", a, .check(.init(check: "security-scan", result: .pass)))
+        s.clock.advance(seconds: 3600)
+        try approve(s, "carol", "alice")
+        let verdict = try s.gate(a, "production")
+        #expect(s.rule(verdict, "approvals")?.passed == false)
+        #expect(s.rule(verdict, "approvals")?.reason.contains("carol@example.com: built or deployed") == true)
+        try approve(s, "bob")
+        #expect(try s.gate(a, "production").eligible)
+        let asPromoter = try s.gate(a, "production", promoter: "bob@example.com")
+        #expect(s.rule(asPromoter, "approvals")?.reason.contains("is the promoter") == true)
+    }
+
+    @Test("Expired, too old, and withdrawn approvals do not count")
+    func approvalLifetime() throws {
+        let s = try ready()
+        let soon = s.clock.now().adding(seconds: 60).rfc3339
+        try s.record("alice", a, .approved(.init(environment: "production", expiresAt: soon)))
+        try approve(s, "bob")
+        #expect(try s.gate(a, "production").eligible)
+        s.clock.advance(seconds: 61)
+        let expired = try s.gate(a, "production")
+        #expect(s.rule(expired, "approvals")?.reason.contains("alice@example.com: expired") == true)
+        try approve(s, "alice")
+        try s.record("bob", a, .withdrawn(.init(environment: "production")))
+        let withdrawn = try s.gate(a, "production")
+        #expect(s.rule(withdrawn, "approvals")?.reason.contains("needs 1 more approval") == true)
+        try approve(s, "bob")
+        s.clock.advance(seconds: 72 * 3600)
+        let old = try s.gate(a, "production")
+        #expect(s.rule(old, "approvals")?.reason.contains("older than 3d") == true)
+    }
+
+    @Test("An approval signed with a revoked key is refused and never counts; roles outside the rule do not count")
+    func revokedAndRoles() throws {
+        let s = try ready()
+        let bob = s.keys["bob"]!
+        let late = try s.envelope("bob", subject: Scenario.repository, digest: a.hex, .approved(.init(environment: "production")))
+        try s.append("admin", subject: bob.identity, digest: SHA256.hash(bob.key.publicKey.raw).hex,
+                     .keyRevoked(.init(identity: bob.identity, publicKey: bob.key.publicKey.base64, reason: "left")))
+        #expect(throws: LedgerError.self) { try s.ledger.append(late, source: "late approval") }
+        try approve(s, "alice")
+        let verdict = try s.gate(a, "production")
+        #expect(s.rule(verdict, "approvals")?.passed == false)
+        // With `identities`, only the named people count, whatever their roles.
+        let named = try Scenario(policy: Self.policy.replacingOccurrences(of: "roles: [approver]", with: "identities: [alice@example.com, carol@example.com]"))
+        try named.record("ci", a, .built(.init()))
+        try named.record("ci", a, .deployed(.init(environment: "staging")))
+        try named.record("ci", a, .check(.init(check: "security-scan", result: .pass)))
+        named.clock.advance(seconds: 3600)
+        try approve(named, "alice", "bob")
+        let byName = try named.gate(a, "production")
+        #expect(named.rule(byName, "approvals")?.reason.contains("bob@example.com: not identity alice@example.com or identity carol@example.com") == true)
+        try approve(named, "carol")
+        #expect(try named.gate(a, "production").eligible)
+    }
+
+    @Test("A failed required check followed by a passing one passes; the reverse fails")
+    func checks() throws {
+        let s = try ready()
+        try approve(s, "alice", "bob")
+        try s.record("ci", a, .check(.init(check: "security-scan", result: .fail)))
+        let failed = try s.gate(a, "production")
+        #expect(s.rule(failed, "checks")?.reason.contains("security-scan failed") == true)
+        try s.record("ci", a, .check(.init(check: "security-scan", result: .pass)))
+        #expect(try s.gate(a, "production").eligible)
+    }
+
+    @Test("Promotion is refused when the gate fails; break-glass only where the policy allows it")
+    func promotionAndBreakGlass() throws {
+        let s = try ready()
+        let size = try s.ledger.treeSize()
+        let refused = #expect(throws: LedgerError.self) { try s.record("rel", a, .promoted(.init(from: "staging", to: "production"))) }
+        guard case .gateRefused(let verdict)? = refused else { Issue.record("expected a gate refusal"); return }
+        #expect(verdict.failedRules == ["approvals"])
+        #expect(try s.ledger.treeSize() == size)
+        let glass = try s.record("rel", a, .promoted(.init(from: "staging", to: "production",
+                                                             breakGlass: .init(reason: "CVE fix", failedRules: ["approvals"]))))
+        #expect(try s.ledger.current(environment: "production")?.index == glass.index)
+        // dr does not allow break-glass.
+        let error = #expect(throws: LedgerError.self) {
+            try s.record("rel", a, .promoted(.init(from: "production", to: "dr", breakGlass: .init(reason: "x", failedRules: []))))
+        }
+        _ = error
+        let report = try Verifier.verify(ledger: s.ledger, options: .init())
+        #expect(report.ok)
+        #expect(report.breakGlass.map(\.reason) == ["CVE fix"])
+    }
+
+    @Test("Rollback restores the previous digest, lists valid targets, and voids earlier approvals of the digest left")
+    func rollback() throws {
+        let s = try ready()
+        try approve(s, "alice", "bob")
+        try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
+        try s.record("ci", b, .built(.init()))
+        try s.record("ci", b, .deployed(.init(environment: "staging")))
+        try s.record("ci", b, .check(.init(check: "security-scan", result: .pass)))
+        s.clock.advance(seconds: 3600)
+        try approve(s, "alice", "bob", image: b)
+        try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))
+        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a.description)
+        let c = digest("c")
+        let bad = #expect(throws: LedgerError.self) {
+            try s.record("rel", c, .rolledBack(.init(environment: "production", from: b.description, reason: "x")))
+        }
+        #expect("\(bad!)".contains("valid rollback targets: \(a.description)"))
+        try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "errors")))
+        #expect(try s.ledger.current(environment: "production")?.digest == a.description)
+        // Staging still runs b; its approvals for production were given before the rollback.
+        let verdict = try s.gate(b, "production")
+        #expect(s.rule(verdict, "approvals")?.reason.contains("before the rollback") == true)
+        // The default target now skips b, which was rolled back from.
+        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).isEmpty)
+        #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
+    }
+
+    @Test("A deploy to a gated environment of a digest never promoted there is drift")
+    func drift() throws {
+        let s = try ready()
+        try s.record("ci", b, .built(.init()))
+        try s.record("ci", b, .deployed(.init(environment: "production")))
+        let status = try s.ledger.status()
+        let production = try #require(status.environments.first { $0.environment == "production" })
+        #expect(production.current == nil)
+        #expect(production.drift.map(\.digest) == [b.description])
+        #expect(try Verifier.verify(ledger: s.ledger, options: .init()).drift.count == 1)
+    }
+
+    @Test("gate --at: the verdict as of an earlier entry")
+    func replayGate() throws {
+        let s = try ready()
+        try approve(s, "alice")
+        let before = try s.ledger.treeSize() - 1
+        try approve(s, "bob")
+        let point = try s.ledger.resolvePoint(String(before))
+        let then = try s.ledger.gate(digest: a, environment: "production", before: point.bound, at: point.time)
+        #expect(then.failedRules.contains("approvals"))
+        #expect(try s.gate(a, "production").eligible)
+        let status = try s.ledger.status(before: 4)
+        #expect(status.asOfIndex == 3)
+        #expect(status.environments.allSatisfy { $0.current == nil })
+    }
+
+    @Test("No policy, unknown environment, and an entry environment give actionable verdicts")
+    func degenerate() throws {
+        let none = try Scenario()
+        #expect(try none.gate(a, "production").rules.first?.reason.contains("docket policy set") == true)
+        let s = try ready()
+        #expect(try s.gate(a, "qa").rules.first?.reason.contains("environments are staging, production, dr") == true)
+        #expect(try s.gate(a, "staging").rules.first?.reason.contains("has no gate") == true)
+    }
+}
+
+@Suite("Policy parsing")
+struct PolicyTests {
+    @Test("Errors name the field and line", arguments: [
+        ("environments:\n  - name: staging\n  - name: prod\n    from: staging\n    soak: 3 days\n", "environments[1].soak", 5),
+        ("environments:\n  - name: staging\n  - name: prod\n    from: qa\n", "unknown environment `qa`", 4),
+        ("environments:\n  - name: staging\n    colour: blue\n", "unknown field `colour`", 3),
+        ("environments:\n  - name: a\n    from: b\n  - name: b\n    from: a\n", "promotion cycle", 3),
+        ("environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 0\n", "approvals.min", 6),
+        ("environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 1\n      roles: [boss]\n", "unknown role `boss`", 7),
+        ("environments: [\n", "not valid YAML or JSON", nil),
+    ] as [(String, String, Int?)])
+    func errors(text: String, expected: String, line: Int?) throws {
+        let error = #expect(throws: PolicyError.self) { try Policy(parsing: text, source: "p.yaml") }
+        #expect("\(error!)".contains(expected), "\(error!)")
+        if let line { #expect(error?.line == line, "\(error!)") }
+    }
+
+    @Test("JSON policies parse the same as YAML, and the document hash is stable")
+    func json() throws {
+        let yaml = try Policy(parsing: GateTests.policy, source: "y")
+        let json = try Policy(parsing: String(decoding: yaml.document.canonicalData, as: UTF8.self), source: "j")
+        #expect(json.environments == yaml.environments)
+        #expect(json.document == yaml.document, "\(json.document) vs \(yaml.document)")
+        #expect(json.documentHash == yaml.documentHash)
+        #expect(yaml.environment("production")?.approvals?.maxAge?.seconds == Int64(259_200))
+        #expect(PolicyDuration(parsing: "1h30m")?.seconds == 5400)
+        #expect(PolicyDuration(parsing: "h") == nil)
+    }
+}
