@@ -76,7 +76,7 @@ struct EventEmitter {
 
 func printReceipt(_ receipt: AppendReceipt, options: LedgerOptions) throws {
     try options.output(receipt) {
-        let what = receipt.kind + (receipt.digest.map { " " + $0 } ?? "")
+        let what = receipt.kind + " " + (receipt.digest.map { "\(receipt.subject)@\($0)" } ?? receipt.subject)
         return receipt.duplicate
             ? "already in the ledger as entry \(receipt.index) (\(what)); nothing appended"
             : "appended entry \(receipt.index): \(what) at \(receipt.integratedTime)"

@@ -11,6 +11,7 @@ enum Terminal {
     static let stderrIsTTY = isatty(STDERR_FILENO) == 1
 
     static func error(_ message: String) {
+        fflush(nil)  // flush stdout first, so a report printed just before stays in front of its error
         FileHandle.standardError.write(Data("docket: \(message)\n".utf8))
     }
 

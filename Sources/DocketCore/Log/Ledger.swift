@@ -148,7 +148,7 @@ public final class Ledger {
         let payloadHash = SHA256.hash(envelope.payload)
         if let existing = try db.row("SELECT idx, integrated_ms FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]) {
             return AppendReceipt(index: existing.int(0) ?? 0, integratedTime: Timestamp(milliseconds: existing.int64(1) ?? 0).rfc3339,
-                                 kind: statement.kind.rawValue, digest: statement.digest?.description, duplicate: true, treeSize: 0)
+                                 kind: statement.kind.rawValue, subject: statement.subjectName, digest: statement.digest?.description, duplicate: true, treeSize: 0)
         }
         let tip = try db.row("SELECT idx, integrated_ms FROM entries ORDER BY idx DESC LIMIT 1")
         let index = (tip?.int(0) ?? -1) + 1
@@ -157,7 +157,7 @@ public final class Ledger {
         let event = LedgerEvent(index: index, time: time, signer: signer, statement: statement)
         try admit(event)
         try store(Entry(index: index, integratedTime: time, envelope: envelope), event: event, payloadHash: payloadHash)
-        return AppendReceipt(index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
+        return AppendReceipt(index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue, subject: statement.subjectName,
                              digest: statement.digest?.description, duplicate: false, treeSize: index + 1)
     }
 

@@ -40,6 +40,8 @@ public struct AppendReceipt: Sendable, Codable, Equatable {
     public var index: Int
     public var integratedTime: String
     public var kind: String
+    /// The subject's name: the repository, or the identity or origin a governance event is about.
+    public var subject: String
     public var digest: String?
     /// True when the same envelope was already in the ledger: nothing was appended, `index` is the existing entry.
     public var duplicate: Bool
