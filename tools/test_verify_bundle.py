@@ -12,7 +12,6 @@ import hashlib
 import importlib.machinery
 import importlib.util
 import json
-import os
 import random
 import subprocess
 import sys
