@@ -70,7 +70,7 @@ struct LedgerTests {
         let stranger = KeyFile(identity: "mallory@example.com", key: try SigningKey.generate())
         s.keys["mallory"] = stranger
         var error = try expectUnchanged(s, LedgerError.self) { try s.record("mallory", a, .built(.init())) }
-        #expect("\(error!)".contains("not signed by any key enrolled"))
+        #expect("\(error!)".contains("does not verify under any key enrolled"))
 
         error = try expectUnchanged(s, LedgerError.self) { try s.record("alice", a, .built(.init())) }
         #expect("\(error!)".contains("need the ci role"))
@@ -174,5 +174,59 @@ struct LedgerTests {
         #expect(status.tagMoves.first?.tag == "latest")
         #expect(status.tagMoves.first?.from == digest("a").description)
         #expect(try s.ledger.tagMoves(digest: digest("b")).count == 1)
+    }
+}
+
+@Suite("Envelopes from other tools")
+struct ForeignEnvelopeTests {
+    @Test("The keyid is only a hint: missing, wrong or upper-case keyids still verify, and the entry records the real one")
+    func keyidHint() throws {
+        let s = try Scenario()
+        for (i, hint) in ["", String(repeating: "0", count: 64), s.keys["ci"]!.key.publicKey.keyID.uppercased()].enumerated() {
+            var envelope = try Envelope(parsing: try s.envelope("ci", subject: Scenario.repository, digest: digest(Character(String(i))).hex, .built(.init())), source: "t")
+            envelope.signatures[0].keyID = hint
+            let receipt = try s.ledger.append(envelope.compactJSON, source: "hint \(i)")
+            let stored = try #require(try s.ledger.entry(at: receipt.index))
+            #expect(stored.envelope.signatures[0].keyID == s.keys["ci"]!.key.publicKey.keyID)
+        }
+        #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
+    }
+
+    @Test("Empty names, bad tags and odd environment names are refused whoever built the envelope", arguments: [
+        EventPredicate.check(.init(check: " ", result: .pass)), .incident(.init(environment: "staging", incident: "", state: .open)),
+        .built(.init(tags: [""])), .built(.init(tags: ["-bad"])), .deployed(.init(environment: "")),
+        .deployed(.init(environment: "prod env")),
+    ])
+    func emptyFields(predicate: EventPredicate) throws {
+        let s = try Scenario()
+        let size = try s.ledger.treeSize()
+        #expect(throws: ModelError.self) { try s.record("ci", digest("a"), predicate) }
+        #expect(try s.ledger.treeSize() == size)
+    }
+
+    @Test("Roles are lower case in policies and enrolments")
+    func roleCase() throws {
+        #expect(throws: ModelError.self) { try Role(parsing: "Approver") }
+        let error = #expect(throws: PolicyError.self) {
+            try Policy(parsing: "environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 1\n      roles: [Approver]\n", source: "p")
+        }
+        #expect("\(error!)".contains("lower case"))
+    }
+
+    @Test("replay shows tags and incidents as they were at that point")
+    func replayHistory() throws {
+        let s = try Scenario(policy: "environments:\n  - name: staging\n")
+        let a = digest("a")
+        try s.record("ci", a, .built(.init(tags: ["latest"])))
+        try s.record("ci", a, .deployed(.init(environment: "staging")))
+        let opened = try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)))
+        try s.record("ci", digest("b"), .built(.init(tags: ["latest"])))
+        try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)))
+        let then = try s.ledger.status(before: opened.index + 1)
+        #expect(then.openIncidents.map(\.incident) == ["INC-1"])
+        #expect(then.environments.first?.tags == ["latest"])
+        let now = try s.ledger.status()
+        #expect(now.openIncidents.isEmpty)
+        #expect(now.environments.first?.tags == [])
     }
 }

@@ -13,7 +13,12 @@ extension Docket {
 
         func run() throws {
             let header = try options.open(readOnly: true).exportBundle(to: out) { Terminal.progress("exporting", $0, $1) }
-            try options.output(["out": out, "size": String(header.size), "logKey": header.logKey]) {
+            struct Output: Encodable {
+                var out: String
+                var size: Int
+                var logKey: String
+            }
+            try options.output(Output(out: out, size: header.size, logKey: header.logKey)) {
                 "wrote \(out): \(header.size) entries, log key \(header.logKey)"
             }
         }

@@ -46,7 +46,8 @@ extension Docket.Key {
             }
             let keyFile = KeyFile(identity: identity, key: try SigningKey.generate())
             try KeyFileFormat.write(keyFile, to: out, passphrase: passphrase)
-            let result = ["secretKey": out, "publicKey": out + ".pub", "identity": identity, "keyid": keyFile.key.publicKey.keyID]
+            let result = ["secretKeyFile": out, "publicKeyFile": out + ".pub", "identity": identity, "keyid": keyFile.key.publicKey.keyID,
+                          "publicKey": keyFile.key.publicKey.base64]
             if json {
                 print(try Terminal.json(result))
             } else {

@@ -28,6 +28,9 @@ final class Replayer {
     var frontier = MerkleFrontier()
     private var lastTime: Int64 = 0
     private var expectedIndex = 0
+    /// How far stored indexes (and indexes inside the entries) are shifted from positions, so a shift is reported once.
+    private var columnShift = 0
+    private var entryShift = 0
     /// Tree sizes whose roots the caller wants (old checkpoints, witnessed checkpoints), and the roots found.
     var rootsWanted: Set<Int> = []
     var roots: [Int: Data] = [:]
@@ -61,15 +64,22 @@ final class Replayer {
         report.root = frontier.root.base64EncodedString()
     }
 
-    /// Checks and folds one entry. `label` names it in messages ("entry 7", "line 9").
+    /// Checks and folds one entry. Entries are replayed at consecutive positions whatever they claim, so a
+    /// missing or moved entry is reported once, where the shift starts, and the rest is still checked.
     func replay(_ stored: StoredEntry) {
-        let position = stored.position
+        let position = expectedIndex
         let label = label(position)
         frontier.append(leafHash: Merkle.leafHash(stored.bytes))
         if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
         defer { expectedIndex = position + 1 }
-        if let column = stored.column, column.index != expectedIndex {
-            report.problem(expectedIndex, "order", "entries \(expectedIndex)…\(column.index - 1) are missing: indexes jump from \(expectedIndex - 1) to \(column.index)")
+        if let column = stored.column, column.index - position != columnShift {
+            if column.index > position + columnShift {
+                let first = position + columnShift
+                report.problem(first, "order", "entr\(column.index - first == 1 ? "y \(first) is" : "ies \(first)…\(column.index - 1) are") missing: indexes jump from \(first - 1) to \(column.index)")
+            } else {
+                report.problem(position, "order", "entry \(column.index) appears again after entry \(position + columnShift - 1)")
+            }
+            columnShift = column.index - position
         }
         let entry: Entry
         do {
@@ -78,9 +88,12 @@ final class Replayer {
             report.problem(position, "entry", "\(error)")
             return
         }
-        if entry.index != position {
-            report.problem(position, "order", "\(label) holds the bytes of entry \(entry.index) (moved or reordered)")
+        let claimed = stored.column?.index ?? position
+        if entry.index != claimed, entry.index - position != entryShift {
+            report.problem(position, "order", "\(label) holds the bytes of entry \(entry.index)"
+                + (stored.column == nil ? ": entries are missing, added or out of order from here" : " (moved or reordered)"))
         }
+        entryShift = entry.index - position
         let ms = entry.integratedTime.milliseconds
         if ms < lastTime {
             report.problem(position, "time", "\(label)'s integratedTime \(entry.integratedTime) is before the previous entry's \(Timestamp(milliseconds: lastTime))")

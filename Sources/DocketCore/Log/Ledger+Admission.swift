@@ -16,11 +16,11 @@ extension Ledger {
             }
             throw LedgerError.refused("the genesis entry is not signed by one of the admins it enrols")
         }
-        for signature in envelope.signatures {
-            guard let record = try projector.key(id: signature.keyID.lowercased()),
-                let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw),
-                envelope.isSigned(by: key)
-            else { continue }
+        // The keyid is a hint: look it up first, then fall back to every enrolled key (a handful).
+        let hinted = try envelope.signatures.compactMap { try projector.key(id: $0.keyID.lowercased()) }
+        let candidates = hinted + (try projector.keys().filter { record in !hinted.contains { $0.keyID == record.keyID } })
+        for record in candidates {
+            guard let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw), envelope.isSigned(by: key) else { continue }
             if let revoked = record.revokedIndex, revoked < index {
                 throw LedgerError.refused("the signing key of \(record.identity) (\(record.keyID.prefix(16))…) was revoked at entry \(revoked)"
                     + (record.revokeReason.map { " (\($0))" } ?? ""))
@@ -32,13 +32,14 @@ extension Ledger {
             return record.signer
         }
         let hint = envelope.signatures.first?.keyID ?? ""
-        throw LedgerError.refused("the envelope is not signed by any key enrolled in this ledger (keyid \(hint.prefix(16))…); "
-            + "an admin enrols the signer's public key with `docket key enroll FILE.pub --role ROLE`")
+        throw LedgerError.refused("the envelope's signature does not verify under any key enrolled in this ledger (keyid hint \(hint.isEmpty ? "none" : String(hint.prefix(16)) + "…")); "
+            + "if the key is new, an admin enrols it with `docket key enroll FILE.pub --role ROLE`")
     }
 
     /// Checks an authorised event against the ledger's state and the policy in force. Throws the refusal.
     func admit(_ event: LedgerEvent) throws {
         let statement = event.statement
+        try statement.validateFields()
         guard statement.ledger == origin else {
             throw LedgerError.refused("the event was signed for ledger `\(statement.ledger)`, not this ledger `\(origin)`")
         }

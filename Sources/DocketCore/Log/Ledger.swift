@@ -156,17 +156,22 @@ public final class Ledger {
         let signer = try authorize(envelope, statement, index: index)
         let event = LedgerEvent(index: index, time: time, signer: signer, statement: statement)
         try admit(event)
-        try store(Entry(index: index, integratedTime: time, envelope: envelope), event: event, payloadHash: payloadHash)
+        // The keyid is only a hint on input; the entry records the id of the key that actually signed.
+        var recorded = envelope
+        recorded.signatures[0].keyID = signer.keyID
+        try store(Entry(index: index, integratedTime: time, envelope: recorded), event: event, payloadHash: payloadHash)
         return AppendReceipt(index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue, subject: statement.subjectName,
                              digest: statement.digest?.description, duplicate: false, treeSize: index + 1)
     }
 
     /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
+    /// The row is `event.index`, which is the entry's own index on append; a verifier replaying a damaged
+    /// history stores each entry at its position instead, so one gap does not derail everything after it.
     func store(_ entry: Entry, event: LedgerEvent, payloadHash: Data) throws {
         try db.run("INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                   [.int(entry.index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
+                   [.int(event.index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
                     .text(event.kind.rawValue), .text(event.signer.keyID), .blob(entry.bytes)])
-        let nodes = try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: entry.leafHash, at: entry.index) {
+        let nodes = try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: entry.leafHash, at: event.index) {
             try StoredSubtrees(db: db).node(level: $0, index: $1)
         }
         for node in nodes {

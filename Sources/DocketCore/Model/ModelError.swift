@@ -17,7 +17,7 @@ public enum ModelError: DocketFailure, Equatable {
         case .malformedDigest(let text, let reason):
             "`\(text)` is not an image digest: \(reason); a digest is `sha256:` followed by 64 lower-case hex digits"
         case .unknownRole(let role):
-            "unknown role `\(role)`; roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+            "unknown role `\(role)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
         case .unknownKind(let kind): "unknown event kind `\(kind)`"
         case .badStatement(let source, let reason): "\(source): not a Docket in-toto statement: \(reason)"
         case .badField(let field, let reason): "\(field): \(reason)"

@@ -3,7 +3,7 @@ public enum Role: String, CaseIterable, Sendable, Codable, Comparable {
     case admin, ci, checker, monitor, approver, releaser
 
     public init(parsing text: String) throws {
-        guard let role = Role(rawValue: text.lowercased()) else { throw ModelError.unknownRole(text) }
+        guard let role = Role(rawValue: text) else { throw ModelError.unknownRole(text) }
         self = role
     }
 

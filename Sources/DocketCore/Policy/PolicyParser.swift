@@ -184,7 +184,7 @@ private struct PolicyReader {
                 throw fail("\(ap).min", "expected a whole number of approvals from 1 to 100")
             }
             let roles = try strings(ao["roles"], "\(ap).roles").enumerated().map { i, r in
-                do { return try Role(parsing: r) } catch { throw fail("\(ap).roles[\(i)]", "unknown role `\(r)`; roles are \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
+                do { return try Role(parsing: r) } catch { throw fail("\(ap).roles[\(i)]", "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
             }
             approvals = ApprovalRule(min: Int(n), roles: roles, identities: try strings(ao["identities"], "\(ap).identities"),
                                      maxAge: try duration(ao["maxAge"], "\(ap).maxAge"),

@@ -101,8 +101,11 @@ extension Ledger {
         let size = try treeSize()
         let limit = min(bound, size)
         let policy = try projector.policy(before: limit)
+        // The latest-state tables (tags, incidents) answer for the end of the ledger; an earlier point is
+        // answered by folding the events before it (`replay` is a historical query and may cost more).
+        let historical = limit < size ? try historicalState(before: limit) : nil
         var names = policy?.policy.environmentNames ?? []
-        for seen in try projector.environmentsSeen() where !names.contains(seen) { names.append(seen) }
+        for seen in try projector.environmentsSeen(before: limit) where !names.contains(seen) { names.append(seen) }
         var environments: [EnvironmentStatus] = []
         for name in names {
             let current = try projector.current(environment: name, before: limit)
@@ -112,12 +115,13 @@ extension Ledger {
             }
             environments.append(EnvironmentStatus(
                 environment: name, gated: policy?.policy.environment(name)?.isGated ?? false, current: current,
-                tags: try current.map { try projector.tags(digest: $0.digest) } ?? [],
+                tags: try current.map { current in
+                    try historical.map { $0.tags(of: current.digest, in: current.repository) } ?? projector.tags(digest: current.digest)
+                } ?? [],
                 rollbackTarget: try projector.rollbackTargets(environment: name, before: limit, excludingRolledBack: true).first?.digest,
                 drift: drift))
         }
-        let open = try db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' AND idx < ? ORDER BY idx",
-                               [.int(limit)]).map {
+        let open = try historical?.openIncidents ?? db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
             OpenIncident(digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "", index: $0.int(3) ?? 0)
         }
         let moves = try db.rows("SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT 50",
@@ -159,5 +163,40 @@ extension Ledger {
     public func events(from: Int, limit: Int) throws -> [LedgerEvent] {
         try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).compactMap { $0.int(0) }
             .map { try event(at: $0) }
+    }
+}
+
+/// Tags and incidents as they stood at an earlier point, folded from the events before it.
+struct HistoricalState {
+    var tagsByRepository: [String: [String: String]] = [:]
+    var incidents: [String: OpenIncident] = [:]
+
+    func tags(of digest: String, in repository: String) -> [String] {
+        (tagsByRepository[repository] ?? [:]).filter { $0.value == digest }.keys.sorted()
+    }
+
+    var openIncidents: [OpenIncident] { incidents.values.sorted { $0.index < $1.index } }
+}
+
+extension Ledger {
+    func historicalState(before bound: Int) throws -> HistoricalState {
+        var state = HistoricalState()
+        let rows = try db.rows("SELECT idx FROM entries WHERE idx < ? AND kind IN ('built', 'promoted', 'incident') ORDER BY idx", [.int(bound)])
+        for row in rows {
+            let event = try event(at: row.int(0) ?? 0)
+            let digest = event.statement.digest?.description ?? ""
+            switch event.statement.predicate {
+            case .built(let p):
+                for tag in p.tags ?? [] { state.tagsByRepository[event.statement.subjectName, default: [:]][tag] = digest }
+            case .promoted(let p):
+                for tag in p.tags ?? [] { state.tagsByRepository[event.statement.subjectName, default: [:]][tag] = digest }
+            case .incident(let p):
+                let key = "\(digest)/\(p.environment)/\(p.incident)"
+                state.incidents[key] = p.state == .open
+                    ? OpenIncident(digest: digest, environment: p.environment, incident: p.incident, index: event.index) : nil
+            default: break
+            }
+        }
+        return state
     }
 }

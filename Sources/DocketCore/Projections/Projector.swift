@@ -74,8 +74,9 @@ final class Projector {
     }
 
     /// Environments that have had a current digest, in first-use order.
-    func environmentsSeen() throws -> [String] {
-        try db.rows("SELECT environment FROM env_timeline GROUP BY environment ORDER BY MIN(idx)").compactMap { $0.text(0) }
+    func environmentsSeen(before bound: Int = Int.max) throws -> [String] {
+        try db.rows("SELECT environment FROM env_timeline WHERE idx < ? GROUP BY environment ORDER BY MIN(idx)", [.integer(Int64(bound))])
+            .compactMap { $0.text(0) }
     }
 
     /// Indexes of entries that name `digest`, before `bound`.

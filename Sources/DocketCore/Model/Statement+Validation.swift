@@ -1,0 +1,64 @@
+import Foundation
+
+/// Field rules every event must meet, whoever built the envelope (the CLI or another tool via `submit`).
+extension Statement {
+    /// Throws ``ModelError/badField(field:reason:)`` for an empty name, a malformed tag, an environment name
+    /// with odd characters, or a `from` digest that is not a digest.
+    public func validateFields() throws {
+        func nonEmpty(_ value: String, _ field: String) throws {
+            guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+                throw ModelError.badField(field: field, reason: "must not be empty")
+            }
+        }
+        func environment(_ value: String, _ field: String) throws {
+            guard !value.isEmpty, value.count <= 128,
+                value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+            else { throw ModelError.badField(field: field, reason: "`\(value)` is not an environment name (letters, digits, - _ .)") }
+        }
+        func tags(_ values: [String]?) throws {
+            for tag in values ?? [] where !Self.isValidTag(tag) {
+                throw ModelError.badField(field: "predicate.tags", reason: "`\(tag)` is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})")
+            }
+        }
+        func digest(_ value: String, _ field: String) throws {
+            do { _ = try Digest(parsing: value) } catch { throw ModelError.badField(field: field, reason: "\(error)") }
+        }
+        try nonEmpty(subjectName, "subject.name")
+        try nonEmpty(nonce, "predicate.nonce")
+        switch predicate {
+        case .initialized(let p):
+            guard !p.admins.isEmpty else { throw ModelError.badField(field: "predicate.admins", reason: "must list at least one admin") }
+            for admin in p.admins { try nonEmpty(admin.identity, "predicate.admins[].identity") }
+        case .keyEnrolled(let p): try nonEmpty(p.identity, "predicate.identity")
+        case .keyRevoked(let p):
+            try nonEmpty(p.identity, "predicate.identity")
+            try nonEmpty(p.reason, "predicate.reason")
+        case .policy: break
+        case .built(let p): try tags(p.tags)
+        case .deployed(let p): try environment(p.environment, "predicate.environment")
+        case .check(let p): try nonEmpty(p.check, "predicate.check")
+        case .incident(let p):
+            try environment(p.environment, "predicate.environment")
+            try nonEmpty(p.incident, "predicate.incident")
+        case .approved(let p): try environment(p.environment, "predicate.environment")
+        case .withdrawn(let p): try environment(p.environment, "predicate.environment")
+        case .promoted(let p):
+            try environment(p.from, "predicate.from")
+            try environment(p.to, "predicate.to")
+            try tags(p.tags)
+            if let glass = p.breakGlass { try nonEmpty(glass.reason, "predicate.breakGlass.reason") }
+        case .rolledBack(let p):
+            try environment(p.environment, "predicate.environment")
+            try digest(p.from, "predicate.from")
+            try nonEmpty(p.reason, "predicate.reason")
+        }
+    }
+
+    /// The OCI distribution spec's tag grammar.
+    static func isValidTag(_ tag: String) -> Bool {
+        let bytes = Array(tag.utf8)
+        guard let first = bytes.first, bytes.count <= 128 else { return false }
+        func word(_ c: UInt8) -> Bool { (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 95 }
+        return word(first) && bytes.dropFirst().allSatisfy { word($0) || $0 == 46 || $0 == 45 }
+    }
+}
