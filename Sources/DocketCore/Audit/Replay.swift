@@ -37,9 +37,7 @@ final class Replayer {
     /// For bundles: the line number of entry 0, so messages name the line.
     var firstLine: Int? = nil
 
-    func label(_ position: Int) -> String {
-        firstLine.map { "line \(position + $0) (entry \(position))" } ?? "entry \(position)"
-    }
+    func label(_ position: Int) -> String { Self.label(position, firstLine: firstLine) }
 
     init(source: String) throws {
         report = VerificationReport(source: source)
@@ -64,14 +62,103 @@ final class Replayer {
         report.root = frontier.root.base64EncodedString()
     }
 
+    /// What can be worked out about an entry without the ledger state: done in parallel.
+    struct Prepared: Sendable {
+        var leafHash = Data()
+        var entry: Entry?
+        var statement: Statement?
+        var payloadHash = Data()
+        var error: String?
+        /// The key the signature verified under, when one of the known keys does.
+        var signedBy: String?
+    }
+
+    /// Checks and folds a run of consecutive entries. Parsing and signature checks run on every core; the
+    /// state checks then run in order.
+    func replay(_ chunk: [StoredEntry]) {
+        let first = expectedIndex
+        let firstLine = self.firstLine
+        var prepared = Self.inParallel(chunk.count) { i -> Prepared in
+            var p = Prepared()
+            p.leafHash = Merkle.leafHash(chunk[i].bytes)
+            let label = Self.label(first + i, firstLine: firstLine)
+            do {
+                let entry = try Entry(bytes: chunk[i].bytes, source: label)
+                p.entry = entry
+                p.payloadHash = SHA256.hash(entry.envelope.payload)
+                p.statement = try Statement(parsing: entry.envelope.payload, source: label)
+            } catch {
+                p.error = "\(error)"
+            }
+            return p
+        }
+        // Keys that may have signed: every key the scratch ledger knows, plus those this chunk enrols.
+        var keys = knownKeys
+        for p in prepared {
+            switch p.statement?.predicate {
+            case .initialized(let g)?: for admin in g.admins { Self.addKey(admin.publicKey, to: &keys) }
+            case .keyEnrolled(let e)?: Self.addKey(e.publicKey, to: &keys)
+            default: break
+            }
+        }
+        knownKeys = keys
+        let candidates = keys
+        let envelopes = prepared.map { $0.entry?.envelope }
+        let checked = Self.inParallel(chunk.count) { i -> String? in
+            guard let envelope = envelopes[i] else { return nil }
+            let keys = candidates
+            let hint = envelope.signatures.first?.keyID.lowercased() ?? ""
+            if let key = keys[hint], envelope.isSigned(by: key) { return hint }
+            return keys.first { $0.key != hint && envelope.isSigned(by: $0.value) }?.key
+        }
+        for i in prepared.indices { prepared[i].signedBy = checked[i] }
+        for (stored, p) in zip(chunk, prepared) { replay(stored, p) }
+    }
+
+    private var knownKeys: [String: PublicKey] = [:]
+
+    private static func addKey(_ base64: String, to keys: inout [String: PublicKey]) {
+        guard let raw = Data(anyBase64: base64), let key = try? PublicKey(raw: raw) else { return }
+        keys[key.keyID] = key
+    }
+
+    /// Runs `body` for 0..<count on all cores and returns the results in order.
+    static func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+        guard count > 64 else { return (0..<count).map(body) }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 16)
+        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+        results.initialize(repeating: nil)
+        defer { results.deallocate() }
+        // Each worker writes only its own slice of `results`, so no two threads touch the same element.
+        nonisolated(unsafe) let shared = results
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            var i = w * count / workers
+            let end = (w + 1) * count / workers
+            while i < end {
+                shared[i] = body(i)
+                i += 1
+            }
+        }
+        return results.map { $0! }
+    }
+
+    static func label(_ position: Int, firstLine: Int?) -> String {
+        firstLine.map { "line \(position + $0) (entry \(position))" } ?? "entry \(position)"
+    }
+
     /// Checks and folds one entry. Entries are replayed at consecutive positions whatever they claim, so a
     /// missing or moved entry is reported once, where the shift starts, and the rest is still checked.
-    func replay(_ stored: StoredEntry) {
+    private func replay(_ stored: StoredEntry, _ prepared: Prepared) {
         let position = expectedIndex
         let label = label(position)
-        frontier.append(leafHash: Merkle.leafHash(stored.bytes))
+        frontier.append(leafHash: prepared.leafHash)
         if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
         defer { expectedIndex = position + 1 }
+        do {
+            try scratch.storeLeaf(prepared.leafHash, at: position)
+        } catch {
+            report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
+        }
         if let column = stored.column, column.index - position != columnShift {
             if column.index > position + columnShift {
                 let first = position + columnShift
@@ -81,11 +168,8 @@ final class Replayer {
             }
             columnShift = column.index - position
         }
-        let entry: Entry
-        do {
-            entry = try Entry(bytes: stored.bytes, source: label)
-        } catch {
-            report.problem(position, "entry", "\(error)")
+        guard let entry = prepared.entry else {
+            report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
             return
         }
         let claimed = stored.column?.index ?? position
@@ -99,12 +183,9 @@ final class Replayer {
             report.problem(position, "time", "\(label)'s integratedTime \(entry.integratedTime) is before the previous entry's \(Timestamp(milliseconds: lastTime))")
         }
         lastTime = max(lastTime, ms)
-        let payloadHash = SHA256.hash(entry.envelope.payload)
-        let statement: Statement
-        do {
-            statement = try Statement(parsing: entry.envelope.payload, source: label)
-        } catch {
-            report.problem(position, "entry", "\(error)")
+        let payloadHash = prepared.payloadHash
+        guard let statement = prepared.statement else {
+            report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
             return
         }
         if let column = stored.column {
@@ -121,9 +202,13 @@ final class Replayer {
             report.origin = statement.ledger
             scratch.origin = statement.ledger
         }
+        if let earlier = (try? scratch.db.row("SELECT idx FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]))??.int(0) {
+            report.problem(position, "entry", "\(label) repeats entry \(earlier): the same signed envelope appears twice")
+            return
+        }
         let signer: Signer
         do {
-            signer = try scratch.authorize(entry.envelope, statement, index: position)
+            signer = try scratch.authorize(entry.envelope, statement, index: position, preverified: prepared.signedBy)
         } catch {
             report.problem(position, "signature", "\(label): \(Self.message(error))")
             return
@@ -142,7 +227,8 @@ final class Replayer {
         }
         if case .promoted = statement.predicate { report.promotionsChecked += 1 }
         do {
-            try scratch.store(entry, event: event, payloadHash: payloadHash)
+            try scratch.storeRow(entry, at: position, kind: statement.kind.rawValue, signer: signer.keyID, payloadHash: payloadHash)
+            try scratch.projector.apply(event)
         } catch {
             report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
         }

@@ -14,13 +14,13 @@ public enum Verifier {
             let rows = try ledger.db.rows(
                 "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? ORDER BY idx LIMIT 2048", [.int(after)])
             guard let last = rows.last?.int(0) else { break }
-            for row in rows {
+            replayer.replay(rows.map { row in
                 let index = row.int(0) ?? 0
-                replayer.replay(StoredEntry(
+                return StoredEntry(
                     position: index, bytes: row.blob(5) ?? Data(),
                     column: .init(index: index, integratedMilliseconds: row.int64(1) ?? 0, payloadHash: row.blob(2) ?? Data(),
-                                  kind: row.text(3) ?? "", signer: row.text(4) ?? "")))
-            }
+                                  kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
+            })
             after = last
             progress?(after + 1, total)
         }
@@ -175,14 +175,20 @@ extension Verifier {
         replayer.firstLine = 2
         let extra = try prepare(options: options, witnessed: header.witnessed ?? [], replayer: replayer)
         var position = 0
+        var chunk: [StoredEntry] = []
         while let (line, terminated) = reader.next() {
             if !terminated {
                 replayer.report.problem(position, "entry", "line \(position + 2) is truncated (the file does not end with a newline)")
             }
-            replayer.replay(StoredEntry(position: position, bytes: line, column: nil))
+            chunk.append(StoredEntry(position: position, bytes: line, column: nil))
             position += 1
-            if position % 4096 == 0 { progress?(position, header.size) }
+            if chunk.count == 2048 {
+                replayer.replay(chunk)
+                chunk.removeAll(keepingCapacity: true)
+                progress?(position, header.size)
+            }
         }
+        replayer.replay(chunk)
         try replayer.finish()
         var report = replayer.report
         if header.size != position {

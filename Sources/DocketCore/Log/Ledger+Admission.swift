@@ -4,7 +4,10 @@ extension Ledger {
     /// Finds the enrolled key whose signature is on the envelope and checks it may sign this kind now.
     ///
     /// The envelope's keyid is only a hint: the signature must verify under the enrolled public key.
-    func authorize(_ envelope: Envelope, _ statement: Statement, index: Int) throws -> Signer {
+    ///
+    /// `preverified` names a key a caller has already verified the signature under (the verifier checks
+    /// signatures in parallel before replaying); its record is then trusted without verifying again.
+    func authorize(_ envelope: Envelope, _ statement: Statement, index: Int, preverified: String? = nil) throws -> Signer {
         let kind = statement.kind
         if index == 0 {
             guard case .initialized(let p) = statement.predicate else {
@@ -17,10 +20,17 @@ extension Ledger {
             throw LedgerError.refused("the genesis entry is not signed by one of the admins it enrols")
         }
         // The keyid is a hint: look it up first, then fall back to every enrolled key (a handful).
-        let hinted = try envelope.signatures.compactMap { try projector.key(id: $0.keyID.lowercased()) }
-        let candidates = hinted + (try projector.keys().filter { record in !hinted.contains { $0.keyID == record.keyID } })
+        let candidates: [KeyRecord]
+        if let preverified, let record = try projector.key(id: preverified) {
+            candidates = [record]
+        } else {
+            let hinted = try envelope.signatures.compactMap { try projector.key(id: $0.keyID.lowercased()) }
+            candidates = hinted + (try projector.keys().filter { record in !hinted.contains { $0.keyID == record.keyID } })
+        }
         for record in candidates {
-            guard let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw), envelope.isSigned(by: key) else { continue }
+            if record.keyID != preverified {
+                guard let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw), envelope.isSigned(by: key) else { continue }
+            }
             if let revoked = record.revokedIndex, revoked < index {
                 throw LedgerError.refused("the signing key of \(record.identity) (\(record.keyID.prefix(16))…) was revoked at entry \(revoked)"
                     + (record.revokeReason.map { " (\($0))" } ?? ""))

@@ -165,19 +165,28 @@ public final class Ledger {
     }
 
     /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
-    /// The row is `event.index`, which is the entry's own index on append; a verifier replaying a damaged
-    /// history stores each entry at its position instead, so one gap does not derail everything after it.
+    /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
     func store(_ entry: Entry, event: LedgerEvent, payloadHash: Data) throws {
+        try storeRow(entry, at: event.index, kind: event.kind.rawValue, signer: event.signer.keyID, payloadHash: payloadHash)
+        try storeLeaf(entry.leafHash, at: event.index)
+        try projector.apply(event)
+    }
+
+    /// The entry row. The row is the event's index: the entry's own index on append; a verifier replaying a
+    /// damaged history stores each entry at its position instead, so one gap does not derail what follows.
+    func storeRow(_ entry: Entry, at index: Int, kind: String, signer: String, payloadHash: Data) throws {
         try db.run("INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                   [.int(event.index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
-                    .text(event.kind.rawValue), .text(event.signer.keyID), .blob(entry.bytes)])
-        let nodes = try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: entry.leafHash, at: event.index) {
+                   [.int(index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash), .text(kind), .text(signer), .blob(entry.bytes)])
+    }
+
+    /// The leaf and every perfect subtree it completes: O(log n) rows, amortised O(1).
+    func storeLeaf(_ leafHash: Data, at index: Int) throws {
+        let nodes = try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: leafHash, at: index) {
             try StoredSubtrees(db: db).node(level: $0, index: $1)
         }
         for node in nodes {
             try db.run("INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)", [.int(node.level), .int(node.index), .blob(node.hash)])
         }
-        try projector.apply(event)
     }
 
     private func signCheckpoint() throws {
