@@ -32,6 +32,10 @@ let package = Package(
             dependencies: ["DocketCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(name: "docket", dependencies: ["DocketCLI"]),
+        // Benchmarks (tools/bench): the in-process measurements, and a hello-world built the same way as the
+        // baseline for process start-up.
+        .executableTarget(name: "docket-bench", dependencies: ["DocketCore", "CSQLite", "CSodium"]),
+        .executableTarget(name: "bench-hello"),
         .testTarget(
             name: "DocketCoreTests",
             dependencies: ["DocketCore"],

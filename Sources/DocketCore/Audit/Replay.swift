@@ -78,7 +78,7 @@ final class Replayer {
     func replay(_ chunk: [StoredEntry]) {
         let first = expectedIndex
         let firstLine = self.firstLine
-        var prepared = Self.inParallel(chunk.count) { i -> Prepared in
+        var prepared = concurrentMap(chunk.count) { i -> Prepared in
             var p = Prepared()
             p.leafHash = Merkle.leafHash(chunk[i].bytes)
             let label = Self.label(first + i, firstLine: firstLine)
@@ -104,13 +104,7 @@ final class Replayer {
         knownKeys = keys
         let candidates = keys
         let envelopes = prepared.map { $0.entry?.envelope }
-        let checked = Self.inParallel(chunk.count) { i -> String? in
-            guard let envelope = envelopes[i] else { return nil }
-            let keys = candidates
-            let hint = envelope.signatures.first?.keyID.lowercased() ?? ""
-            if let key = keys[hint], envelope.isSigned(by: key) { return hint }
-            return keys.first { $0.key != hint && envelope.isSigned(by: $0.value) }?.key
-        }
+        let checked = concurrentMap(chunk.count) { i -> String? in envelopes[i].flatMap { signingKey(of: $0, among: candidates) } }
         for i in prepared.indices { prepared[i].signedBy = checked[i] }
         for (stored, p) in zip(chunk, prepared) { replay(stored, p) }
     }
@@ -120,26 +114,6 @@ final class Replayer {
     private static func addKey(_ base64: String, to keys: inout [String: PublicKey]) {
         guard let raw = Data(anyBase64: base64), let key = try? PublicKey(raw: raw) else { return }
         keys[key.keyID] = key
-    }
-
-    /// Runs `body` for 0..<count on all cores and returns the results in order.
-    static func inParallel<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
-        guard count > 64 else { return (0..<count).map(body) }
-        let workers = min(ProcessInfo.processInfo.activeProcessorCount, 16)
-        let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
-        results.initialize(repeating: nil)
-        defer { results.deallocate() }
-        // Each worker writes only its own slice of `results`, so no two threads touch the same element.
-        nonisolated(unsafe) let shared = results
-        DispatchQueue.concurrentPerform(iterations: workers) { w in
-            var i = w * count / workers
-            let end = (w + 1) * count / workers
-            while i < end {
-                shared[i] = body(i)
-                i += 1
-            }
-        }
-        return results.map { $0! }
     }
 
     static func label(_ position: Int, firstLine: Int?) -> String {

@@ -108,9 +108,8 @@ extension Ledger {
 
     private func checkTags(_ tags: [String], repository: String, digest: String, policy: Policy?) throws {
         guard let policy, !tags.isEmpty else { return }
-        let existing = try projector.tags(repository: repository)
         for tag in tags where policy.isProtected(tag: tag) {
-            if let current = existing[tag], current != "sha256:" + digest {
+            if let current = try projector.digest(tagged: tag, in: repository), current != "sha256:" + digest {
                 throw LedgerError.refused("tag \(tag) of \(repository) is protected and already names \(current); "
                     + "release tags never move: use a new tag")
             }

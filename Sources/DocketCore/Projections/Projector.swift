@@ -112,12 +112,9 @@ final class Projector {
         }
     }
 
-    func tags(repository: String) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for row in try db.rows("SELECT tag, digest FROM tags WHERE repository = ?", [.text(repository)]) {
-            if let tag = row.text(0), let digest = row.text(1) { out[tag] = digest }
-        }
-        return out
+    /// The digest `tag` names in `repository`, if any.
+    func digest(tagged tag: String, in repository: String) throws -> String? {
+        try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?.text(0)
     }
 
     func tags(digest: String) throws -> [String] {
@@ -203,9 +200,7 @@ final class Projector {
 
     private func applyTags(_ tags: [String], repository: String, digest: String, index: Int64) throws {
         for tag in Set(tags).sorted() {
-            if let row = try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)]),
-                let previous = row.text(0), previous != digest
-            {
+            if let previous = try self.digest(tagged: tag, in: repository), previous != digest {
                 try db.run("INSERT INTO tag_moves(idx, repository, tag, from_digest, to_digest) VALUES (?, ?, ?, ?, ?)",
                            [.integer(index), .text(repository), .text(tag), .text(previous), .text(digest)])
             }

@@ -1,0 +1,28 @@
+import Foundation
+
+/// Runs `body` for 0..<count on every core and returns the results in order. Small inputs run inline.
+func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    guard count > 64 else { return (0..<count).map(body) }
+    let workers = min(ProcessInfo.processInfo.activeProcessorCount, 16)
+    let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    results.initialize(repeating: nil)
+    defer { results.deallocate() }
+    // Each worker writes only its own slice of `results`, so no two threads touch the same element.
+    nonisolated(unsafe) let shared = results
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        var i = w * count / workers
+        let end = (w + 1) * count / workers
+        while i < end {
+            shared[i] = body(i)
+            i += 1
+        }
+    }
+    return results.map { $0! }
+}
+
+/// The id of the key among `keys` that the envelope's signature verifies under: the hinted one first.
+func signingKey(of envelope: Envelope, among keys: [String: PublicKey]) -> String? {
+    let hint = envelope.signatures.first?.keyID.lowercased() ?? ""
+    if let key = keys[hint], envelope.isSigned(by: key) { return hint }
+    return keys.first { $0.key != hint && envelope.isSigned(by: $0.value) }?.key
+}

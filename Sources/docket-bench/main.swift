@@ -1,0 +1,203 @@
+// docket-bench: the in-process half of `tools/bench`. Generates signed ledgers quickly and measures rates
+// against baselines taken in the same run. Prints one JSON object per command on stdout.
+import CSQLite
+import CSodium
+import DocketCore
+import Foundation
+
+let arguments = Array(CommandLine.arguments.dropFirst())
+
+func option(_ name: String, default value: String? = nil) -> String {
+    if let i = arguments.firstIndex(of: "--" + name), i + 1 < arguments.count { return arguments[i + 1] }
+    guard let value else { fatalError("--\(name) is required") }
+    return value
+}
+
+func seconds(_ body: () throws -> Void) rethrows -> Double {
+    let start = DispatchTime.now().uptimeNanoseconds
+    try body()
+    return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+}
+
+func emit(_ object: [String: Any]) {
+    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}
+
+/// Runs `body` on every core over 0..<count, collecting results in order.
+func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
+    let workers = ProcessInfo.processInfo.activeProcessorCount
+    let buffer = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
+    buffer.initialize(repeating: nil)
+    defer { buffer.deallocate() }
+    nonisolated(unsafe) let shared = buffer  // each worker writes its own slice only
+    DispatchQueue.concurrentPerform(iterations: workers) { w in
+        for i in (w * count / workers)..<((w + 1) * count / workers) { shared[i] = body(i) }
+    }
+    return buffer.map { $0! }
+}
+
+/// Seeds for the story's actors, fixed so a generated ledger can be extended by a later run.
+func actor(_ name: String) -> KeyFile {
+    KeyFile(identity: "\(name)@bench.example", key: try! SigningKey(seed: SHA256.hash(Data("docket-bench \(name)".utf8))))
+}
+
+let policyText = """
+    environments:
+      - name: staging
+      - name: production
+        from: staging
+        approvals:
+          min: 1
+          roles: [approver]
+        checks: [scan]
+    """
+
+/// Signed envelopes for digests [first, first+count): built, deployed, check, approved, and every 10th promoted.
+func envelopes(origin: String, first: Int, count: Int) -> [(data: Data, source: String)] {
+    let ci = actor("ci").key.seed, approver = actor("approver").key.seed, releaser = actor("releaser").key.seed
+    let perDigest = parallelMap(count) { i -> [Data] in
+        let n = first + i
+        let hex = SHA256.hash(Data("image \(n)".utf8)).hex
+        func sign(_ seed: Data, _ predicate: EventPredicate) -> Data {
+            let statement = try! Statement.make(subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, predicate: predicate)
+            return Envelope.sign(payload: statement.encoded(), with: try! SigningKey(seed: seed)).compactJSON
+        }
+        var out = [
+            sign(ci, .built(.init(tags: ["build-\(n)"], source: .init(repository: "https://git.bench/app", revision: hex.prefix(40).description)))),
+            sign(ci, .deployed(.init(environment: "staging", deployment: "d-\(n)"))),
+            sign(ci, .check(.init(check: "scan", result: .pass, details: "https://scan.bench/\(n)"))),
+            sign(approver, .approved(.init(environment: "production", comment: "ok"))),
+        ]
+        if n % 10 == 0 { out.append(sign(releaser, .promoted(.init(from: "staging", to: "production")))) }
+        return out
+    }
+    return perDigest.flatMap { $0 }.map { (data: $0, source: "bench") }
+}
+
+/// Enrols the story's actors and records the policy, in one batch.
+func enrolActorsAndPolicy(_ ledger: Ledger, origin: String) throws {
+    let admin = actor("admin").key
+    var setup: [(data: Data, source: String)] = []
+    for (name, role) in [("ci", [Role.ci, .checker]), ("approver", [.approver]), ("releaser", [.releaser])] {
+        let key = actor(name)
+        let statement = try Statement.make(subjectName: key.identity, subjectDigest: SHA256.hash(key.key.publicKey.raw).hex, ledger: origin,
+                                           predicate: .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: role)))
+        setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
+    }
+    let policy = try Policy(parsing: policyText, source: "bench policy")
+    let statement = try Statement.make(subjectName: "policy", subjectDigest: policy.documentHash, ledger: origin, predicate: .policy(.init(policy: policy.document)))
+    setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
+    _ = try ledger.appendBatch(setup)
+}
+
+func generate() throws {
+    let path = option("ledger")
+    let entries = Int(option("entries"))!
+    let origin = "bench.example/ledger"
+    var ledger: Ledger
+    if FileManager.default.fileExists(atPath: path) {
+        ledger = try Ledger(path: path)
+    } else {
+        ledger = try Ledger.create(path: path, origin: origin, admin: actor("admin"))
+        try enrolActorsAndPolicy(ledger, origin: origin)
+    }
+    var size = try ledger.treeSize()
+    var digest = 1_000_000_000 + size  // digests only need to be new to this ledger
+    let started = Date()
+    while size < entries {
+        let batch = envelopes(origin: origin, first: digest, count: min(2500, max(1, (entries - size) / 4 + 1)))
+        digest += batch.count
+        _ = try ledger.appendBatch(Array(batch.prefix(entries - size)))
+        size = try ledger.treeSize()
+        FileHandle.standardError.write(Data("\rgenerated \(size)/\(entries)".utf8))
+    }
+    FileHandle.standardError.write(Data("\n".utf8))
+    emit(["entries": size, "seconds": Date().timeIntervalSince(started)])
+}
+
+/// Appends/s one event per transaction, against sign + verify + one-row durable commit.
+func appendRates() throws {
+    let dir = NSTemporaryDirectory() + "docket-bench-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let count = Int(option("count", default: "2000"))!
+    let batchCount = Int(option("batch", default: "10000"))!
+
+    // Baseline: the raw cost of one Ed25519 verify + one Ed25519 sign + one single-row SQLite commit.
+    let key = try SigningKey.generate()
+    let message = Data(repeating: 7, count: 600)
+    let signature = key.sign(message)
+    var db: OpaquePointer?
+    sqlite3_open(dir + "/baseline.db", &db)
+    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)", nil, nil, nil)
+    var stmt: OpaquePointer?
+    sqlite3_prepare_v2(db, "INSERT INTO t(b) VALUES (?)", -1, &stmt, nil)
+    let baselineTime = seconds {
+        for _ in 0..<count {
+            _ = key.publicKey.isValidSignature(signature, for: message)
+            _ = key.sign(message)
+            sqlite3_exec(db, "BEGIN IMMEDIATE", nil, nil, nil)
+            message.withUnsafeBytes { _ = sqlite3_bind_blob(stmt, 1, $0.baseAddress, Int32($0.count), nil) }
+            sqlite3_step(stmt)
+            sqlite3_reset(stmt)
+            sqlite3_exec(db, "COMMIT", nil, nil, nil)
+        }
+    }
+    sqlite3_finalize(stmt)
+    sqlite3_close(db)
+
+    // Raw verify rate on one core.
+    let verifyCount = 20_000
+    let verifyTime = seconds { for _ in 0..<verifyCount { _ = key.publicKey.isValidSignature(signature, for: message) } }
+    let verifyRate = Double(verifyCount) / verifyTime
+    // Raw verify rate on all cores.
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    let pk = key.publicKey
+    let allCoresTime = seconds { _ = parallelMap(verifyCount * cores) { _ in pk.isValidSignature(signature, for: message) } }
+    let allCoresRate = Double(verifyCount * cores) / allCoresTime
+
+    // Docket: one event per transaction.
+    let ledger = try Ledger.create(path: dir + "/ledger.db", origin: "bench.example/ledger", admin: actor("admin"))
+    try enrolActorsAndPolicy(ledger, origin: "bench.example/ledger")
+    let singles = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).filter { !String(decoding: $0.data, as: UTF8.self).isEmpty }
+        .prefix(count)
+    let appendTime = try seconds { for item in singles { try ledger.append(item.data, source: "bench") } }
+    let batch = envelopes(origin: "bench.example/ledger", first: 10_000_000, count: batchCount / 4 + 1).prefix(batchCount)
+    let batchTime = try seconds { _ = try ledger.appendBatch(Array(batch)) }
+    emit([
+        "appendsPerSecond": Double(singles.count) / appendTime,
+        "appendBaselinePerSecond": Double(count) / baselineTime,
+        "batchAppendsPerSecond": Double(batch.count) / batchTime,
+        "verifyRateOneCore": verifyRate,
+        "verifyRateAllCores": allCoresRate,
+        "cores": cores,
+    ])
+}
+
+/// Median latency of `status` and `gate` on an existing ledger (library calls, warm).
+func queryLatency() throws {
+    let ledger = try Ledger(path: option("ledger"), readOnly: true)
+    let repeats = Int(option("repeats", default: "50"))!
+    let size = try ledger.treeSize()
+    // A digest from the most recent events, so the gate has real facts to read.
+    let recent = try ledger.events(from: max(0, size - 8), limit: 8).compactMap(\.digest).last ?? Digest(hex: String(repeating: "0", count: 64))
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var samples: [Double] = []
+        for _ in 0..<repeats { samples.append(try seconds(body)) }
+        return samples.sorted()[samples.count / 2]
+    }
+    _ = try ledger.status()
+    let status = try median { _ = try ledger.status() }
+    let gate = try median { _ = try ledger.gate(digest: recent, environment: "production", at: try ledger.ledgerTime()) }
+    emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
+}
+
+switch arguments.first {
+case "generate": try generate()
+case "append": try appendRates()
+case "query": try queryLatency()
+default:
+    FileHandle.standardError.write(Data("usage: docket-bench generate --ledger PATH --entries N | append [--count N] [--batch N] | query --ledger PATH\n".utf8))
+    exit(2)
+}
