@@ -27,9 +27,9 @@ extension Docket {
             }
             let target: TimelineEntry
             if let to {
-                let digest = try parseReference(to).digest.description
-                let all = try ledger.rollbackTargets(environment: env, excludingRolledBack: false)
-                guard let match = all.first(where: { $0.digest == digest }) else {
+                let digest = try parseReference(to).digest
+                guard digest.description != current.digest, let match = try ledger.lastStint(of: digest, in: env) else {
+                    let all = try ledger.rollbackTargets(environment: env, excludingRolledBack: false)
                     throw CLIError.no("\(digest) never ran in \(env) before; valid targets: "
                         + (all.isEmpty ? "none" : all.map { "\($0.digest) (since entry \($0.index))" }.joined(separator: ", ")))
                 }

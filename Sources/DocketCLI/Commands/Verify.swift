@@ -41,7 +41,7 @@ extension Docket {
         static func render(_ r: VerificationReport) -> String {
             var lines: [String] = []
             lines.append("\(r.source): \(r.entries) entries, root \(r.root)")
-            lines.append("  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
+            lines.append(r.logKey.isEmpty ? "  log key: none (no genesis entry)" : "  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
             lines.append("  \(r.promotionsChecked) promotion(s) re-evaluated against the policy in force")
             for note in r.notes { lines.append("  note: \(note)") }
             if !r.breakGlass.isEmpty {

@@ -117,7 +117,11 @@ extension Ledger {
         guard old.size >= 1, old.size <= current.size else {
             throw LedgerError.refused("the old checkpoint has size \(old.size) but the ledger has only \(current.size) entries: it was truncated")
         }
-        let hashes = try MerkleTree(store: StoredSubtrees(db: db)).consistencyProof(from: old.size, to: current.size)
+        let tree = MerkleTree(store: StoredSubtrees(db: db))
+        guard try tree.root(size: old.size) == old.root else {
+            throw LedgerError.refused("the checkpoint's root is not this ledger's root at size \(old.size): the ledger was rewritten after that checkpoint, or the checkpoint is not one it issued")
+        }
+        let hashes = try tree.consistencyProof(from: old.size, to: current.size)
         return ConsistencyProof(oldSize: old.size, newSize: current.size, hashes: hashes, checkpointNote: note)
     }
 }

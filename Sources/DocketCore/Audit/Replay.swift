@@ -43,7 +43,7 @@ final class Replayer {
         report = VerificationReport(source: source)
         scratchPath = NSTemporaryDirectory() + "docket-verify-\(UUID().uuidString).sqlite"
         let db = try Database(path: scratchPath, mode: .readWriteCreate)
-        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-65536")
+        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384")
         try db.execute(Schema.log + Schema.projections)
         try db.execute("BEGIN")
         scratch = Ledger(database: db, origin: "", clock: SystemClock())
@@ -218,7 +218,9 @@ final class Replayer {
     func summarize() throws {
         let status = try scratch.status()
         for env in status.environments { if let current = env.current { report.environments[env.environment] = current.digest } }
-        report.drift = status.environments.flatMap(\.drift)
+        report.drift = try scratch.db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx").map {
+            DriftRecord(index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "", currentDigest: $0.text(3))
+        }
         report.tagMoves = try scratch.db.rows("SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves ORDER BY idx").map(Ledger.tagMove)
         report.breakGlass = try scratch.db.rows("SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx").map {
             .init(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "", reason: $0.text(3) ?? "",

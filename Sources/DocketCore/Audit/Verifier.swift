@@ -26,7 +26,7 @@ public enum Verifier {
         }
         try replayer.finish()
         var report = replayer.report
-        if report.origin != ledger.origin {
+        if !report.origin.isEmpty, report.origin != ledger.origin {
             report.problem(0, "entry", "the genesis entry names origin `\(report.origin)` but the ledger's is `\(ledger.origin)`")
         }
         let note = (try? ledger.db.row("SELECT note FROM checkpoint WHERE id = 1"))??.text(0)
@@ -194,7 +194,7 @@ extension Verifier {
         if header.size != position {
             report.problem(nil, "entry", "the header says \(header.size) entries but the bundle has \(position) entry lines")
         }
-        if report.origin != header.origin {
+        if !report.origin.isEmpty, report.origin != header.origin {
             report.problem(nil, "entry", "the header names origin `\(header.origin)` but the genesis entry names `\(report.origin)`")
         }
         if let genesis = replayer.genesisLogKey, genesis != header.logKey {

@@ -146,8 +146,8 @@ extension Ledger {
             throw LedgerError.refused("\(p.environment) runs \(current.digest), not \(p.from); a rollback leaves the current digest")
         }
         guard !p.reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw LedgerError.refused("a rollback needs a reason") }
-        let candidates = try projector.rollbackTargets(environment: p.environment, before: event.index, excludingRolledBack: false)
-        guard candidates.contains(where: { $0.digest == target }) else {
+        guard target != current.digest, try projector.lastStint(of: target, in: p.environment, before: event.index) != nil else {
+            let candidates = try projector.rollbackTargets(environment: p.environment, before: event.index, excludingRolledBack: false)
             let list = candidates.map(\.digest).joined(separator: ", ")
             throw LedgerError.refused("\(target) was never current in \(p.environment) before; valid rollback targets: "
                 + (list.isEmpty ? "none" : list))

@@ -20,7 +20,7 @@ enum Schema {
 
     /// Projection tables, in the order `verify` compares them, each with its key columns for ordering.
     static let projectionTables: [(name: String, orderBy: String)] = [
-        ("keys", "key_id"), ("policies", "idx"), ("digest_entries", "digest, idx"), ("env_timeline", "environment, idx"),
+        ("keys", "key_id"), ("policies", "idx"), ("digest_entries", "digest, idx"), ("env_timeline", "environment, idx"), ("environments", "name"),
         ("approvals", "digest, environment, identity"), ("incidents", "digest, environment, incident"),
         ("checks", "digest, name"), ("tags", "repository, tag"), ("tag_moves", "idx, repository, tag"),
         ("drift", "idx"), ("break_glass", "idx"),
@@ -34,7 +34,10 @@ enum Schema {
             PRIMARY KEY(digest, idx)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS env_timeline(environment TEXT NOT NULL, idx INTEGER NOT NULL, digest TEXT NOT NULL,
             repository TEXT NOT NULL, integrated_ms INTEGER NOT NULL, identity TEXT NOT NULL, kind TEXT NOT NULL,
-            PRIMARY KEY(environment, idx)) WITHOUT ROWID;
+            left_digest TEXT, PRIMARY KEY(environment, idx)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS timeline_by_digest ON env_timeline(environment, digest, idx);
+        CREATE INDEX IF NOT EXISTS timeline_rollbacks ON env_timeline(environment, idx) WHERE kind = 'rolled-back';
+        CREATE TABLE IF NOT EXISTS environments(name TEXT PRIMARY KEY, first_idx INTEGER NOT NULL);
         CREATE TABLE IF NOT EXISTS approvals(digest TEXT NOT NULL, environment TEXT NOT NULL, identity TEXT NOT NULL,
             idx INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY(digest, environment, identity)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS incidents(digest TEXT NOT NULL, environment TEXT NOT NULL, incident TEXT NOT NULL,

@@ -109,17 +109,18 @@ extension Ledger {
         var environments: [EnvironmentStatus] = []
         for name in names {
             let current = try projector.current(environment: name, before: limit)
-            let drift = try db.rows("SELECT idx, environment, digest, current_digest FROM drift WHERE environment = ? AND idx < ? ORDER BY idx",
+            // The most recent drift records (the full list is in `verify`).
+            let drift = try db.rows("SELECT idx, environment, digest, current_digest FROM drift WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 20",
                                     [.text(name), .int(limit)]).map {
                 DriftRecord(index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "", currentDigest: $0.text(3))
-            }
+            }.reversed()
             environments.append(EnvironmentStatus(
                 environment: name, gated: policy?.policy.environment(name)?.isGated ?? false, current: current,
                 tags: try current.map { current in
                     try historical.map { $0.tags(of: current.digest, in: current.repository) } ?? projector.tags(digest: current.digest)
                 } ?? [],
-                rollbackTarget: try projector.rollbackTargets(environment: name, before: limit, excludingRolledBack: true).first?.digest,
-                drift: drift))
+                rollbackTarget: try projector.rollbackTargets(environment: name, before: limit, excludingRolledBack: true, limit: 1).first?.digest,
+                drift: Array(drift)))
         }
         let open = try historical?.openIncidents ?? db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
             OpenIncident(digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "", index: $0.int(3) ?? 0)
@@ -153,6 +154,11 @@ extension Ledger {
     }
 
     public func current(environment: String) throws -> TimelineEntry? { try projector.current(environment: environment) }
+
+    /// The last time `digest` became current in `environment`, if it ever did.
+    public func lastStint(of digest: Digest, in environment: String) throws -> TimelineEntry? {
+        try projector.lastStint(of: digest.description, in: environment)
+    }
 
     /// The key record for `identity`'s active key(s).
     public func keys(identity: String) throws -> [KeyRecord] { try projector.keys().filter { $0.identity == identity } }

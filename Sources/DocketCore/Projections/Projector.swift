@@ -67,16 +67,9 @@ final class Projector {
                    [.text(environment), .integer(Int64(bound))]).map(Self.timelineEntry)
     }
 
-    /// Every digest that became current in `environment` before entry `bound`, newest first.
-    func timeline(environment: String, before bound: Int = Int.max, limit: Int = 1000) throws -> [TimelineEntry] {
-        try db.rows("SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
-                    [.text(environment), .integer(Int64(bound)), .int(limit)]).map(Self.timelineEntry)
-    }
-
     /// Environments that have had a current digest, in first-use order.
     func environmentsSeen(before bound: Int = Int.max) throws -> [String] {
-        try db.rows("SELECT environment FROM env_timeline WHERE idx < ? GROUP BY environment ORDER BY MIN(idx)", [.integer(Int64(bound))])
-            .compactMap { $0.text(0) }
+        try db.rows("SELECT name FROM environments WHERE first_idx < ? ORDER BY first_idx", [.integer(Int64(bound))]).compactMap { $0.text(0) }
     }
 
     /// Indexes of entries that name `digest`, before `bound`.
@@ -85,31 +78,38 @@ final class Projector {
                     [.text(digest.description), .integer(Int64(bound))]).compactMap { $0.int(0) }
     }
 
-    /// Candidate rollback targets for `environment`: digests that were current there before the current one,
-    /// newest first, each once. `excludingRolledBack` leaves out digests that were rolled back from.
-    func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool) throws -> [TimelineEntry] {
-        let history = try timeline(environment: environment, before: bound)
-        guard let current = history.first else { return [] }
-        var rolledBackFrom: Set<String> = [current.digest]
+    /// When `digest` was last current in `environment` before `bound` (not counting a current stint).
+    func lastStint(of digest: String, in environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
+        try db.row("SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND digest = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+                   [.text(environment), .text(digest), .integer(Int64(bound))]).map(Self.timelineEntry)
+    }
+
+    /// Rollback targets for `environment`: digests that were current there before the current one, newest
+    /// first, each once, at most `limit`. `excludingRolledBack` leaves out digests that were rolled back from
+    /// (the default choice should not restore a digest that was just removed). Reads pages of the timeline
+    /// only until it has enough, so the cost does not grow with the environment's history.
+    func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool, limit: Int = 20) throws -> [TimelineEntry] {
+        guard let current = try current(environment: environment, before: bound) else { return [] }
+        var excluded: Set<String> = [current.digest]
         if excludingRolledBack {
-            for row in try db.rows(
-                "SELECT e.bytes FROM env_timeline t JOIN entries e ON e.idx = t.idx WHERE t.environment = ? AND t.kind = 'rolled-back' AND t.idx < ?",
-                [.text(environment), .integer(Int64(bound))])
-            {
-                if let bytes = row.blob(0), let entry = try? Entry(bytes: bytes, source: "entry"),
-                    let statement = try? Statement(parsing: entry.envelope.payload, source: "entry"),
-                    case .rolledBack(let p) = statement.predicate
-                {
-                    rolledBackFrom.insert(p.from)
-                }
+            for row in try db.rows("SELECT left_digest FROM env_timeline WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
+                                   [.text(environment), .integer(Int64(bound))]) {
+                if let digest = row.text(0) { excluded.insert(digest) }
             }
         }
         var seen: Set<String> = [current.digest]
-        return history.dropFirst().filter { row in
-            guard !seen.contains(row.digest) else { return false }
-            seen.insert(row.digest)
-            return !rolledBackFrom.contains(row.digest)
+        var out: [TimelineEntry] = []
+        var cursor = current.index
+        while out.count < limit {
+            let page = try db.rows("SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
+                                   [.text(environment), .int(cursor)]).map(Self.timelineEntry)
+            guard let last = page.last else { break }
+            for row in page where seen.insert(row.digest).inserted && !excluded.contains(row.digest) && out.count < limit {
+                out.append(row)
+            }
+            cursor = last.index
         }
+        return out
     }
 
     /// The digest `tag` names in `repository`, if any.
@@ -193,9 +193,12 @@ final class Projector {
     }
 
     private func insertTimeline(_ event: LedgerEvent, environment: String) throws {
-        try db.run("INSERT INTO env_timeline(environment, idx, digest, repository, integrated_ms, identity, kind) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        var left: String? = nil
+        if case .rolledBack(let p) = event.statement.predicate { left = p.from }
+        try db.run("INSERT INTO env_timeline(environment, idx, digest, repository, integrated_ms, identity, kind, left_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                    [.text(environment), .integer(Int64(event.index)), .text(event.statement.digest!.description), .text(event.statement.subjectName),
-                    .integer(event.time.milliseconds), .text(event.signer.identity), .text(event.kind.rawValue)])
+                    .integer(event.time.milliseconds), .text(event.signer.identity), .text(event.kind.rawValue), .optionalText(left)])
+        try db.run("INSERT OR IGNORE INTO environments(name, first_idx) VALUES (?, ?)", [.text(environment), .integer(Int64(event.index))])
     }
 
     private func applyTags(_ tags: [String], repository: String, digest: String, index: Int64) throws {
