@@ -39,14 +39,23 @@ extension Data {
 
     /// Decodes standard or URL-safe base64, padded or not (DSSE accepts both alphabets on input).
     public init?(anyBase64 text: some StringProtocol) {
-        var normalized = String(text)
-        if normalized.contains(where: { $0 == "-" || $0 == "_" }) {
-            if normalized.contains(where: { $0 == "+" || $0 == "/" }) { return nil }
-            normalized = String(normalized.map { $0 == "-" ? "+" : $0 == "_" ? "/" : $0 })
+        // The common case, standard padded base64, decodes directly.
+        if let data = Data(base64Encoded: String(text)) {
+            self = data
+            return
         }
-        let remainder = normalized.utf8.count % 4
+        var bytes = Array(text.utf8)
+        let urlSafe = bytes.contains { $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") }
+        if urlSafe {
+            if bytes.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") }) { return nil }
+            for i in bytes.indices {
+                if bytes[i] == UInt8(ascii: "-") { bytes[i] = UInt8(ascii: "+") } else if bytes[i] == UInt8(ascii: "_") { bytes[i] = UInt8(ascii: "/") }
+            }
+        }
+        let remainder = bytes.count % 4
         if remainder == 1 { return nil }
-        if remainder > 0 { normalized += String(repeating: "=", count: 4 - remainder) }
-        self.init(base64Encoded: normalized)
+        if remainder > 0 { bytes += [UInt8](repeating: UInt8(ascii: "="), count: 4 - remainder) }
+        guard let data = Data(base64Encoded: String(decoding: bytes, as: UTF8.self)) else { return nil }
+        self = data
     }
 }
