@@ -193,7 +193,31 @@ func queryLatency() throws {
     emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
 }
 
+/// Where verification time goes, per entry, on one core: read, parse the entry, parse the statement, verify.
+func verifyBreakdown() throws {
+    let ledger = try Ledger(path: option("ledger"), readOnly: true)
+    let count = min(Int(option("count", default: "20000"))!, try ledger.treeSize())
+    var entries: [Entry] = []
+    let read = try seconds { entries = try ledger.entries(from: 0, limit: count) }
+    let bytes = entries.map(\.bytes)
+    var parsed: [Entry] = []
+    let parseEntry = try seconds { parsed = try bytes.map { try Entry(bytes: $0, source: "bench") } }
+    var statements: [Statement] = []
+    let parseStatement = try seconds { statements = try parsed.map { try Statement(parsing: $0.envelope.payload, source: "bench") } }
+    let keys = Dictionary(try ledger.keys().map { ($0.keyID, try PublicKey(raw: Data(base64Encoded: $0.publicKey)!)) }, uniquingKeysWith: { a, _ in a })
+    var valid = 0
+    let verify = seconds { for e in parsed where keys[e.envelope.signatures[0].keyID].map({ e.envelope.isSigned(by: $0) }) == true { valid += 1 } }
+    let hash = seconds { for b in bytes { _ = Merkle.leafHash(b) } }
+    let whole = try seconds { _ = try Verifier.verify(ledger: ledger, options: .init()) }
+    let n = Double(count)
+    emit(["entries": count, "readMicros": read / n * 1e6, "parseEntryMicros": parseEntry / n * 1e6,
+          "parseStatementMicros": parseStatement / n * 1e6, "verifySignatureMicros": verify / n * 1e6,
+          "leafHashMicros": hash / n * 1e6, "wholeVerifyMicrosPerEntry": whole / Double(try ledger.treeSize()) * 1e6,
+          "validSignatures": valid, "statements": statements.count])
+}
+
 switch arguments.first {
+case "breakdown": try verifyBreakdown()
 case "generate": try generate()
 case "append": try appendRates()
 case "query": try queryLatency()

@@ -47,6 +47,7 @@ final class Replayer {
         try db.execute(Schema.log + Schema.projections)
         try db.execute("BEGIN")
         scratch = Ledger(database: db, origin: "", clock: SystemClock())
+        scratch.projector.exclusive = true
     }
 
     deinit {
@@ -125,11 +126,11 @@ final class Replayer {
     private func replay(_ stored: StoredEntry, _ prepared: Prepared) {
         let position = expectedIndex
         let label = label(position)
-        frontier.append(leafHash: prepared.leafHash)
+        let nodes = frontier.append(leafHash: prepared.leafHash)
         if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
         defer { expectedIndex = position + 1 }
         do {
-            try scratch.storeLeaf(prepared.leafHash, at: position)
+            try scratch.storeNodes(nodes)
         } catch {
             report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
         }
@@ -176,10 +177,6 @@ final class Replayer {
             report.origin = statement.ledger
             scratch.origin = statement.ledger
         }
-        if let earlier = (try? scratch.db.row("SELECT idx FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]))??.int(0) {
-            report.problem(position, "entry", "\(label) repeats entry \(earlier): the same signed envelope appears twice")
-            return
-        }
         let signer: Signer
         do {
             signer = try scratch.authorize(entry.envelope, statement, index: position, preverified: prepared.signedBy)
@@ -202,6 +199,15 @@ final class Replayer {
         if case .promoted = statement.predicate { report.promotionsChecked += 1 }
         do {
             try scratch.storeRow(entry, at: position, kind: statement.kind.rawValue, signer: signer.keyID, payloadHash: payloadHash)
+        } catch let error as DatabaseError where error.code & 0xff == 19 /* SQLITE_CONSTRAINT: payload_hash is unique */ {
+            let earlier = (try? scratch.db.row("SELECT idx FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]))??.int(0)
+            report.problem(position, "entry", "\(label) repeats entry \(earlier ?? -1): the same signed envelope appears twice")
+            return
+        } catch {
+            report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
+            return
+        }
+        do {
             try scratch.projector.apply(event)
         } catch {
             report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")

@@ -192,9 +192,12 @@ public final class Ledger {
 
     /// The leaf and every perfect subtree it completes: O(log n) rows, amortised O(1).
     func storeLeaf(_ leafHash: Data, at index: Int) throws {
-        let nodes = try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: leafHash, at: index) {
+        try storeNodes(try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: leafHash, at: index) {
             try StoredSubtrees(db: db).node(level: $0, index: $1)
-        }
+        })
+    }
+
+    func storeNodes(_ nodes: [(level: Int, index: Int, hash: Data)]) throws {
         for node in nodes {
             try db.run("INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)", [.int(node.level), .int(node.index), .blob(node.hash)])
         }

@@ -195,14 +195,19 @@ public struct MerkleFrontier: Sendable {
 
     public init() {}
 
-    public mutating func append(leafHash: Data) {
+    /// Adds a leaf and returns the nodes it completes (the leaf itself first), as stored in the `merkle` table.
+    @discardableResult
+    public mutating func append(leafHash: Data) -> [(level: Int, index: Int, hash: Data)] {
         var node = (level: 0, hash: leafHash)
+        var completed = [(level: 0, index: size, hash: leafHash)]
         while let last = stack.last, last.level == node.level {
             stack.removeLast()
             node = (node.level + 1, Merkle.nodeHash(last.hash, node.hash))
+            completed.append((node.level, size >> node.level, node.hash))
         }
         stack.append(node)
         size += 1
+        return completed
     }
 
     public var root: Data {

@@ -20,13 +20,22 @@ final class Projector {
     let db: Database
     private var policyCache: (index: Int, policy: Policy)?
 
+    /// True for a connection no other process writes (the verifier's scratch copy): keys and the latest policy
+    /// are then answered from memory, kept current by ``apply(_:)``, the only writer.
+    var exclusive = false
+    private var keyCache: [String: KeyRecord?] = [:]
+    private var latestPolicy: (index: Int, policy: Policy)??
+
     init(db: Database) { self.db = db }
 
     // MARK: Reads
 
     func key(id: String) throws -> KeyRecord? {
-        try db.row("SELECT key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason FROM keys WHERE key_id = ?", [.text(id)])
+        if exclusive, let cached = keyCache[id] { return cached }
+        let record = try db.row("SELECT key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason FROM keys WHERE key_id = ?", [.text(id)])
             .map(Self.keyRecord)
+        if exclusive { keyCache[id] = record }
+        return record
     }
 
     func keys() throws -> [KeyRecord] {
@@ -42,6 +51,16 @@ final class Projector {
 
     /// The policy in force before entry `bound` (nil: the latest).
     func policy(before bound: Int? = nil) throws -> (index: Int, policy: Policy)? {
+        // In the exclusive scratch copy events are applied in order, so "before the next entry" is the latest.
+        if exclusive, bound == nil || bound! > lastApplied, let latest = latestPolicy { return latest }
+        let result = try storedPolicy(before: bound)
+        if exclusive, bound == nil || bound! > lastApplied { latestPolicy = .some(result) }
+        return result
+    }
+
+    private var lastApplied = -1
+
+    private func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
         let row = try db.row("SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.integer(Int64(bound ?? Int.max))])
         guard let row, let index = row.int(0), let text = row.text(1) else { return nil }
         if let cached = policyCache, cached.index == index { return cached }
@@ -127,6 +146,11 @@ final class Projector {
     func apply(_ event: LedgerEvent) throws {
         let index = Int64(event.index)
         let statement = event.statement
+        lastApplied = event.index
+        if statement.kind.isGovernance {
+            keyCache.removeAll()
+            latestPolicy = nil
+        }
         let digest = statement.digest?.description
         if let digest {
             try db.run("INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)", [.text(digest), .integer(index)])
