@@ -2,12 +2,12 @@ import Foundation
 
 /// One stored entry as a verifier reads it: the bytes, plus what the database says about them (absent for
 /// bundles, where the line is all there is).
-struct StoredEntry {
+struct StoredEntry: Sendable {
     var position: Int
     var bytes: Data
     var column: Columns?
 
-    struct Columns {
+    struct Columns: Sendable {
         var index: Int
         var integratedMilliseconds: Int64
         var payloadHash: Data
@@ -58,6 +58,7 @@ final class Replayer {
     private(set) var genesisLogKey: String?
 
     func finish() throws {
+        flush()
         try scratch.db.execute("COMMIT")
         report.entries = frontier.size
         report.root = frontier.root.base64EncodedString()
@@ -74,11 +75,56 @@ final class Replayer {
         var signedBy: String?
     }
 
-    /// Checks and folds a run of consecutive entries. Parsing and signature checks run on every core; the
-    /// state checks then run in order.
+    /// Checks and folds a run of consecutive entries. Parsing and signature checks run on every core, in the
+    /// background, while the previous run's state checks (which must go in order) run here: a pipeline.
+    /// Call ``flush()`` after the last run.
     func replay(_ chunk: [StoredEntry]) {
-        let first = expectedIndex
+        let previous = finishPreparing()
+        startPreparing(chunk)
+        if let previous { integrate(previous) }
+    }
+
+    /// Waits for the last run in preparation and folds it.
+    func flush() {
+        if let previous = finishPreparing() { integrate(previous) }
+    }
+
+    private func integrate(_ run: (chunk: [StoredEntry], prepared: [Prepared])) {
+        for (stored, p) in zip(run.chunk, run.prepared) { replay(stored, p) }
+    }
+
+    /// A run being prepared on other threads; the box is written once by them and read after `group` is done.
+    private var inFlight: (chunk: [StoredEntry], group: DispatchGroup, box: PreparedBox)?
+    private var preparedThrough = 0
+    private var knownKeys: [String: PublicKey] = [:]
+
+    private func startPreparing(_ chunk: [StoredEntry]) {
+        let group = DispatchGroup()
+        let box = PreparedBox()
+        let first = preparedThrough
         let firstLine = self.firstLine
+        let keys = knownKeys
+        preparedThrough += chunk.count
+        DispatchQueue.global().async(group: group) {
+            box.result = Self.prepare(chunk, first: first, firstLine: firstLine, keys: keys)
+        }
+        inFlight = (chunk, group, box)
+    }
+
+    private func finishPreparing() -> (chunk: [StoredEntry], prepared: [Prepared])? {
+        guard let (chunk, group, box) = inFlight else { return nil }
+        group.wait()
+        inFlight = nil
+        let (prepared, keys) = box.result!
+        knownKeys = keys
+        return (chunk, prepared)
+    }
+
+    /// Parses entries and statements and finds the key each signature verifies under, on every core. Keys
+    /// enrolled within the run count, so the returned key set carries on to the next run.
+    static func prepare(_ chunk: [StoredEntry], first: Int, firstLine: Int?, keys known: [String: PublicKey])
+        -> ([Prepared], [String: PublicKey])
+    {
         var prepared = concurrentMap(chunk.count) { i -> Prepared in
             var p = Prepared()
             p.leafHash = Merkle.leafHash(chunk[i].bytes)
@@ -93,24 +139,20 @@ final class Replayer {
             }
             return p
         }
-        // Keys that may have signed: every key the scratch ledger knows, plus those this chunk enrols.
-        var keys = knownKeys
+        var keys = known
         for p in prepared {
             switch p.statement?.predicate {
-            case .initialized(let g)?: for admin in g.admins { Self.addKey(admin.publicKey, to: &keys) }
-            case .keyEnrolled(let e)?: Self.addKey(e.publicKey, to: &keys)
+            case .initialized(let g)?: for admin in g.admins { addKey(admin.publicKey, to: &keys) }
+            case .keyEnrolled(let e)?: addKey(e.publicKey, to: &keys)
             default: break
             }
         }
-        knownKeys = keys
         let candidates = keys
         let envelopes = prepared.map { $0.entry?.envelope }
         let checked = concurrentMap(chunk.count) { i -> String? in envelopes[i].flatMap { signingKey(of: $0, among: candidates) } }
         for i in prepared.indices { prepared[i].signedBy = checked[i] }
-        for (stored, p) in zip(chunk, prepared) { replay(stored, p) }
+        return (prepared, keys)
     }
-
-    private var knownKeys: [String: PublicKey] = [:]
 
     private static func addKey(_ base64: String, to keys: inout [String: PublicKey]) {
         guard let raw = Data(anyBase64: base64), let key = try? PublicKey(raw: raw) else { return }
@@ -233,4 +275,10 @@ final class Replayer {
                   failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
         }
     }
+}
+
+/// Hands a prepared run from the thread that made it to the one that folds it. Written once before the
+/// dispatch group completes and read only after `wait()`, so the accesses never overlap.
+private final class PreparedBox: @unchecked Sendable {
+    var result: ([Replayer.Prepared], [String: PublicKey])?
 }
