@@ -101,6 +101,14 @@ struct CommandLineTests {
         #expect(r.code == 2 && r.stderr.contains("larger than"))
         #expect(Date().timeIntervalSince(start) < 10)
 
+        // Input quoted in an error cannot add lines or reach the terminal as escape sequences.
+        let hostile = "{\"payloadType\":\"text/plain\\n\\u001b[2Jsecond line\",\"payload\":\"e30=\",\"signatures\":[]}"
+        try hostile.write(toFile: cli.path("hostile.json"), atomically: true, encoding: .utf8)
+        r = try cli.run(["submit", cli.path("hostile.json")])
+        #expect(r.code == 2)
+        #expect(!r.stderr.contains("\u{1B}"))
+        #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+
         r = try cli.run(["frobnicate"])
         #expect(r.code == 2)
         #expect(try cli.ok(["checkpoint"]) == before)

@@ -62,6 +62,28 @@ struct LedgerTests {
         #expect(again.duplicate)
         #expect(again.index == first.index)
         #expect(try s.ledger.treeSize() == size)
+
+        // The same statement with an altered signature is not "already there": it is refused.
+        var forged = try Envelope(parsing: envelope, source: "t")
+        forged.signatures[0].sig[7] ^= 0x01
+        let error = #expect(throws: LedgerError.self) { try s.ledger.append(forged.compactJSON, source: "forged") }
+        #expect("\(error!)".contains("does not verify"))
+    }
+
+    @Test("A log key file that is not the one recorded at genesis is refused, and nothing is appended")
+    func foreignLogKey() throws {
+        let s = try Scenario()
+        let size = try s.ledger.treeSize()
+        let path = Ledger.logKeyPath(for: s.ledger.path)
+        try FileManager.default.removeItem(atPath: path)
+        try FileManager.default.removeItem(atPath: path + ".pub")
+        try KeyFileFormat.write(KeyFile(identity: s.origin, key: try SigningKey.generate()), to: path, passphrase: nil)
+        let reopened = try Ledger(path: s.ledger.path, clock: s.clock)
+        let envelope = try s.envelope("ci", subject: Scenario.repository, digest: digest("a").hex, .built(.init()))
+        let error = #expect(throws: LedgerError.self) { try reopened.append(envelope, source: "t") }
+        #expect("\(error!)".contains("not the log key recorded in the genesis entry"))
+        #expect(try reopened.treeSize() == size)
+        #expect(try Verifier.verify(ledger: reopened, options: .init()).ok)
     }
 
     /// Runs `body`, expects it to throw `E`, and checks the ledger did not change.

@@ -126,7 +126,7 @@ extension Docket.Key {
             let keys = try options.open(readOnly: true).keys()
             try options.output(keys) {
                 Terminal.table([["IDENTITY", "KEY ID", "ROLES", "ENROLLED", "STATE"]] + keys.map {
-                    [$0.identity, String($0.keyID.prefix(16)), $0.roles.map(\.rawValue).joined(separator: ","), "entry \($0.enrolledIndex)",
+                    [$0.identity.terminalSafe(keepNewlines: false, limit: 200), String($0.keyID.prefix(16)), $0.roles.map(\.rawValue).joined(separator: ","), "entry \($0.enrolledIndex)",
                      $0.revokedIndex.map { "revoked at entry \($0)" } ?? "active"]
                 }, indent: "")
             }

@@ -43,7 +43,7 @@ extension Docket {
             lines.append("\(r.source): \(r.entries) entries, root \(r.root)")
             lines.append(r.logKey.isEmpty ? "  log key: none (no genesis entry)" : "  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
             lines.append("  \(r.promotionsChecked) promotion(s) re-evaluated against the policy in force")
-            for note in r.notes { lines.append("  note: \(note)") }
+            for note in r.notes { lines.append("  note: \(note.terminalSafe(keepNewlines: false))") }
             if !r.breakGlass.isEmpty {
                 lines.append("break-glass promotions:")
                 for b in r.breakGlass {
@@ -62,7 +62,7 @@ extension Docket {
                 lines.append(Terminal.green("verified: no problems found"))
             } else {
                 lines.append(Terminal.red("\(r.problems.count) problem(s):"))
-                for p in r.problems { lines.append("  \(Terminal.red("✗")) [\(p.kind)] \(p.message)") }
+                for p in r.problems { lines.append("  \(Terminal.red("✗")) [\(p.kind)] \(p.message.terminalSafe(keepNewlines: false, limit: 600))") }
             }
             return lines.joined(separator: "\n")
         }

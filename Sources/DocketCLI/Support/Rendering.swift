@@ -5,7 +5,7 @@ enum Render {
     static func verdict(_ v: GateVerdict) -> String {
         var lines = ["gate \(v.digest) → \(v.environment): \(v.eligible ? Terminal.green("ELIGIBLE") : Terminal.red("NOT ELIGIBLE")) at \(v.evaluatedAt)"
             + (v.policyIndex.map { " (policy of entry \($0))" } ?? "")]
-        lines.append(Terminal.table(v.rules.map { [Terminal.mark($0.passed), $0.rule, $0.reason] }))
+        lines.append(Terminal.table(v.rules.map { [Terminal.mark($0.passed), $0.rule, $0.reason.terminalSafe(keepNewlines: false)] }))
         if let at = v.eligibleAt { lines.append("  only time is missing: eligible at \(at)") }
         return lines.joined(separator: "\n")
     }
@@ -22,7 +22,7 @@ enum Render {
         for env in s.environments {
             rows.append([env.environment, short(env.current?.digest), env.current?.time ?? "-", env.current?.identity ?? "-",
                          env.current.map { "\($0.kind) #\($0.index)" } ?? "-", env.tags.isEmpty ? "-" : env.tags.joined(separator: ","),
-                         short(env.rollbackTarget)])
+                         short(env.rollbackTarget)].map { $0.terminalSafe(keepNewlines: false, limit: 200) })
         }
         lines.append(Terminal.table(rows))
         let drift = s.environments.flatMap(\.drift)
@@ -34,7 +34,9 @@ enum Render {
         }
         if !s.openIncidents.isEmpty {
             lines.append("open incidents:")
-            for i in s.openIncidents { lines.append("  \(i.incident) in \(i.environment) against \(short(i.digest)) (entry \(i.index))") }
+            for i in s.openIncidents {
+                lines.append("  \(i.incident) in \(i.environment) against \(short(i.digest)) (entry \(i.index))".terminalSafe(keepNewlines: false))
+            }
         }
         if !s.tagMoves.isEmpty {
             lines.append("tag moves:")
@@ -43,10 +45,14 @@ enum Render {
         return lines.joined(separator: "\n")
     }
 
-    static func tagMove(_ m: TagMove) -> String { "tag \(m.tag) of \(m.repository) moved from \(m.from) to \(m.to)" }
+    static func tagMove(_ m: TagMove) -> String {
+        "tag \(m.tag) of \(m.repository) moved from \(m.from) to \(m.to)".terminalSafe(keepNewlines: false)
+    }
 
-    /// One line describing an event.
-    static func event(_ e: LedgerEvent) -> String {
+    /// One line describing an event. Signed fields are still other people's text: kept to one safe line.
+    static func event(_ e: LedgerEvent) -> String { eventText(e).terminalSafe(keepNewlines: false, limit: 400) }
+
+    private static func eventText(_ e: LedgerEvent) -> String {
         let who = e.signer.identity
         let d = e.statement.digest.map { Render.short($0.description) } ?? e.statement.subjectName
         switch e.statement.predicate {

@@ -12,7 +12,7 @@ enum Terminal {
 
     static func error(_ message: String) {
         fflush(nil)  // flush stdout first, so a report printed just before stays in front of its error
-        FileHandle.standardError.write(Data("docket: \(message)\n".utf8))
+        FileHandle.standardError.write(Data("docket: \(message.terminalSafe(keepNewlines: false))\n".utf8))
     }
 
     static func note(_ message: String) {
@@ -79,5 +79,27 @@ enum CLIError: DocketFailure {
         switch self {
         case .badInput(let m), .no(let m): m
         }
+    }
+}
+
+extension String {
+    /// The text with control characters (terminal escapes, NUL, C1 codes) shown as `\u{…}` escapes, so input
+    /// quoted in a message cannot rewrite the terminal or forge extra lines. Over-long text is shortened.
+    func terminalSafe(keepNewlines: Bool = true, limit: Int = 4000) -> String {
+        var out = ""
+        for scalar in unicodeScalars {
+            if out.unicodeScalars.count >= limit {
+                out += "…"
+                break
+            }
+            switch scalar.value {
+            case 0x0A where keepNewlines: out.unicodeScalars.append(scalar)
+            case 0x0A: out += "\\n"
+            case 0x09: out += " "
+            case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029: out += "\\u{\(String(scalar.value, radix: 16))}"
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out
     }
 }

@@ -8,6 +8,14 @@ public enum Verifier {
                        prepare: (Replayer) throws -> Extra, finish: (Extra, Replayer, inout VerificationReport) -> Void) throws -> VerificationReport {
         let replayer = try Replayer(source: ledger.path)
         let extra = try prepare(replayer)
+        // The file itself first: a damaged page or an index that disagrees with its table is reported as such
+        // (queries through a damaged index could otherwise miss rows).
+        do {
+            let findings = try ledger.db.rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter { $0 != "ok" }
+            for finding in findings { replayer.report.problem(nil, "database", "the SQLite file is damaged: \(finding)") }
+        } catch {
+            replayer.report.problem(nil, "database", "the SQLite file is damaged: \(error)")
+        }
         let total = try ledger.treeSize()
         var after = -1
         while true {

@@ -60,8 +60,14 @@ public enum KeyFileFormat {
             object["seed"] = keyFile.key.seed.base64EncodedString()
         }
         let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+        guard !FileManager.default.fileExists(atPath: path + ".pub") else { throw FileError.exists(path + ".pub") }
         try SecureFile.createExclusive(path: path, contents: data + Data("\n".utf8), mode: 0o600)
-        try SecureFile.createExclusive(path: path + ".pub", contents: Data((keyFile.publicLine + "\n").utf8), mode: 0o644)
+        do {
+            try SecureFile.createExclusive(path: path + ".pub", contents: Data((keyFile.publicLine + "\n").utf8), mode: 0o644)
+        } catch {
+            try? FileManager.default.removeItem(atPath: path)  // never leave half a key pair
+            throw error
+        }
     }
 
     /// Whether the file at `path` needs a passphrase.

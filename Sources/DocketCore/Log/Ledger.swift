@@ -91,13 +91,18 @@ public final class Ledger {
     func logKey() throws -> SigningKey {
         if let logKeyCache { return logKeyCache }
         let keyPath = Self.logKeyPath(for: path)
+        let key: SigningKey
         do {
-            let key = try KeyFileFormat.read(path: keyPath, passphrase: nil).key
-            logKeyCache = key
-            return key
+            key = try KeyFileFormat.read(path: keyPath, passphrase: nil).key
         } catch let error as DocketFailure {
             throw LedgerError.logKeyUnavailable(path: keyPath, reason: error.description)
         }
+        // Before the genesis entry exists, the key is the one just created; afterwards it must be the one recorded.
+        if try treeSize() > 0, try logVerifierKey().publicKey != key.publicKey {
+            throw LedgerError.logKeyUnavailable(path: keyPath, reason: "it is not the log key recorded in the genesis entry (\(try logVerifierKey().text))")
+        }
+        logKeyCache = key
+        return key
     }
 
     // MARK: Append
@@ -157,8 +162,16 @@ public final class Ledger {
 
     private func appendLocked(_ envelope: Envelope, _ statement: Statement, preverified: String?) throws -> AppendReceipt {
         let payloadHash = SHA256.hash(envelope.payload)
-        if let existing = try db.row("SELECT idx, integrated_ms FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]) {
-            return AppendReceipt(index: existing.int(0) ?? 0, integratedTime: Timestamp(milliseconds: existing.int64(1) ?? 0).rfc3339,
+        if let existing = try db.row("SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]) {
+            // The same statement again is only a duplicate if this envelope is genuinely signed by the key that
+            // signed the stored one: an altered signature must not be answered with "already there".
+            let index = existing.int(0) ?? 0
+            guard let record = try projector.key(id: existing.text(2) ?? ""), let raw = Data(anyBase64: record.publicKey),
+                let key = try? PublicKey(raw: raw), envelope.isSigned(by: key)
+            else {
+                throw LedgerError.refused("this statement is already in the ledger as entry \(index), but this envelope's signature does not verify under the key that signed it")
+            }
+            return AppendReceipt(index: index, integratedTime: Timestamp(milliseconds: existing.int64(1) ?? 0).rfc3339,
                                  kind: statement.kind.rawValue, subject: statement.subjectName, digest: statement.digest?.description, duplicate: true, treeSize: 0)
         }
         let tip = try db.row("SELECT idx, integrated_ms FROM entries ORDER BY idx DESC LIMIT 1")

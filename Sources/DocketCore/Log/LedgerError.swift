@@ -14,8 +14,7 @@ public enum LedgerError: DocketFailure {
     public var category: FailureCategory {
         switch self {
         case .refused, .gateRefused: .refused
-        case .noLedger, .alreadyExists, .notALedger, .logKeyUnavailable, .badArgument: .badInput
-        case .corrupt: .failure
+        case .noLedger, .alreadyExists, .notALedger, .logKeyUnavailable, .badArgument, .corrupt: .badInput
         }
     }
 

@@ -24,6 +24,8 @@ public struct DatabaseError: DocketFailure {
         case SQLITE_READONLY: "\(path) is read-only (SQLite: \(message)); appends need write access to the file and its folder"
         case SQLITE_CANTOPEN: "cannot open \(path) (SQLite: \(message)); check the path and the folder's permissions"
         case SQLITE_BUSY: "\(path) stayed locked by another process (SQLite: \(message)); try again"
+        case SQLITE_FULL: "\(path): the disk is full; nothing was written. Free space and try again"
+        case SQLITE_IOERR: "\(path): SQLite could not read or write the file (\(message), code \(code)); the disk may be full or failing. Nothing partial was kept"
         default: "\(path): SQLite error \(code): \(message)"
         }
     }
