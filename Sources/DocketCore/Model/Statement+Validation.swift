@@ -6,7 +6,7 @@ extension Statement {
     /// with odd characters, or a `from` digest that is not a digest.
     public func validateFields() throws {
         func nonEmpty(_ value: String, _ field: String) throws {
-            guard !value.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+            guard value.unicodeScalars.contains(where: { !$0.properties.isWhitespace }) else {
                 throw ModelError.badField(field: field, reason: "must not be empty")
             }
         }
