@@ -29,7 +29,10 @@ func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T]
     let workers = ProcessInfo.processInfo.activeProcessorCount
     let buffer = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     buffer.initialize(repeating: nil)
-    defer { buffer.deallocate() }
+    defer {
+        _ = buffer.deinitialize()
+        buffer.deallocate()
+    }
     nonisolated(unsafe) let shared = buffer  // each worker writes its own slice only
     DispatchQueue.concurrentPerform(iterations: workers) { w in
         for i in (w * count / workers)..<((w + 1) * count / workers) { shared[i] = body(i) }

@@ -91,6 +91,9 @@ final class Replayer {
 
     private func integrate(_ run: (chunk: [StoredEntry], prepared: [Prepared])) {
         for (stored, p) in zip(run.chunk, run.prepared) { replay(stored, p) }
+        // Commit each run: SQLite keeps a transaction's dirty pages in memory, so one transaction for the whole
+        // replay would hold the whole scratch database in memory.
+        try? scratch.db.execute("COMMIT; BEGIN")
     }
 
     /// A run being prepared on other threads; the box is written once by them and read after `group` is done.

@@ -40,7 +40,11 @@ extension Statement {
         case .incident(let p):
             try environment(p.environment, "predicate.environment")
             try nonEmpty(p.incident, "predicate.incident")
-        case .approved(let p): try environment(p.environment, "predicate.environment")
+        case .approved(let p):
+            try environment(p.environment, "predicate.environment")
+            if let expiry = p.expiresAt, Timestamp(lenient: expiry) == nil {
+                throw ModelError.badField(field: "predicate.expiresAt", reason: "`\(expiry)` is not an RFC 3339 time")
+            }
         case .withdrawn(let p): try environment(p.environment, "predicate.environment")
         case .promoted(let p):
             try environment(p.from, "predicate.from")

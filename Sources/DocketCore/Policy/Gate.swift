@@ -165,8 +165,8 @@ public enum Gate {
                 discarded.append("\(identity): given before the incident opened at entry \(lastOpenedIndex)")
             } else if event.index < lastRollbackIndex {
                 discarded.append("\(identity): given before the rollback at entry \(lastRollbackIndex)")
-            } else if let text = p.expiresAt, let expiry = Timestamp(lenient: text), expiry <= now {
-                discarded.append("\(identity): expired at \(expiry.rfc3339)")
+            } else if let text = p.expiresAt, Timestamp(lenient: text).map({ $0 <= now }) ?? true {
+                discarded.append(Timestamp(lenient: text).map { "\(identity): expired at \($0.rfc3339)" } ?? "\(identity): expiresAt is not a time")
             } else if let maxAge = rule.maxAge, event.time.adding(seconds: maxAge.seconds) <= now {
                 discarded.append("\(identity): older than \(maxAge)")
             } else {

@@ -111,7 +111,7 @@ final class Projector {
         guard let current = try current(environment: environment, before: bound) else { return [] }
         var excluded: Set<String> = [current.digest]
         if excludingRolledBack {
-            for row in try db.rows("SELECT left_digest FROM env_timeline WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
+            for row in try db.rows("SELECT left_digest FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
                                    [.text(environment), .integer(Int64(bound))]) {
                 if let digest = row.text(0) { excluded.insert(digest) }
             }

@@ -6,7 +6,10 @@ func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [
     let workers = min(ProcessInfo.processInfo.activeProcessorCount, 16)
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     results.initialize(repeating: nil)
-    defer { results.deallocate() }
+    defer {
+        _ = results.deinitialize()  // release what the elements hold, then the memory
+        results.deallocate()
+    }
     // Each worker writes only its own slice of `results`, so no two threads touch the same element.
     nonisolated(unsafe) let shared = results
     DispatchQueue.concurrentPerform(iterations: workers) { w in
