@@ -6,7 +6,7 @@ struct Docket: ParsableCommand {
         commandName: "docket",
         abstract: "A signed, append-only promotion ledger for container images.",
         discussion: """
-            Exit codes: 0 success; 1 no (refused, not eligible, violations found); 2 bad input; 3 other errors.
+            Exit codes: 0 success; 1 no (refused, not eligible, violations found); 2 bad input (including a missing, foreign or damaged ledger); 3 other errors.
             The ledger is --ledger PATH or $DOCKET_LEDGER (default ./docket.db). A signing key is --key FILE or $DOCKET_KEY.
             """,
         version: "0.1.0",
