@@ -25,6 +25,9 @@ extension Statement {
         }
         try nonEmpty(subjectName, "subject.name")
         try nonEmpty(nonce, "predicate.nonce")
+        guard Timestamp(lenient: time) != nil else {
+            throw ModelError.badField(field: "predicate.time", reason: "`\(time)` is not an RFC 3339 time")
+        }
         switch predicate {
         case .initialized(let p):
             guard !p.admins.isEmpty else { throw ModelError.badField(field: "predicate.admins", reason: "must list at least one admin") }
