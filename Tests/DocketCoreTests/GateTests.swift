@@ -315,3 +315,87 @@ struct PolicyTests {
         #expect(PolicyDuration(parsing: "h") == nil)
     }
 }
+
+@Suite("Review findings")
+struct ReviewFindingTests {
+    let a = digest("a"), b = digest("b"), c = digest("c")
+
+    func promotedTwice() throws -> Scenario {
+        let s = try Scenario(policy: "environments:\n  - name: staging\n  - name: production\n    from: staging\n    breakGlass: true\n    approvals:\n      min: 1\n")
+        for image in [a, b] {
+            try s.record("ci", image, .built(.init()))
+            try s.record("ci", image, .deployed(.init(environment: "staging")))
+            try s.record("alice", image, .approved(.init(environment: "production")))
+            try s.record("rel", image, .promoted(.init(from: "staging", to: "production")))
+        }
+        return s
+    }
+
+    @Test("A signed payload with a repeated key is refused: verifiers disagree on which one counts")
+    func duplicateKeys() throws {
+        let s = try Scenario()
+        let statement = try Statement.make(subjectName: Scenario.repository, subjectDigest: a.hex, ledger: s.origin,
+                                           predicate: .deployed(.init(environment: "staging")))
+        var text = String(decoding: statement.encoded(), as: UTF8.self)
+        text = text.replacingOccurrences(of: "\"environment\":\"staging\"", with: "\"environment\":\"staging\",\"environment\":\"production\"")
+        let envelope = Envelope.sign(payload: Data(text.utf8), with: s.keys["ci"]!.key)
+        let error = #expect(throws: ModelError.self) { try s.ledger.append(envelope.compactJSON, source: "dup") }
+        #expect("\(error!)".contains("repeats a key"))
+        #expect(JSONText.hasDuplicateKeys(Data(#"{"a":1,"\u0061":2}"#.utf8)))
+        #expect(!JSONText.hasDuplicateKeys(Data(#"{"a":{"a":1},"b":["a","a"]}"#.utf8)))
+    }
+
+    @Test("Break-glass must name exactly the failing rules, and is refused when the gate passes")
+    func breakGlassClaims() throws {
+        let s = try promotedTwice()
+        try s.record("ci", c, .built(.init()))
+        try s.record("ci", c, .deployed(.init(environment: "staging")))
+        let lying = #expect(throws: LedgerError.self) {
+            try s.record("rel", c, .promoted(.init(from: "staging", to: "production", breakGlass: .init(reason: "x", failedRules: []))))
+        }
+        #expect("\(lying!)".contains("rules failing now are [approvals]"))
+        try s.record("alice", c, .approved(.init(environment: "production")))
+        let needless = #expect(throws: LedgerError.self) {
+            try s.record("rel", c, .promoted(.init(from: "staging", to: "production", breakGlass: .init(reason: "x", failedRules: ["approvals"]))))
+        }
+        #expect("\(needless!)".contains("the gate passes"))
+    }
+
+    @Test("The default rollback target is the previous digest, even one rolled back from and promoted again since")
+    func rollbackAfterRepromotion() throws {
+        let s = try promotedTwice()  // production: a, then b
+        try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "bad")))
+        try s.record("alice", b, .approved(.init(environment: "production")))
+        try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))  // b fixed and promoted again
+        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a.description)
+        try s.record("ci", c, .built(.init()))
+        try s.record("ci", c, .deployed(.init(environment: "staging")))
+        try s.record("alice", c, .approved(.init(environment: "production")))
+        try s.record("rel", c, .promoted(.init(from: "staging", to: "production")))
+        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == b.description)
+        let current = #expect(throws: LedgerError.self) {
+            try s.record("rel", c, .rolledBack(.init(environment: "production", from: c.description, reason: "x")))
+        }
+        #expect("\(current!)".contains("already current"))
+    }
+
+    @Test("Drift is a deploy of a digest never promoted there; redeploying an earlier promoted digest is not drift")
+    func driftRule() throws {
+        let s = try promotedTwice()
+        try s.record("ci", a, .deployed(.init(environment: "production")))  // promoted there before
+        try s.record("ci", c, .built(.init()))
+        try s.record("ci", c, .deployed(.init(environment: "production")))  // never promoted there
+        #expect(try s.ledger.status().environments.flatMap(\.drift).map(\.digest) == [c.description])
+    }
+
+    @Test("Huge durations and far-future times are refused instead of overflowing")
+    func overflow() throws {
+        #expect(PolicyDuration(parsing: String(repeating: "12725829d", count: 8400)) == nil)
+        #expect(PolicyDuration(parsing: "36500d") != nil)
+        #expect(Timestamp(lenient: "10240-08-19T00:00:00Z") == nil)
+        #expect(Timestamp(milliseconds: Int64.max - 5).adding(seconds: 1000).milliseconds > 0)
+        #expect(throws: PolicyError.self) {
+            try Policy(parsing: "environments:\n  - name: s\n  - name: p\n    from: s\n    soak: 99999999999d\n", source: "p")
+        }
+    }
+}

@@ -20,6 +20,8 @@ extension Docket {
             let indexes: [Int]
             if let index = Int(target) {
                 indexes = [index]
+            } else if !target.isEmpty, target.allSatisfy(\.isASCII), target.allSatisfy(\.isNumber) {
+                throw CLIError.badInput("there is no entry \(target)")
             } else {
                 let digest = try parseReference(target).digest
                 indexes = try ledger.events(digest: digest).map(\.index)

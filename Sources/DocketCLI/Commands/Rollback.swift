@@ -28,7 +28,8 @@ extension Docket {
             let target: TimelineEntry
             if let to {
                 let digest = try parseReference(to).digest
-                guard digest.description != current.digest, let match = try ledger.lastStint(of: digest, in: env) else {
+                guard digest.description != current.digest else { throw CLIError.no("\(digest) is already current in \(env)") }
+                guard let match = try ledger.lastStint(of: digest, in: env) else {
                     let all = try ledger.rollbackTargets(environment: env, excludingRolledBack: false)
                     throw CLIError.no("\(digest) never ran in \(env) before; valid targets: "
                         + (all.isEmpty ? "none" : all.map { "\($0.digest) (since entry \($0.index))" }.joined(separator: ", ")))

@@ -8,6 +8,9 @@ public enum Verifier {
                        prepare: (Replayer) throws -> Extra, finish: (Extra, Replayer, inout VerificationReport) -> Void) throws -> VerificationReport {
         let replayer = try Replayer(source: ledger.path)
         let extra = try prepare(replayer)
+        // One read transaction: entries, checkpoint and tables from the same snapshot, even while others append.
+        try ledger.db.execute("BEGIN")
+        defer { try? ledger.db.execute("COMMIT") }
         // The file itself first: a damaged page or an index that disagrees with its table is reported as such
         // (queries through a damaged index could otherwise miss rows).
         do {

@@ -91,6 +91,9 @@ extension Envelope {
         guard data.count <= Self.maximumSize else {
             throw EnvelopeError.tooLarge(source: source, bytes: data.count, limit: Self.maximumSize)
         }
+        guard !JSONText.hasDuplicateKeys(data) else {
+            throw EnvelopeError.notJSON(source: source, reason: "an object repeats a key")
+        }
         let object: Any
         do {
             object = try JSONSerialization.jsonObject(with: data)

@@ -31,6 +31,9 @@ public struct Entry: Sendable {
             self.bytes = bytes
             return
         }
+        guard !JSONText.hasDuplicateKeys(bytes) else {
+            throw EntryError.malformed(source: source, reason: "an object repeats a key")
+        }
         guard let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
             throw EntryError.malformed(source: source, reason: "not a JSON object (truncated or edited?)")
         }

@@ -126,7 +126,12 @@ extension Ledger {
             throw LedgerError.refused("\(digest.short) is already current in \(p.to)")
         }
         let verdict = try gate(digest: digest, environment: p.to, before: event.index, at: event.time, promoter: event.signer.identity)
-        if verdict.eligible { return }
+        if verdict.eligible {
+            guard p.breakGlass == nil else {
+                throw LedgerError.refused("the gate passes, so this is not a break-glass promotion; promote without --break-glass")
+            }
+            return
+        }
         guard let glass = p.breakGlass else { throw LedgerError.gateRefused(verdict) }
         guard policy?.environment(p.to)?.breakGlass == true else {
             throw LedgerError.refused("the policy does not allow break-glass promotions to \(p.to); the gate failed: "
@@ -134,6 +139,9 @@ extension Ledger {
         }
         guard !glass.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
             throw LedgerError.refused("a break-glass promotion needs a reason")
+        }
+        guard Set(glass.failedRules) == Set(verdict.failedRules) else {
+            throw LedgerError.refused("the break-glass promotion lists failed rules [\(glass.failedRules.joined(separator: ", "))] but the rules failing now are [\(verdict.failedRules.joined(separator: ", "))]; sign it again")
         }
     }
 
@@ -146,7 +154,8 @@ extension Ledger {
             throw LedgerError.refused("\(p.environment) runs \(current.digest), not \(p.from); a rollback leaves the current digest")
         }
         guard !p.reason.trimmingCharacters(in: .whitespaces).isEmpty else { throw LedgerError.refused("a rollback needs a reason") }
-        guard target != current.digest, try projector.lastStint(of: target, in: p.environment, before: event.index) != nil else {
+        guard target != current.digest else { throw LedgerError.refused("\(target) is already current in \(p.environment)") }
+        guard try projector.lastStint(of: target, in: p.environment, before: event.index) != nil else {
             let candidates = try projector.rollbackTargets(environment: p.environment, before: event.index, excludingRolledBack: false)
             let list = candidates.map(\.digest).joined(separator: ", ")
             throw LedgerError.refused("\(target) was never current in \(p.environment) before; valid rollback targets: "

@@ -228,7 +228,9 @@ final class PreparedStatement {
             case SQLITE_BLOB:
                 let n = Int(sqlite3_column_bytes(stmt, i))
                 if let p = sqlite3_column_blob(stmt, i), n > 0 { values.append(.blob(Data(bytes: p, count: n))) } else { values.append(.blob(Data())) }
-            case SQLITE_FLOAT: values.append(.integer(Int64(sqlite3_column_double(stmt, i))))
+            // Docket stores no REAL values; one found here was written by someone else and reads as NULL
+            // (never a trap on an out-of-range conversion).
+            case SQLITE_FLOAT: values.append(Int64(exactly: sqlite3_column_double(stmt, i)).map { .integer($0) } ?? .null)
             default: values.append(.null)
             }
         }

@@ -282,6 +282,9 @@ public struct Statement: Sendable, Equatable {
 
     /// Parses a payload from untrusted bytes. `source` names the input in errors.
     public init(parsing payload: Data, source: String) throws {
+        guard !JSONText.hasDuplicateKeys(payload) else {
+            throw ModelError.badStatement(source: source, reason: "an object repeats a key; verifiers disagree on which one counts")
+        }
         let wire: Wire
         do {
             wire = try JSONDecoder().decode(Wire.self, from: payload)

@@ -88,7 +88,8 @@ extension Ledger {
             guard index >= 0, index < size else {
                 throw LedgerError.badArgument("--at \(text): the ledger has entries 0 to \(size - 1)")
             }
-            return (index + 1, try entry(at: index)!.integratedTime)
+            guard let entry = try entry(at: index) else { throw LedgerError.corrupt("entry \(index) is missing; run `docket verify`") }
+            return (index + 1, entry.integratedTime)
         }
         guard let time = Timestamp(lenient: text) else {
             throw LedgerError.badArgument("--at \(text): give an entry index or an RFC 3339 time such as 2026-11-29T12:00:00Z")

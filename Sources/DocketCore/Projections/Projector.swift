@@ -18,7 +18,7 @@ public struct KeyRecord: Sendable, Codable, Equatable {
 /// the ledger.
 final class Projector {
     let db: Database
-    private var policyCache: (index: Int, policy: Policy)?
+    private var policyCache: (index: Int, text: String, policy: Policy)?
 
     /// True for a connection no other process writes (the verifier's scratch copy): keys and the latest policy
     /// are then answered from memory, kept current by ``apply(_:)``, the only writer.
@@ -63,12 +63,14 @@ final class Projector {
     private func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
         let row = try db.row("SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.integer(Int64(bound ?? Int.max))])
         guard let row, let index = row.int(0), let text = row.text(1) else { return nil }
-        if let cached = policyCache, cached.index == index { return cached }
+        // Keyed by the document too: a batch that was rolled back may have shown this connection a policy row
+        // at an index another process later filled with a different one.
+        if let cached = policyCache, cached.index == index, cached.text == text { return (index, cached.policy) }
         guard let document = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
             throw LedgerError.corrupt("the policy recorded at entry \(index) cannot be read; run `docket verify`")
         }
         let policy = try Policy(document: document, source: "policy at entry \(index)")
-        policyCache = (index, policy)
+        policyCache = (index, text, policy)
         return (index, policy)
     }
 
@@ -109,11 +111,12 @@ final class Projector {
     /// only until it has enough, so the cost does not grow with the environment's history.
     func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool, limit: Int = 20) throws -> [TimelineEntry] {
         guard let current = try current(environment: environment, before: bound) else { return [] }
-        var excluded: Set<String> = [current.digest]
+        // A digest rolled back from is not a default target, unless it became current again after that rollback.
+        var rolledBackFrom: [String: Int] = [:]
         if excludingRolledBack {
-            for row in try db.rows("SELECT left_digest FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
+            for row in try db.rows("SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
                                    [.text(environment), .integer(Int64(bound))]) {
-                if let digest = row.text(0) { excluded.insert(digest) }
+                if let digest = row.text(0), let idx = row.int(1) { rolledBackFrom[digest] = max(rolledBackFrom[digest] ?? -1, idx) }
             }
         }
         var seen: Set<String> = [current.digest]
@@ -123,7 +126,8 @@ final class Projector {
             let page = try db.rows("SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
                                    [.text(environment), .int(cursor)]).map(Self.timelineEntry)
             guard let last = page.last else { break }
-            for row in page where seen.insert(row.digest).inserted && !excluded.contains(row.digest) && out.count < limit {
+            // Newest first, so the first row of a digest is its latest stint.
+            for row in page where seen.insert(row.digest).inserted && (rolledBackFrom[row.digest] ?? -1) < row.index && out.count < limit {
                 out.append(row)
             }
             cursor = last.index
@@ -177,7 +181,10 @@ final class Projector {
             let rules = try policy(before: event.index)?.policy.environment(p.environment)
             let current = try self.current(environment: p.environment, before: event.index)
             if rules?.isGated == true {
-                if current?.digest != digest {
+                let promotedThere = try db.row(
+                    "SELECT 1 FROM env_timeline WHERE environment = ? AND digest = ? AND kind = 'promoted' AND idx < ? LIMIT 1",
+                    [.text(p.environment), .text(digest!), .integer(index)]) != nil
+                if current?.digest != digest && !promotedThere {
                     try db.run("INSERT INTO drift(idx, environment, digest, current_digest) VALUES (?, ?, ?, ?)",
                                [.integer(index), .text(p.environment), .text(digest!), .optionalText(current?.digest)])
                 }

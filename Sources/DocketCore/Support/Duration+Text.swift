@@ -2,6 +2,9 @@
 public struct PolicyDuration: Hashable, Sendable, CustomStringConvertible {
     public let seconds: Int64
 
+    /// A hundred years: the longest duration accepted anywhere.
+    public static let maximum: Int64 = 100 * 366 * 86400
+
     public init(seconds: Int64) { self.seconds = seconds }
 
     /// `nil` unless the text is one or more `<number><unit>` groups with units s, m, h, d.
@@ -27,8 +30,9 @@ public struct PolicyDuration: Hashable, Sendable, CustomStringConvertible {
             }
             guard let n = number else { return nil }
             let (product, overflow) = n.multipliedReportingOverflow(by: unit)
-            guard !overflow, product < Int64(1) << 40 else { return nil }
+            guard !overflow, product <= Self.maximum else { return nil }
             total += product
+            guard total <= Self.maximum else { return nil }
             number = nil
             sawGroup = true
         }

@@ -17,7 +17,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
 
     public static func < (a: Timestamp, b: Timestamp) -> Bool { a.milliseconds < b.milliseconds }
 
-    public func adding(seconds: Int64) -> Timestamp { Timestamp(milliseconds: milliseconds + seconds * 1000) }
+    /// Saturating: durations are bounded, but a time read from outside may sit near the edge of the range.
+    public func adding(seconds: Int64) -> Timestamp {
+        let (ms, o1) = seconds.multipliedReportingOverflow(by: 1000)
+        let (sum, o2) = milliseconds.addingReportingOverflow(ms)
+        if o1 || o2 { return Timestamp(milliseconds: seconds < 0 ? Int64.min / 2 : Int64.max / 2) }
+        return Timestamp(milliseconds: sum)
+    }
+
+    /// The last instant RFC 3339 can write (year 9999).
+    static let latest = Timestamp(milliseconds: 253_402_300_799_999)
 
     public var description: String { rfc3339 }
 
@@ -68,11 +77,13 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = formatter.date(from: text) {
             self.init(date)
+            if milliseconds < 0 || self > Self.latest { return nil }
             return
         }
         formatter.formatOptions = [.withInternetDateTime]
         guard let date = formatter.date(from: text) else { return nil }
         self.init(date)
+        guard milliseconds >= 0, self <= Self.latest else { return nil }
     }
 
     // Howard Hinnant's days-from-civil algorithms: exact for the proleptic Gregorian calendar.
