@@ -42,7 +42,8 @@ func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T]
 
 /// Seeds for the story's actors, fixed so a generated ledger can be extended by a later run.
 func actor(_ name: String) -> KeyFile {
-    KeyFile(identity: "\(name)@bench.example", key: try! SigningKey(seed: SHA256.hash(Data("docket-bench \(name)".utf8))))
+    KeyFile(
+        identity: "\(name)@bench.example", key: try! SigningKey(seed: SHA256.hash(Data("docket-bench \(name)".utf8))))
 }
 
 let policyText = """
@@ -58,16 +59,24 @@ let policyText = """
 
 /// Signed envelopes for digests [first, first+count): built, deployed, check, approved, and every 10th promoted.
 func envelopes(origin: String, first: Int, count: Int) -> [(data: Data, source: String)] {
-    let ci = actor("ci").key.seed, approver = actor("approver").key.seed, releaser = actor("releaser").key.seed
+    let ci = actor("ci").key.seed
+    let approver = actor("approver").key.seed
+    let releaser = actor("releaser").key.seed
     let perDigest = parallelMap(count) { i -> [Data] in
         let n = first + i
         let hex = SHA256.hash(Data("image \(n)".utf8)).hex
         func sign(_ seed: Data, _ predicate: EventPredicate) -> Data {
-            let statement = try! Statement.make(subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, predicate: predicate)
+            let statement = try! Statement.make(
+                subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, predicate: predicate)
             return Envelope.sign(payload: statement.encoded(), with: try! SigningKey(seed: seed)).compactJSON
         }
         var out = [
-            sign(ci, .built(.init(tags: ["build-\(n)"], source: .init(repository: "https://git.bench/app", revision: hex.prefix(40).description)))),
+            sign(
+                ci,
+                .built(
+                    .init(
+                        tags: ["build-\(n)"],
+                        source: .init(repository: "https://git.bench/app", revision: hex.prefix(40).description)))),
             sign(ci, .deployed(.init(environment: "staging", deployment: "d-\(n)"))),
             sign(ci, .check(.init(check: "scan", result: .pass, details: "https://scan.bench/\(n)"))),
             sign(approver, .approved(.init(environment: "production", comment: "ok"))),
@@ -84,12 +93,15 @@ func enrolActorsAndPolicy(_ ledger: Ledger, origin: String) throws {
     var setup: [(data: Data, source: String)] = []
     for (name, role) in [("ci", [Role.ci, .checker]), ("approver", [.approver]), ("releaser", [.releaser])] {
         let key = actor(name)
-        let statement = try Statement.make(subjectName: key.identity, subjectDigest: SHA256.hash(key.key.publicKey.raw).hex, ledger: origin,
-                                           predicate: .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: role)))
+        let statement = try Statement.make(
+            subjectName: key.identity, subjectDigest: SHA256.hash(key.key.publicKey.raw).hex, ledger: origin,
+            predicate: .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: role)))
         setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
     }
     let policy = try Policy(parsing: policyText, source: "bench policy")
-    let statement = try Statement.make(subjectName: "policy", subjectDigest: policy.documentHash, ledger: origin, predicate: .policy(.init(policy: policy.document)))
+    let statement = try Statement.make(
+        subjectName: "policy", subjectDigest: policy.documentHash, ledger: origin,
+        predicate: .policy(.init(policy: policy.document)))
     setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
     _ = try ledger.appendBatch(setup)
 }
@@ -133,7 +145,9 @@ func appendRates() throws {
     let signature = key.sign(message)
     var db: OpaquePointer?
     sqlite3_open(dir + "/baseline.db", &db)
-    sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)", nil, nil, nil)
+    sqlite3_exec(
+        db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; CREATE TABLE t(id INTEGER PRIMARY KEY, b BLOB)", nil,
+        nil, nil)
     var stmt: OpaquePointer?
     sqlite3_prepare_v2(db, "INSERT INTO t(b) VALUES (?)", -1, &stmt, nil)
     let baselineTime = seconds {
@@ -152,21 +166,28 @@ func appendRates() throws {
 
     // Raw verify rate on one core.
     let verifyCount = 20_000
-    let verifyTime = seconds { for _ in 0..<verifyCount { _ = key.publicKey.isValidSignature(signature, for: message) } }
+    let verifyTime = seconds {
+        for _ in 0..<verifyCount { _ = key.publicKey.isValidSignature(signature, for: message) }
+    }
     let verifyRate = Double(verifyCount) / verifyTime
     // Raw verify rate on all cores.
     let cores = ProcessInfo.processInfo.activeProcessorCount
     let pk = key.publicKey
-    let allCoresTime = seconds { _ = parallelMap(verifyCount * cores) { _ in pk.isValidSignature(signature, for: message) } }
+    let allCoresTime = seconds {
+        _ = parallelMap(verifyCount * cores) { _ in pk.isValidSignature(signature, for: message) }
+    }
     let allCoresRate = Double(verifyCount * cores) / allCoresTime
 
     // Docket: one event per transaction.
     let ledger = try Ledger.create(path: dir + "/ledger.db", origin: "bench.example/ledger", admin: actor("admin"))
     try enrolActorsAndPolicy(ledger, origin: "bench.example/ledger")
-    let singles = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).filter { !String(decoding: $0.data, as: UTF8.self).isEmpty }
-        .prefix(count)
+    let singles = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).filter {
+        !String(decoding: $0.data, as: UTF8.self).isEmpty
+    }
+    .prefix(count)
     let appendTime = try seconds { for item in singles { try ledger.append(item.data, source: "bench") } }
-    let batch = envelopes(origin: "bench.example/ledger", first: 10_000_000, count: batchCount / 4 + 1).prefix(batchCount)
+    let batch = envelopes(origin: "bench.example/ledger", first: 10_000_000, count: batchCount / 4 + 1).prefix(
+        batchCount)
     let batchTime = try seconds { _ = try ledger.appendBatch(Array(batch)) }
     emit([
         "appendsPerSecond": Double(singles.count) / appendTime,
@@ -184,7 +205,9 @@ func queryLatency() throws {
     let repeats = Int(option("repeats", default: "50"))!
     let size = try ledger.treeSize()
     // A digest from the most recent events, so the gate has real facts to read.
-    let recent = try ledger.events(from: max(0, size - 8), limit: 8).compactMap(\.digest).last ?? Digest(hex: String(repeating: "0", count: 64))
+    let recent =
+        try ledger.events(from: max(0, size - 8), limit: 8).compactMap(\.digest).last
+        ?? Digest(hex: String(repeating: "0", count: 64))
     func median(_ body: () throws -> Void) rethrows -> Double {
         var samples: [Double] = []
         for _ in 0..<repeats { samples.append(try seconds(body)) }
@@ -192,7 +215,9 @@ func queryLatency() throws {
     }
     _ = try ledger.status()
     let status = try median { _ = try ledger.status() }
-    let gate = try median { _ = try ledger.gate(digest: recent, environment: "production", at: try ledger.ledgerTime()) }
+    let gate = try median {
+        _ = try ledger.gate(digest: recent, environment: "production", at: try ledger.ledgerTime())
+    }
     emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
 }
 
@@ -206,17 +231,27 @@ func verifyBreakdown() throws {
     var parsed: [Entry] = []
     let parseEntry = try seconds { parsed = try bytes.map { try Entry(bytes: $0, source: "bench") } }
     var statements: [Statement] = []
-    let parseStatement = try seconds { statements = try parsed.map { try Statement(parsing: $0.envelope.payload, source: "bench") } }
-    let keys = Dictionary(try ledger.keys().map { ($0.keyID, try PublicKey(raw: Data(base64Encoded: $0.publicKey)!)) }, uniquingKeysWith: { a, _ in a })
+    let parseStatement = try seconds {
+        statements = try parsed.map { try Statement(parsing: $0.envelope.payload, source: "bench") }
+    }
+    let keys = Dictionary(
+        try ledger.keys().map { ($0.keyID, try PublicKey(raw: Data(base64Encoded: $0.publicKey)!)) },
+        uniquingKeysWith: { a, _ in a })
     var valid = 0
-    let verify = seconds { for e in parsed where keys[e.envelope.signatures[0].keyID].map({ e.envelope.isSigned(by: $0) }) == true { valid += 1 } }
+    let verify = seconds {
+        for e in parsed where keys[e.envelope.signatures[0].keyID].map({ e.envelope.isSigned(by: $0) }) == true {
+            valid += 1
+        }
+    }
     let hash = seconds { for b in bytes { _ = Merkle.leafHash(b) } }
     let whole = try seconds { _ = try Verifier.verify(ledger: ledger, options: .init()) }
     let n = Double(count)
-    emit(["entries": count, "readMicros": read / n * 1e6, "parseEntryMicros": parseEntry / n * 1e6,
-          "parseStatementMicros": parseStatement / n * 1e6, "verifySignatureMicros": verify / n * 1e6,
-          "leafHashMicros": hash / n * 1e6, "wholeVerifyMicrosPerEntry": whole / Double(try ledger.treeSize()) * 1e6,
-          "validSignatures": valid, "statements": statements.count])
+    emit([
+        "entries": count, "readMicros": read / n * 1e6, "parseEntryMicros": parseEntry / n * 1e6,
+        "parseStatementMicros": parseStatement / n * 1e6, "verifySignatureMicros": verify / n * 1e6,
+        "leafHashMicros": hash / n * 1e6, "wholeVerifyMicrosPerEntry": whole / Double(try ledger.treeSize()) * 1e6,
+        "validSignatures": valid, "statements": statements.count,
+    ])
 }
 
 switch arguments.first {
@@ -225,6 +260,9 @@ case "generate": try generate()
 case "append": try appendRates()
 case "query": try queryLatency()
 default:
-    FileHandle.standardError.write(Data("usage: docket-bench generate --ledger PATH --entries N | append [--count N] [--batch N] | query --ledger PATH\n".utf8))
+    FileHandle.standardError.write(
+        Data(
+            "usage: docket-bench generate --ledger PATH --entries N | append [--count N] [--batch N] | query --ledger PATH\n"
+                .utf8))
     exit(2)
 }

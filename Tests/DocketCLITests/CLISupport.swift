@@ -49,15 +49,20 @@ final class CLI {
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Run(stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
-                   code: process.terminationStatus)
+        return Run(
+            stdout: String(decoding: outData, as: UTF8.self), stderr: String(decoding: errData, as: UTF8.self),
+            code: process.terminationStatus)
     }
 
     /// Runs and requires exit 0, returning stdout.
     @discardableResult
-    func ok(_ arguments: [String], env: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation) throws -> String {
+    func ok(_ arguments: [String], env: [String: String] = [:], sourceLocation: SourceLocation = #_sourceLocation)
+        throws -> String
+    {
         let result = try run(arguments, env: env)
-        #expect(result.code == 0, "docket \(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+        #expect(
+            result.code == 0, "docket \(arguments.joined(separator: " ")): \(result.stderr)",
+            sourceLocation: sourceLocation)
         return result.stdout
     }
 
@@ -73,21 +78,23 @@ final class CLI {
         }
         try ok(["init", "--origin", "example.com/app", "--key", path("admin.key")])
         try ok(["key", "enroll", path("ci.key.pub"), "--role", "ci", "checker", "monitor", "--key", path("admin.key")])
-        for name in ["alice", "bob"] { try ok(["key", "enroll", path("\(name).key.pub"), "--role", "approver", "--key", path("admin.key")]) }
+        for name in ["alice", "bob"] {
+            try ok(["key", "enroll", path("\(name).key.pub"), "--role", "approver", "--key", path("admin.key")])
+        }
         try ok(["key", "enroll", path("rel.key.pub"), "--role", "releaser", "--key", path("admin.key")])
         try """
-            environments:
-              - name: staging
-              - name: production
-                from: staging
-                soak: \(soak)
-                approvals:
-                  min: 2
-                  roles: [approver]
-                  separationOfDuties: true
-                checks: [security-scan]
-                breakGlass: true
-            """.write(toFile: path("policy.yaml"), atomically: true, encoding: .utf8)
+        environments:
+          - name: staging
+          - name: production
+            from: staging
+            soak: \(soak)
+            approvals:
+              min: 2
+              roles: [approver]
+              separationOfDuties: true
+            checks: [security-scan]
+            breakGlass: true
+        """.write(toFile: path("policy.yaml"), atomically: true, encoding: .utf8)
         try ok(["policy", "set", path("policy.yaml"), "--key", path("admin.key")])
     }
 }

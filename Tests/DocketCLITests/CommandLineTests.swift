@@ -16,11 +16,16 @@ struct CommandLineTests {
         #expect(refused.stdout.contains("needs 2 more approvals from role approver"))
         #expect(refused.stderr.contains("nothing was appended"))
 
-        try cli.ok(["record", "check", imageA, "--check", "security-scan", "--result", "pass", "--key", cli.path("ci.key")])
+        try cli.ok([
+            "record", "check", imageA, "--check", "security-scan", "--result", "pass", "--key", cli.path("ci.key"),
+        ])
         try cli.ok(["approve", imageA, "--env", "production", "--key", cli.path("alice.key")])
         // Bob signs on his own machine: no ledger there, just the origin.
-        try cli.ok(["approve", imageA, "--env", "production", "--key", cli.path("bob.key"), "--out", cli.path("bob.json"),
-                    "--origin", "example.com/app"], env: ["DOCKET_LEDGER": cli.path("elsewhere.db")])
+        try cli.ok(
+            [
+                "approve", imageA, "--env", "production", "--key", cli.path("bob.key"), "--out", cli.path("bob.json"),
+                "--origin", "example.com/app",
+            ], env: ["DOCKET_LEDGER": cli.path("elsewhere.db")])
         #expect(try cli.ok(["submit", cli.path("bob.json")]).contains("appended entry"))
         #expect(try cli.ok(["submit", cli.path("bob.json")]).contains("already in the ledger"))
         Thread.sleep(forTimeInterval: 1.1)
@@ -34,12 +39,17 @@ struct CommandLineTests {
         let status = try cli.json(["status"])
         let environments = try #require(status["environments"] as? [[String: Any]])
         let production = try #require(environments.first { $0["environment"] as? String == "production" })
-        #expect((production["current"] as? [String: Any])?["digest"] as? String == "sha256:" + String(repeating: "a", count: 64))
+        #expect(
+            (production["current"] as? [String: Any])?["digest"] as? String == "sha256:"
+                + String(repeating: "a", count: 64))
 
         // A bad deploy, then the rollback.
         try cli.ok(["record", "built", imageB, "--key", cli.path("ci.key")])
         try cli.ok(["record", "deployed", imageB, "--env", "staging", "--key", cli.path("ci.key")])
-        try cli.ok(["promote", imageB, "--to", "production", "--break-glass", "hotfix for CVE-2026-1", "--key", cli.path("rel.key")])
+        try cli.ok([
+            "promote", imageB, "--to", "production", "--break-glass", "hotfix for CVE-2026-1", "--key",
+            cli.path("rel.key"),
+        ])
         try cli.ok(["rollback", "--env", "production", "--reason", "error rate", "--key", cli.path("rel.key")])
         let human = try cli.ok(["status"])
         #expect(human.contains("production   sha256:aaaaaaaaaaaa"))
@@ -75,13 +85,22 @@ struct CommandLineTests {
         #expect(r.code == 2 && r.stderr.contains("chmod 600"))
         chmod(cli.path("ci.key"), 0o600)
 
-        try cli.ok(["key", "generate", "--identity", "eve@example.com", "--out", cli.path("eve.key"), "--passphrase-env", "PW"], env: ["PW": "right"])
-        r = try cli.run(["record", "built", imageA, "--key", cli.path("eve.key"), "--passphrase-env", "PW"], env: ["PW": "wrong"])
+        try cli.ok(
+            [
+                "key", "generate", "--identity", "eve@example.com", "--out", cli.path("eve.key"), "--passphrase-env",
+                "PW",
+            ], env: ["PW": "right"])
+        r = try cli.run(
+            ["record", "built", imageA, "--key", cli.path("eve.key"), "--passphrase-env", "PW"], env: ["PW": "wrong"])
         #expect(r.code == 2 && r.stderr.contains("wrong passphrase"))
-        r = try cli.run(["record", "built", imageA, "--key", cli.path("eve.key"), "--passphrase-env", "PW"], env: ["PW": "right"])
+        r = try cli.run(
+            ["record", "built", imageA, "--key", cli.path("eve.key"), "--passphrase-env", "PW"], env: ["PW": "right"])
         #expect(r.code == 1 && r.stderr.contains("does not verify under any key enrolled"))
 
-        try cli.ok(["record", "built", imageA, "--key", cli.path("ci.key"), "--out", cli.path("other.json"), "--origin", "other.example/x"])
+        try cli.ok([
+            "record", "built", imageA, "--key", cli.path("ci.key"), "--out", cli.path("other.json"), "--origin",
+            "other.example/x",
+        ])
         r = try cli.run(["submit", cli.path("other.json")])
         #expect(r.code == 1 && r.stderr.contains("signed for ledger `other.example/x`"))
 
@@ -128,7 +147,8 @@ struct CommandLineTests {
             var script = ""
             for i in 0..<perWorker {
                 let hex = String(format: "%02x%02x", w, i) + String(repeating: "0", count: 60)
-                script += "\"\(CLI.binary)\" record built registry.example/app@sha256:\(hex) --key \(cli.path("ci.key")) >/dev/null || exit 1\n"
+                script +=
+                    "\"\(CLI.binary)\" record built registry.example/app@sha256:\(hex) --key \(cli.path("ci.key")) >/dev/null || exit 1\n"
             }
             process.arguments = ["-c", script]
             process.environment = cli.environment
@@ -139,7 +159,9 @@ struct CommandLineTests {
             process.waitUntilExit()
             #expect(process.terminationStatus == 0)
         }
-        let log = try JSONSerialization.jsonObject(with: Data(try cli.ok(["log", "--json", "--limit", "10000"]).utf8)) as? [[String: Any]] ?? []
+        let log =
+            try JSONSerialization.jsonObject(with: Data(try cli.ok(["log", "--json", "--limit", "10000"]).utf8))
+            as? [[String: Any]] ?? []
         #expect(log.count == start + workers * perWorker)
         #expect(log.enumerated().allSatisfy { $0.offset == $0.element["index"] as? Int })
         let built = log.filter { $0["kind"] as? String == "built" }.compactMap { $0["digest"] as? String }
@@ -163,11 +185,15 @@ struct CommandLineTests {
 
         // Proofs: inclusion of every entry about the digest, checked offline.
         try cli.ok(["prove", imageA, "--out-dir", cli.path("proofs")])
-        let files = try FileManager.default.contentsOfDirectory(atPath: cli.path("proofs")).filter { $0.hasSuffix(".tlog-proof") }
+        let files = try FileManager.default.contentsOfDirectory(atPath: cli.path("proofs")).filter {
+            $0.hasSuffix(".tlog-proof")
+        }
         #expect(files.count == 2)
         for file in files {
             let index = file.dropLast(".tlog-proof".count)
-            try cli.ok(["verify-proof", cli.path("proofs/\(file)"), cli.path("proofs/\(index).entry"), "--log-key", logKey])
+            try cli.ok([
+                "verify-proof", cli.path("proofs/\(file)"), cli.path("proofs/\(index).entry"), "--log-key", logKey,
+            ])
         }
         var proof = try String(contentsOfFile: cli.path("proofs/" + files[0]), encoding: .utf8)
         let lines = proof.split(separator: "\n", omittingEmptySubsequences: false)
@@ -176,20 +202,33 @@ struct CommandLineTests {
         proof = proof.replacingOccurrences(of: String(lines[2]), with: hash.base64EncodedString())
         try proof.write(toFile: cli.path("bad.tlog-proof"), atomically: true, encoding: .utf8)
         let index = files[0].dropLast(".tlog-proof".count)
-        #expect(try cli.run(["verify-proof", cli.path("bad.tlog-proof"), cli.path("proofs/\(index).entry"), "--log-key", logKey]).code == 1)
+        #expect(
+            try cli.run([
+                "verify-proof", cli.path("bad.tlog-proof"), cli.path("proofs/\(index).entry"), "--log-key", logKey,
+            ]).code == 1)
 
         // Consistency with the checkpoint saved earlier.
-        try cli.ok(["consistency", cli.path("old.checkpoint")]).write(toFile: cli.path("consistency.txt"), atomically: true, encoding: .utf8)
+        try cli.ok(["consistency", cli.path("old.checkpoint")]).write(
+            toFile: cli.path("consistency.txt"), atomically: true, encoding: .utf8)
         try cli.ok(["verify-proof", cli.path("consistency.txt"), cli.path("old.checkpoint"), "--log-key", logKey])
         #expect(try cli.run(["verify", "--since", cli.path("old.checkpoint")]).code == 0)
 
         // Witnessing.
         try cli.ok(["key", "generate", "--identity", "witness@example.com", "--out", cli.path("w.key")])
-        let wkey = try cli.ok(["witness", "key", cli.path("w.key.pub"), "--name", "witness.example/w1"]).trimmingCharacters(in: .whitespacesAndNewlines)
+        let wkey = try cli.ok(["witness", "key", cli.path("w.key.pub"), "--name", "witness.example/w1"])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(try cli.run(["verify", "--witness", wkey]).code == 1)
-        try cli.ok(["witness", "cosign", "--key", cli.path("w.key"), "--name", "witness.example/w1", "--state", cli.path("w.state")])
-        try cli.ok(["record", "check", imageA, "--check", "security-scan", "--result", "pass", "--key", cli.path("ci.key")])
-        try cli.ok(["witness", "cosign", "--key", cli.path("w.key"), "--name", "witness.example/w1", "--state", cli.path("w.state")])
+        try cli.ok([
+            "witness", "cosign", "--key", cli.path("w.key"), "--name", "witness.example/w1", "--state",
+            cli.path("w.state"),
+        ])
+        try cli.ok([
+            "record", "check", imageA, "--check", "security-scan", "--result", "pass", "--key", cli.path("ci.key"),
+        ])
+        try cli.ok([
+            "witness", "cosign", "--key", cli.path("w.key"), "--name", "witness.example/w1", "--state",
+            cli.path("w.state"),
+        ])
         let witnessed = try cli.run(["verify", "--witness", wkey])
         #expect(witnessed.code == 0, "\(witnessed.stdout)")
         try cli.ok(["export", "--out", cli.path("bundle2.jsonl")])

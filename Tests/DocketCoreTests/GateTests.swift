@@ -170,22 +170,28 @@ struct GateTests {
     func revokedAndRoles() throws {
         let s = try ready()
         let bob = s.keys["bob"]!
-        let late = try s.envelope("bob", subject: Scenario.repository, digest: a.hex, .approved(.init(environment: "production")))
-        try s.append("admin", subject: bob.identity, digest: SHA256.hash(bob.key.publicKey.raw).hex,
-                     .keyRevoked(.init(identity: bob.identity, publicKey: bob.key.publicKey.base64, reason: "left")))
+        let late = try s.envelope(
+            "bob", subject: Scenario.repository, digest: a.hex, .approved(.init(environment: "production")))
+        try s.append(
+            "admin", subject: bob.identity, digest: SHA256.hash(bob.key.publicKey.raw).hex,
+            .keyRevoked(.init(identity: bob.identity, publicKey: bob.key.publicKey.base64, reason: "left")))
         #expect(throws: LedgerError.self) { try s.ledger.append(late, source: "late approval") }
         try approve(s, "alice")
         let verdict = try s.gate(a, "production")
         #expect(s.rule(verdict, "approvals")?.passed == false)
         // With `identities`, only the named people count, whatever their roles.
-        let named = try Scenario(policy: Self.policy.replacingOccurrences(of: "roles: [approver]", with: "identities: [alice@example.com, carol@example.com]"))
+        let named = try Scenario(
+            policy: Self.policy.replacingOccurrences(
+                of: "roles: [approver]", with: "identities: [alice@example.com, carol@example.com]"))
         try named.record("ci", a, .built(.init()))
         try named.record("ci", a, .deployed(.init(environment: "staging")))
         try named.record("ci", a, .check(.init(check: "security-scan", result: .pass)))
         named.clock.advance(seconds: 3600)
         try approve(named, "alice", "bob")
         let byName = try named.gate(a, "production")
-        #expect(named.rule(byName, "approvals")?.reason.contains("bob@example.com: not identity alice@example.com or identity carol@example.com") == true)
+        #expect(
+            named.rule(byName, "approvals")?.reason.contains(
+                "bob@example.com: not identity alice@example.com or identity carol@example.com") == true)
         try approve(named, "carol")
         #expect(try named.gate(a, "production").eligible)
     }
@@ -205,16 +211,27 @@ struct GateTests {
     func promotionAndBreakGlass() throws {
         let s = try ready()
         let size = try s.ledger.treeSize()
-        let refused = #expect(throws: LedgerError.self) { try s.record("rel", a, .promoted(.init(from: "staging", to: "production"))) }
-        guard case .gateRefused(let verdict)? = refused else { Issue.record("expected a gate refusal"); return }
+        let refused = #expect(throws: LedgerError.self) {
+            try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
+        }
+        guard case .gateRefused(let verdict)? = refused else {
+            Issue.record("expected a gate refusal")
+            return
+        }
         #expect(verdict.failedRules == ["approvals"])
         #expect(try s.ledger.treeSize() == size)
-        let glass = try s.record("rel", a, .promoted(.init(from: "staging", to: "production",
-                                                             breakGlass: .init(reason: "CVE fix", failedRules: ["approvals"]))))
+        let glass = try s.record(
+            "rel", a,
+            .promoted(
+                .init(
+                    from: "staging", to: "production",
+                    breakGlass: .init(reason: "CVE fix", failedRules: ["approvals"]))))
         #expect(try s.ledger.current(environment: "production")?.index == glass.index)
         // dr does not allow break-glass.
         let error = #expect(throws: LedgerError.self) {
-            try s.record("rel", a, .promoted(.init(from: "production", to: "dr", breakGlass: .init(reason: "x", failedRules: []))))
+            try s.record(
+                "rel", a,
+                .promoted(.init(from: "production", to: "dr", breakGlass: .init(reason: "x", failedRules: []))))
         }
         _ = error
         let report = try Verifier.verify(ledger: s.ledger, options: .init())
@@ -233,7 +250,9 @@ struct GateTests {
         s.clock.advance(seconds: 3600)
         try approve(s, "alice", "bob", image: b)
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))
-        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a.description)
+        #expect(
+            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest
+                == a.description)
         let c = digest("c")
         let bad = #expect(throws: LedgerError.self) {
             try s.record("rel", c, .rolledBack(.init(environment: "production", from: b.description, reason: "x")))
@@ -288,15 +307,26 @@ struct GateTests {
 
 @Suite("Policy parsing")
 struct PolicyTests {
-    @Test("Errors name the field and line", arguments: [
-        ("environments:\n  - name: staging\n  - name: prod\n    from: staging\n    soak: 3 days\n", "environments[1].soak", 5),
-        ("environments:\n  - name: staging\n  - name: prod\n    from: qa\n", "unknown environment `qa`", 4),
-        ("environments:\n  - name: staging\n    colour: blue\n", "unknown field `colour`", 3),
-        ("environments:\n  - name: a\n    from: b\n  - name: b\n    from: a\n", "promotion cycle", 3),
-        ("environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 0\n", "approvals.min", 6),
-        ("environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 1\n      roles: [boss]\n", "unknown role `boss`", 7),
-        ("environments: [\n", "not valid YAML or JSON", nil),
-    ] as [(String, String, Int?)])
+    @Test(
+        "Errors name the field and line",
+        arguments: [
+            (
+                "environments:\n  - name: staging\n  - name: prod\n    from: staging\n    soak: 3 days\n",
+                "environments[1].soak", 5
+            ),
+            ("environments:\n  - name: staging\n  - name: prod\n    from: qa\n", "unknown environment `qa`", 4),
+            ("environments:\n  - name: staging\n    colour: blue\n", "unknown field `colour`", 3),
+            ("environments:\n  - name: a\n    from: b\n  - name: b\n    from: a\n", "promotion cycle", 3),
+            (
+                "environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 0\n", "approvals.min",
+                6
+            ),
+            (
+                "environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 1\n      roles: [boss]\n",
+                "unknown role `boss`", 7
+            ),
+            ("environments: [\n", "not valid YAML or JSON", nil),
+        ] as [(String, String, Int?)])
     func errors(text: String, expected: String, line: Int?) throws {
         let error = #expect(throws: PolicyError.self) { try Policy(parsing: text, source: "p.yaml") }
         #expect("\(error!)".contains(expected), "\(error!)")
@@ -321,7 +351,10 @@ struct ReviewFindingTests {
     let a = digest("a"), b = digest("b"), c = digest("c")
 
     func promotedTwice() throws -> Scenario {
-        let s = try Scenario(policy: "environments:\n  - name: staging\n  - name: production\n    from: staging\n    breakGlass: true\n    approvals:\n      min: 1\n")
+        let s = try Scenario(
+            policy:
+                "environments:\n  - name: staging\n  - name: production\n    from: staging\n    breakGlass: true\n    approvals:\n      min: 1\n"
+        )
         for image in [a, b] {
             try s.record("ci", image, .built(.init()))
             try s.record("ci", image, .deployed(.init(environment: "staging")))
@@ -334,10 +367,12 @@ struct ReviewFindingTests {
     @Test("A signed payload with a repeated key is refused: verifiers disagree on which one counts")
     func duplicateKeys() throws {
         let s = try Scenario()
-        let statement = try Statement.make(subjectName: Scenario.repository, subjectDigest: a.hex, ledger: s.origin,
-                                           predicate: .deployed(.init(environment: "staging")))
+        let statement = try Statement.make(
+            subjectName: Scenario.repository, subjectDigest: a.hex, ledger: s.origin,
+            predicate: .deployed(.init(environment: "staging")))
         var text = String(decoding: statement.encoded(), as: UTF8.self)
-        text = text.replacingOccurrences(of: "\"environment\":\"staging\"", with: "\"environment\":\"staging\",\"environment\":\"production\"")
+        text = text.replacingOccurrences(
+            of: "\"environment\":\"staging\"", with: "\"environment\":\"staging\",\"environment\":\"production\"")
         let envelope = Envelope.sign(payload: Data(text.utf8), with: s.keys["ci"]!.key)
         let error = #expect(throws: ModelError.self) { try s.ledger.append(envelope.compactJSON, source: "dup") }
         #expect("\(error!)".contains("repeats a key"))
@@ -351,12 +386,18 @@ struct ReviewFindingTests {
         try s.record("ci", c, .built(.init()))
         try s.record("ci", c, .deployed(.init(environment: "staging")))
         let lying = #expect(throws: LedgerError.self) {
-            try s.record("rel", c, .promoted(.init(from: "staging", to: "production", breakGlass: .init(reason: "x", failedRules: []))))
+            try s.record(
+                "rel", c,
+                .promoted(.init(from: "staging", to: "production", breakGlass: .init(reason: "x", failedRules: []))))
         }
         #expect("\(lying!)".contains("rules failing now are [approvals]"))
         try s.record("alice", c, .approved(.init(environment: "production")))
         let needless = #expect(throws: LedgerError.self) {
-            try s.record("rel", c, .promoted(.init(from: "staging", to: "production", breakGlass: .init(reason: "x", failedRules: ["approvals"]))))
+            try s.record(
+                "rel", c,
+                .promoted(
+                    .init(from: "staging", to: "production", breakGlass: .init(reason: "x", failedRules: ["approvals"]))
+                ))
         }
         #expect("\(needless!)".contains("the gate passes"))
     }
@@ -367,12 +408,16 @@ struct ReviewFindingTests {
         try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "bad")))
         try s.record("alice", b, .approved(.init(environment: "production")))
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))  // b fixed and promoted again
-        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a.description)
+        #expect(
+            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest
+                == a.description)
         try s.record("ci", c, .built(.init()))
         try s.record("ci", c, .deployed(.init(environment: "staging")))
         try s.record("alice", c, .approved(.init(environment: "production")))
         try s.record("rel", c, .promoted(.init(from: "staging", to: "production")))
-        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == b.description)
+        #expect(
+            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest
+                == b.description)
         let current = #expect(throws: LedgerError.self) {
             try s.record("rel", c, .rolledBack(.init(environment: "production", from: c.description, reason: "x")))
         }
@@ -395,7 +440,8 @@ struct ReviewFindingTests {
         #expect(Timestamp(lenient: "10240-08-19T00:00:00Z") == nil)
         #expect(Timestamp(milliseconds: Int64.max - 5).adding(seconds: 1000).milliseconds > 0)
         #expect(throws: PolicyError.self) {
-            try Policy(parsing: "environments:\n  - name: s\n  - name: p\n    from: s\n    soak: 99999999999d\n", source: "p")
+            try Policy(
+                parsing: "environments:\n  - name: s\n  - name: p\n    from: s\n    soak: 99999999999d\n", source: "p")
         }
     }
 }

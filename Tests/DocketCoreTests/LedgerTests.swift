@@ -31,10 +31,15 @@ struct LedgerTests {
         let receipt = try s.record("ci", digest("b"), .built(.init()))
         let entry = try #require(try s.ledger.entry(at: receipt.index))
         let text = String(decoding: entry.bytes, as: UTF8.self)
-        #expect(text.hasPrefix("{\"index\":\(receipt.index),\"integratedTime\":\"\(receipt.integratedTime)\",\"envelope\":{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\""))
+        #expect(
+            text.hasPrefix(
+                "{\"index\":\(receipt.index),\"integratedTime\":\"\(receipt.integratedTime)\",\"envelope\":{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\""
+            ))
         #expect(!text.contains("\n"))
         let reparsed = try Entry(bytes: entry.bytes, source: "test")
-        #expect(Entry(index: reparsed.index, integratedTime: reparsed.integratedTime, envelope: reparsed.envelope).bytes == entry.bytes)
+        #expect(
+            Entry(index: reparsed.index, integratedTime: reparsed.integratedTime, envelope: reparsed.envelope).bytes
+                == entry.bytes)
 
         // The fast reader of the canonical form and the general JSON reader agree; other spellings of the same
         // JSON go through the general reader and give the same entry.
@@ -111,7 +116,8 @@ struct LedgerTests {
         error = try expectUnchanged(s, LedgerError.self) { try s.record("alice", a, .built(.init())) }
         #expect("\(error!)".contains("need the ci role"))
 
-        let foreign = try s.envelope("ci", subject: Scenario.repository, digest: a.hex, .built(.init()), ledger: "other.example/ledger")
+        let foreign = try s.envelope(
+            "ci", subject: Scenario.repository, digest: a.hex, .built(.init()), ledger: "other.example/ledger")
         error = try expectUnchanged(s, LedgerError.self) { try s.ledger.append(foreign, source: "foreign") }
         #expect("\(error!)".contains("signed for ledger `other.example/ledger`"))
 
@@ -120,9 +126,12 @@ struct LedgerTests {
 
         // Revoked keys sign nothing afterwards.
         let bob = s.keys["bob"]!
-        try s.append("admin", subject: bob.identity, digest: SHA256.hash(bob.key.publicKey.raw).hex,
-                     .keyRevoked(.init(identity: bob.identity, publicKey: bob.key.publicKey.base64, reason: "laptop lost")))
-        error = try expectUnchanged(s, LedgerError.self) { try s.record("bob", a, .approved(.init(environment: "production"))) }
+        try s.append(
+            "admin", subject: bob.identity, digest: SHA256.hash(bob.key.publicKey.raw).hex,
+            .keyRevoked(.init(identity: bob.identity, publicKey: bob.key.publicKey.base64, reason: "laptop lost")))
+        error = try expectUnchanged(s, LedgerError.self) {
+            try s.record("bob", a, .approved(.init(environment: "production")))
+        }
         #expect("\(error!)".contains("revoked") && "\(error!)".contains("laptop lost"))
 
         let good = try s.envelope("ci", subject: Scenario.repository, digest: a.hex, .built(.init()))
@@ -140,11 +149,14 @@ struct LedgerTests {
         _ = try expectUnchanged(s, ModelError.self) { try s.ledger.append(tamperedBytes, source: "edited payload") }
     }
 
-    @Test("Digests: tags, short, upper-case and unprefixed input are refused with guidance", arguments: [
-        ("app:latest", "tag"), ("registry.example/app:1.2", "tag"), ("sha256:abc", "64"),
-        ("sha256:" + String(repeating: "A", count: 64), "lower case"), (String(repeating: "a", count: 64), "prefix"),
-        ("sha512:" + String(repeating: "a", count: 128), "sha256"),
-    ])
+    @Test(
+        "Digests: tags, short, upper-case and unprefixed input are refused with guidance",
+        arguments: [
+            ("app:latest", "tag"), ("registry.example/app:1.2", "tag"), ("sha256:abc", "64"),
+            ("sha256:" + String(repeating: "A", count: 64), "lower case"),
+            (String(repeating: "a", count: 64), "prefix"),
+            ("sha512:" + String(repeating: "a", count: 128), "sha256"),
+        ])
     func digestErrors(input: String, expected: String) throws {
         let error = #expect(throws: ModelError.self) { try ImageReference(parsing: input) }
         #expect("\(error!)".contains(expected), "\(input): \(error!)")
@@ -153,7 +165,8 @@ struct LedgerTests {
 
     @Test("REPO@DIGEST parses into repository and digest")
     func imageReference() throws {
-        let ref = try ImageReference(parsing: "registry.example:5000/team/app@sha256:" + String(repeating: "0", count: 64))
+        let ref = try ImageReference(
+            parsing: "registry.example:5000/team/app@sha256:" + String(repeating: "0", count: 64))
         #expect(ref.repository == "registry.example:5000/team/app")
         #expect(ref.digest.hex == String(repeating: "0", count: 64))
         #expect(throws: ModelError.self) { try Role(parsing: "superuser") }
@@ -166,7 +179,8 @@ struct LedgerTests {
         try Data("this is not sqlite at all, just text".utf8).write(to: URL(fileURLWithPath: dir.file("text.db")))
         let error = #expect(throws: LedgerError.self) { try Ledger(path: dir.file("text.db")) }
         #expect("\(error!)".contains("not a Docket ledger"))
-        #expect(try String(contentsOfFile: dir.file("text.db"), encoding: .utf8) == "this is not sqlite at all, just text")
+        #expect(
+            try String(contentsOfFile: dir.file("text.db"), encoding: .utf8) == "this is not sqlite at all, just text")
     }
 
     @Test("Key files: mode 0600, refused when readable by others, encrypted with a passphrase")
@@ -177,16 +191,21 @@ struct LedgerTests {
         let attributes = try FileManager.default.attributesOfItem(atPath: dir.file("plain.key"))
         #expect((attributes[.posixPermissions] as? Int) == 0o600)
         #expect(try KeyFileFormat.read(path: dir.file("plain.key"), passphrase: nil).key.publicKey == key.key.publicKey)
-        let line = try PublicKeyLine(parsing: try String(contentsOfFile: dir.file("plain.key.pub"), encoding: .utf8), source: "pub")
+        let line = try PublicKeyLine(
+            parsing: try String(contentsOfFile: dir.file("plain.key.pub"), encoding: .utf8), source: "pub")
         #expect(line.identity == "alice@example.com" && line.key == key.key.publicKey)
 
         chmod(dir.file("plain.key"), 0o644)
-        let error = #expect(throws: CryptoError.self) { try KeyFileFormat.read(path: dir.file("plain.key"), passphrase: nil) }
+        let error = #expect(throws: CryptoError.self) {
+            try KeyFileFormat.read(path: dir.file("plain.key"), passphrase: nil)
+        }
         #expect("\(error!)".contains("chmod 600"))
 
         try KeyFileFormat.write(key, to: dir.file("secret.key"), passphrase: "correct horse")
         #expect(try KeyFileFormat.isEncrypted(path: dir.file("secret.key")))
-        #expect(try KeyFileFormat.read(path: dir.file("secret.key"), passphrase: "correct horse").key.publicKey == key.key.publicKey)
+        #expect(
+            try KeyFileFormat.read(path: dir.file("secret.key"), passphrase: "correct horse").key.publicKey
+                == key.key.publicKey)
         #expect(throws: CryptoError.wrongPassphrase(file: dir.file("secret.key"))) {
             try KeyFileFormat.read(path: dir.file("secret.key"), passphrase: "wrong")
         }
@@ -215,11 +234,18 @@ struct LedgerTests {
 
 @Suite("Envelopes from other tools")
 struct ForeignEnvelopeTests {
-    @Test("The keyid is only a hint: missing, wrong or upper-case keyids still verify, and the entry records the real one")
+    @Test(
+        "The keyid is only a hint: missing, wrong or upper-case keyids still verify, and the entry records the real one"
+    )
     func keyidHint() throws {
         let s = try Scenario()
-        for (i, hint) in ["", String(repeating: "0", count: 64), s.keys["ci"]!.key.publicKey.keyID.uppercased()].enumerated() {
-            var envelope = try Envelope(parsing: try s.envelope("ci", subject: Scenario.repository, digest: digest(Character(String(i))).hex, .built(.init())), source: "t")
+        for (i, hint) in ["", String(repeating: "0", count: 64), s.keys["ci"]!.key.publicKey.keyID.uppercased()]
+            .enumerated()
+        {
+            var envelope = try Envelope(
+                parsing: try s.envelope(
+                    "ci", subject: Scenario.repository, digest: digest(Character(String(i))).hex, .built(.init())),
+                source: "t")
             envelope.signatures[0].keyID = hint
             let receipt = try s.ledger.append(envelope.compactJSON, source: "hint \(i)")
             let stored = try #require(try s.ledger.entry(at: receipt.index))
@@ -228,11 +254,14 @@ struct ForeignEnvelopeTests {
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
     }
 
-    @Test("Empty names, bad tags and odd environment names are refused whoever built the envelope", arguments: [
-        EventPredicate.check(.init(check: " ", result: .pass)), .incident(.init(environment: "staging", incident: "", state: .open)),
-        .built(.init(tags: [""])), .built(.init(tags: ["-bad"])), .deployed(.init(environment: "")),
-        .deployed(.init(environment: "prod env")),
-    ])
+    @Test(
+        "Empty names, bad tags and odd environment names are refused whoever built the envelope",
+        arguments: [
+            EventPredicate.check(.init(check: " ", result: .pass)),
+            .incident(.init(environment: "staging", incident: "", state: .open)),
+            .built(.init(tags: [""])), .built(.init(tags: ["-bad"])), .deployed(.init(environment: "")),
+            .deployed(.init(environment: "prod env")),
+        ])
     func emptyFields(predicate: EventPredicate) throws {
         let s = try Scenario()
         let size = try s.ledger.treeSize()
@@ -244,7 +273,10 @@ struct ForeignEnvelopeTests {
     func roleCase() throws {
         #expect(throws: ModelError.self) { try Role(parsing: "Approver") }
         let error = #expect(throws: PolicyError.self) {
-            try Policy(parsing: "environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 1\n      roles: [Approver]\n", source: "p")
+            try Policy(
+                parsing:
+                    "environments:\n  - name: s\n  - name: p\n    from: s\n    approvals:\n      min: 1\n      roles: [Approver]\n",
+                source: "p")
         }
         #expect("\(error!)".contains("lower case"))
     }

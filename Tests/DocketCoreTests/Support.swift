@@ -72,8 +72,10 @@ final class Scenario {
         let admin = KeyFile(identity: "admin@example.com", key: try SigningKey.generate())
         keys["admin"] = admin
         ledger = try Ledger.create(path: directory.file("ledger.db"), origin: origin, admin: admin, clock: clock)
-        for (name, roles) in [("ci", [Role.ci, .checker, .monitor]), ("alice", [.approver]), ("bob", [.approver]),
-                              ("carol", [.approver, .ci]), ("rel", [.releaser])] {
+        for (name, roles) in [
+            ("ci", [Role.ci, .checker, .monitor]), ("alice", [.approver]), ("bob", [.approver]),
+            ("carol", [.approver, .ci]), ("rel", [.releaser]),
+        ] {
             try enroll(name, roles: roles)
         }
         if let policy { try setPolicy(policy) }
@@ -83,8 +85,9 @@ final class Scenario {
     func enroll(_ name: String, roles: [Role]) throws -> KeyFile {
         let key = KeyFile(identity: "\(name)@example.com", key: try SigningKey.generate())
         keys[name] = key
-        try append("admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
-                   .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles)))
+        try append(
+            "admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
+            .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles)))
         return key
     }
 
@@ -93,13 +96,17 @@ final class Scenario {
         try append("admin", subject: "policy", digest: policy.documentHash, .policy(.init(policy: policy.document)))
     }
 
-    func envelope(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate, ledger: String? = nil) throws -> Data {
-        let statement = try Statement.make(subjectName: subject, subjectDigest: digest, ledger: ledger ?? origin, predicate: predicate, clock: clock)
+    func envelope(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate, ledger: String? = nil)
+        throws -> Data
+    {
+        let statement = try Statement.make(
+            subjectName: subject, subjectDigest: digest, ledger: ledger ?? origin, predicate: predicate, clock: clock)
         return Envelope.sign(payload: statement.encoded(), with: keys[signer]!.key).compactJSON
     }
 
     @discardableResult
-    func append(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate) throws -> AppendReceipt {
+    func append(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate) throws -> AppendReceipt
+    {
         try ledger.append(try envelope(signer, subject: subject, digest: digest, predicate), source: "test")
     }
 

@@ -8,7 +8,10 @@ import Testing
 struct TamperTests {
     /// A ledger with a short promotion story, and the index of a `built` entry in the middle.
     static func story() throws -> (Scenario, Int) {
-        let s = try Scenario(policy: "environments:\n  - name: staging\n  - name: production\n    from: staging\n    approvals:\n      min: 1\n")
+        let s = try Scenario(
+            policy:
+                "environments:\n  - name: staging\n  - name: production\n    from: staging\n    approvals:\n      min: 1\n"
+        )
         let a = digest("a")
         let built = try s.record("ci", a, .built(.init(tags: ["1.0"]))).index
         try s.record("ci", a, .deployed(.init(environment: "staging")))
@@ -86,11 +89,17 @@ struct TamperTests {
     func inserted() throws {
         let (s, _) = try Self.story()
         let size = try s.ledger.treeSize()
-        let envelope = try Envelope(parsing: try s.envelope("ci", subject: Scenario.repository, digest: digest("c").hex, .built(.init())), source: "t")
+        let envelope = try Envelope(
+            parsing: try s.envelope("ci", subject: Scenario.repository, digest: digest("c").hex, .built(.init())),
+            source: "t")
         let entry = Entry(index: size, integratedTime: try s.ledger.ledgerTime(), envelope: envelope)
-        try Self.edit(s, "INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, 'built', ?, ?)",
-                      [.int(size), .integer(entry.integratedTime.milliseconds), .blob(SHA256.hash(envelope.payload)),
-                       .text(s.keys["ci"]!.key.publicKey.keyID), .blob(entry.bytes)])
+        try Self.edit(
+            s,
+            "INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, 'built', ?, ?)",
+            [
+                .int(size), .integer(entry.integratedTime.milliseconds), .blob(SHA256.hash(envelope.payload)),
+                .text(s.keys["ci"]!.key.publicKey.keyID), .blob(entry.bytes),
+            ])
         let report = try Self.verify(s)
         #expect(report.problems.contains { $0.index == size && $0.kind == "checkpoint" })
     }
@@ -105,11 +114,15 @@ struct TamperTests {
         #expect(report.problems.contains { $0.kind == "checkpoint" && $0.message.contains("no valid signature") })
     }
 
-    @Test("Edited projection tables are rebuilt from the entries and the difference reported", arguments: [
-        "UPDATE env_timeline SET digest = 'sha256:" + String(repeating: "f", count: 64) + "' WHERE environment = 'production'",
-        "DELETE FROM approvals", "UPDATE keys SET roles = 'admin,approver,ci' WHERE identity = 'ci@example.com'",
-        "DELETE FROM merkle WHERE level = 1 AND pos = 0", "INSERT INTO drift(idx, environment, digest) VALUES (3, 'production', 'x')",
-    ])
+    @Test(
+        "Edited projection tables are rebuilt from the entries and the difference reported",
+        arguments: [
+            "UPDATE env_timeline SET digest = 'sha256:" + String(repeating: "f", count: 64)
+                + "' WHERE environment = 'production'",
+            "DELETE FROM approvals", "UPDATE keys SET roles = 'admin,approver,ci' WHERE identity = 'ci@example.com'",
+            "DELETE FROM merkle WHERE level = 1 AND pos = 0",
+            "INSERT INTO drift(idx, environment, digest) VALUES (3, 'production', 'x')",
+        ])
     func projections(sql: String) throws {
         let (s, _) = try Self.story()
         try Self.edit(s, sql)
@@ -121,7 +134,9 @@ struct TamperTests {
     @Test("A changed signer or kind column is caught")
     func columns() throws {
         let (s, k) = try Self.story()
-        try Self.edit(s, "UPDATE entries SET kind = 'check', signer = ? WHERE idx = ?", [.text(s.keys["alice"]!.key.publicKey.keyID), .int(k)])
+        try Self.edit(
+            s, "UPDATE entries SET kind = 'check', signer = ? WHERE idx = ?",
+            [.text(s.keys["alice"]!.key.publicKey.keyID), .int(k)])
         let report = try Self.verify(s)
         #expect(report.problems.filter { $0.index == k }.count >= 2)
     }

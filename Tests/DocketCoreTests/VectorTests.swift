@@ -106,7 +106,9 @@ struct VectorTests {
             let raw = Data(hexString: group.publicKey.pk)
             for test in group.tests {
                 count += 1
-                let valid = (try? PublicKey(raw: raw))?.isValidSignature(Data(hex: test.sig) ?? Data([0]), for: Data(hexString: test.msg)) ?? false
+                let valid =
+                    (try? PublicKey(raw: raw))?.isValidSignature(
+                        Data(hex: test.sig) ?? Data([0]), for: Data(hexString: test.msg)) ?? false
                 #expect(valid == (test.result == "valid"), "tcId \(test.tcId): \(test.comment)")
             }
         }
@@ -125,15 +127,21 @@ struct VectorTests {
         #expect(envelope.signatures[0].keyID == v.envelope.signatures[0].keyid)
         #expect(envelope.payload.base64EncodedString() == v.envelope.payload)
 
-        let json = try JSONEncoder().encode([
-            "payloadType": v.envelope.payloadType, "payload": v.envelope.payload,
-        ]).dropLast() + Data(",\"signatures\":[{\"keyid\":\"\(v.envelope.signatures[0].keyid)\",\"sig\":\"\(v.envelope.signatures[0].sig)\"}]}".utf8)
+        let json =
+            try JSONEncoder().encode([
+                "payloadType": v.envelope.payloadType, "payload": v.envelope.payload,
+            ]).dropLast()
+            + Data(
+                ",\"signatures\":[{\"keyid\":\"\(v.envelope.signatures[0].keyid)\",\"sig\":\"\(v.envelope.signatures[0].sig)\"}]}"
+                    .utf8)
         let parsed = try Envelope(parsing: json, source: "vector")
         #expect(parsed.isSigned(by: key.publicKey))
 
         // URL-safe base64 without padding is accepted on input.
-        let urlSafe = v.envelope.signatures[0].sig.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
+        let urlSafe = v.envelope.signatures[0].sig.replacingOccurrences(of: "+", with: "-").replacingOccurrences(
+            of: "/", with: "_"
+        )
+        .replacingOccurrences(of: "=", with: "")
         #expect(Data(anyBase64: urlSafe) == Data(base64Encoded: v.signatureBase64))
 
         var tamperedPayload = parsed
@@ -171,15 +179,17 @@ struct VectorTests {
         let files = try fixtureFiles(under: "merkle/inclusion")
         for file in files {
             let c = try fixture(file, as: InclusionCase.self)
-            let ok = Merkle.verifyInclusion(index: Int(exactly: c.leafIdx) ?? -1, size: c.treeSize, leafHash: b64(c.leafHash),
-                                            proof: (c.proof ?? []).map(b64), root: b64(c.root))
+            let ok = Merkle.verifyInclusion(
+                index: Int(exactly: c.leafIdx) ?? -1, size: c.treeSize, leafHash: b64(c.leafHash),
+                proof: (c.proof ?? []).map(b64), root: b64(c.root))
             #expect(ok == !c.wantErr, "\(file.lastPathComponent)")
         }
         let consistencyFiles = try fixtureFiles(under: "merkle/consistency")
         for file in consistencyFiles {
             let c = try fixture(file, as: ConsistencyCase.self)
-            let ok = Merkle.verifyConsistency(size1: c.size1, size2: c.size2, root1: b64(c.root1), root2: b64(c.root2),
-                                              proof: (c.proof ?? []).map(b64))
+            let ok = Merkle.verifyConsistency(
+                size1: c.size1, size2: c.size2, root1: b64(c.root1), root2: b64(c.root2),
+                proof: (c.proof ?? []).map(b64))
             #expect(ok == !c.wantErr, "\(file.lastPathComponent)")
         }
         #expect(files.count + consistencyFiles.count == 196)
@@ -200,15 +210,20 @@ struct VectorTests {
             #expect(root == Merkle.root(leafHashes: leaves.prefix(size)))
             for index in 0..<size {
                 let proof = try tree.inclusionProof(index: index, size: size)
-                #expect(Merkle.verifyInclusion(index: index, size: size, leafHash: leaves[index], proof: proof, root: root))
+                #expect(
+                    Merkle.verifyInclusion(index: index, size: size, leafHash: leaves[index], proof: proof, root: root))
             }
             for old in 1...size {
                 let proof = try tree.consistencyProof(from: old, to: size)
-                #expect(Merkle.verifyConsistency(size1: old, size2: size, root1: try tree.root(size: old), root2: root, proof: proof))
+                #expect(
+                    Merkle.verifyConsistency(
+                        size1: old, size2: size, root1: try tree.root(size: old), root2: root, proof: proof))
                 if old < size, !proof.isEmpty {
                     var bad = proof
                     bad[0][0] ^= 1
-                    #expect(!Merkle.verifyConsistency(size1: old, size2: size, root1: try tree.root(size: old), root2: root, proof: bad))
+                    #expect(
+                        !Merkle.verifyConsistency(
+                            size1: old, size2: size, root1: try tree.root(size: old), root2: root, proof: bad))
                 }
             }
         }
@@ -242,7 +257,8 @@ struct VectorTests {
         let wkey = NoteVerifierKey(name: "w.example", type: NoteVerifierKey.cosignatureV1, publicKey: witness.publicKey)
         #expect(Cosignature.verifiedTimestamp(on: reparsed, by: wkey) == 1_700_000_000)
         #expect(try NoteVerifierKey(parsing: wkey.text) == wkey)
-        let other = NoteVerifierKey(name: "w.example", type: NoteVerifierKey.cosignatureV1, publicKey: try SigningKey.generate().publicKey)
+        let other = NoteVerifierKey(
+            name: "w.example", type: NoteVerifierKey.cosignatureV1, publicKey: try SigningKey.generate().publicKey)
         #expect(Cosignature.verifiedTimestamp(on: reparsed, by: other) == nil)
     }
 }

@@ -5,7 +5,8 @@ extension Docket {
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Approve a digest for an environment with your own key.",
-            discussion: "With --out the signed approval is written to a file, to be appended with `docket submit FILE`.")
+            discussion: "With --out the signed approval is written to a file, to be appended with `docket submit FILE`."
+        )
 
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The environment the approval is for.") var env: String
@@ -25,7 +26,8 @@ extension Docket {
     }
 
     struct Withdraw: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Withdraw your approval of a digest for an environment.")
+        static let configuration = CommandConfiguration(
+            abstract: "Withdraw your approval of a digest for an environment.")
 
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The environment.") var env: String

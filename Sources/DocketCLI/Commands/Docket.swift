@@ -13,7 +13,8 @@ struct Docket: ParsableCommand {
         subcommands: [
             Init.self, Key.self, PolicyCommand.self, Record.self, Approve.self, Withdraw.self, Submit.self,
             Gate.self, Promote.self, Rollback.self, Status.self, History.self, Log.self, Replay.self,
-            Verify.self, Export.self, CheckpointCommand.self, Prove.self, VerifyProof.self, Consistency.self, Witness.self,
+            Verify.self, Export.self, CheckpointCommand.self, Prove.self, VerifyProof.self, Consistency.self,
+            Witness.self,
         ]
     )
 }

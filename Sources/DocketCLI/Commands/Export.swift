@@ -12,7 +12,9 @@ extension Docket {
         var out: String
 
         func run() throws {
-            let header = try options.open(readOnly: true).exportBundle(to: out) { Terminal.progress("exporting", $0, $1) }
+            let header = try options.open(readOnly: true).exportBundle(to: out) {
+                Terminal.progress("exporting", $0, $1)
+            }
             struct Output: Encodable {
                 var out: String
                 var size: Int
@@ -26,7 +28,8 @@ extension Docket {
 
     struct CheckpointCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "checkpoint", abstract: "Print the latest signed checkpoint (save it to check consistency later).")
+            commandName: "checkpoint",
+            abstract: "Print the latest signed checkpoint (save it to check consistency later).")
 
         @OptionGroup var options: LedgerOptions
 

@@ -19,14 +19,17 @@ extension Docket {
         @Option(name: .long, help: "Evaluate as of an entry index or an RFC 3339 time.")
         var at: String?
 
-        @Option(name: .long, help: "The identity who would promote: with separation of duties, their own approval does not count.")
+        @Option(
+            name: .long,
+            help: "The identity who would promote: with separation of duties, their own approval does not count.")
         var promoter: String?
 
         func run() throws {
             let reference = try parseReference(digest)
             let ledger = try options.open(readOnly: true)
             let point = try ledger.resolvePoint(at)
-            let verdict = try ledger.gate(digest: reference.digest, environment: env, before: point.bound, at: point.time, promoter: promoter)
+            let verdict = try ledger.gate(
+                digest: reference.digest, environment: env, before: point.bound, at: point.time, promoter: promoter)
             try options.output(verdict) { Render.verdict(verdict) }
             if !verdict.eligible { throw ExitCode(ExitStatus.no) }
         }

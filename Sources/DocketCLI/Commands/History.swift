@@ -47,7 +47,9 @@ extension Docket {
                 var events: [EventRecord]
                 var tagMoves: [TagMove]
             }
-            try options.output(Output(digest: reference.digest.description, events: events.map(EventRecord.init), tagMoves: moves)) {
+            try options.output(
+                Output(digest: reference.digest.description, events: events.map(EventRecord.init), tagMoves: moves)
+            ) {
                 var lines = ["history of \(reference.digest)"]
                 lines.append(Terminal.table(events.map { ["#\($0.index)", $0.time.rfc3339, Render.event($0)] }))
                 for m in moves { lines.append("  entry \(m.index): " + Render.tagMove(m)) }
@@ -72,7 +74,8 @@ extension Docket {
             let ledger = try options.open(readOnly: true)
             let events = try ledger.events(from: since, limit: limit)
             try options.output(events.map(EventRecord.init)) {
-                Terminal.table(events.map { ["#\($0.index)", $0.time.rfc3339, $0.kind.rawValue, Render.event($0)] }, indent: "")
+                Terminal.table(
+                    events.map { ["#\($0.index)", $0.time.rfc3339, $0.kind.rawValue, Render.event($0)] }, indent: "")
             }
         }
     }

@@ -21,7 +21,9 @@ extension Docket {
             let admin = try SigningOptions.loadFile(key, passphraseEnv: passphraseEnv)
             let ledger = try Ledger.create(path: options.path, origin: origin, admin: admin)
             let verifier = try ledger.logVerifierKey()
-            try options.output(["ledger": options.path, "origin": origin, "logKey": verifier.text, "admin": admin.identity]) {
+            try options.output([
+                "ledger": options.path, "origin": origin, "logKey": verifier.text, "admin": admin.identity,
+            ]) {
                 """
                 created ledger \(options.path) for \(origin)
                   admin    \(admin.identity)

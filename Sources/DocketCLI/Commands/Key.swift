@@ -12,7 +12,8 @@ extension Docket {
 
 extension Docket.Key {
     struct Generate: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Write a new Ed25519 key pair: FILE (secret, mode 0600) and FILE.pub.")
+        static let configuration = CommandConfiguration(
+            abstract: "Write a new Ed25519 key pair: FILE (secret, mode 0600) and FILE.pub.")
 
         @Option(name: .long, help: "Who the key belongs to (for example alice@example.com).")
         var identity: String
@@ -41,13 +42,18 @@ extension Docket.Key {
                 passphrase = try Terminal.passphrase(env: passphraseEnv, prompt: "New passphrase for \(out): ")
                 if passphraseEnv == nil {
                     let again = try Terminal.passphrase(env: nil, prompt: "Again: ")
-                    guard again == passphrase else { throw CLIError.badInput("the passphrases differ; nothing was written") }
+                    guard again == passphrase else {
+                        throw CLIError.badInput("the passphrases differ; nothing was written")
+                    }
                 }
             }
             let keyFile = KeyFile(identity: identity, key: try SigningKey.generate())
             try KeyFileFormat.write(keyFile, to: out, passphrase: passphrase)
-            let result = ["secretKeyFile": out, "publicKeyFile": out + ".pub", "identity": identity, "keyid": keyFile.key.publicKey.keyID,
-                          "publicKey": keyFile.key.publicKey.base64]
+            let result = [
+                "secretKeyFile": out, "publicKeyFile": out + ".pub", "identity": identity,
+                "keyid": keyFile.key.publicKey.keyID,
+                "publicKey": keyFile.key.publicKey.base64,
+            ]
             if json {
                 print(try Terminal.json(result))
             } else {
@@ -66,17 +72,23 @@ extension Docket.Key {
         @Argument(help: "The public key file (FILE.pub) written by `docket key generate`.")
         var publicKeyFile: String
 
-        @Option(name: .long, parsing: .upToNextOption, help: "Roles: admin, ci, checker, monitor, approver, releaser (repeatable).")
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: "Roles: admin, ci, checker, monitor, approver, releaser (repeatable).")
         var role: [String] = []
 
         func run() throws {
-            guard !role.isEmpty else { throw ValidationError("give at least one --role (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))") }
+            guard !role.isEmpty else {
+                throw ValidationError(
+                    "give at least one --role (\(Role.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
             let roles = try role.flatMap { $0.split(separator: ",") }.map { try Role(parsing: String($0)) }
             let text = String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self)
             let line = try PublicKeyLine(parsing: text, source: publicKeyFile)
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: line.identity, subjectDigest: SHA256.hash(line.key.raw).hex,
-                predicate: .keyEnrolled(.init(identity: line.identity, publicKey: line.key.base64, roles: Array(Set(roles)).sorted())))
+                predicate: .keyEnrolled(
+                    .init(identity: line.identity, publicKey: line.key.base64, roles: Array(Set(roles)).sorted())))
         }
     }
 
@@ -96,24 +108,33 @@ extension Docket.Key {
             let ledger = try options.open()
             var target: KeyRecord
             if FileManager.default.fileExists(atPath: identity) {
-                let line = try PublicKeyLine(parsing: String(decoding: try readLimited(identity, limit: 4096), as: UTF8.self), source: identity)
-                guard let record = try ledger.keys().first(where: { $0.keyID == line.key.keyID && $0.revokedIndex == nil }) else {
-                    throw CLIError.badInput("the key in \(identity) is not enrolled (or already revoked); see `docket key list`")
+                let line = try PublicKeyLine(
+                    parsing: String(decoding: try readLimited(identity, limit: 4096), as: UTF8.self), source: identity)
+                guard
+                    let record = try ledger.keys().first(where: { $0.keyID == line.key.keyID && $0.revokedIndex == nil }
+                    )
+                else {
+                    throw CLIError.badInput(
+                        "the key in \(identity) is not enrolled (or already revoked); see `docket key list`")
                 }
                 target = record
             } else {
                 let active = try ledger.keys(identity: identity).filter { $0.revokedIndex == nil }
                 guard active.count == 1 else {
-                    throw CLIError.badInput(active.isEmpty
-                        ? "\(identity) has no active key; see `docket key list`"
-                        : "\(identity) has \(active.count) active keys; name the one to revoke by its FILE.pub")
+                    throw CLIError.badInput(
+                        active.isEmpty
+                            ? "\(identity) has no active key; see `docket key list`"
+                            : "\(identity) has \(active.count) active keys; name the one to revoke by its FILE.pub")
                 }
                 target = active[0]
             }
-            guard let raw = Data(base64Encoded: target.publicKey) else { throw LedgerError.corrupt("stored key is not base64") }
+            guard let raw = Data(base64Encoded: target.publicKey) else {
+                throw LedgerError.corrupt("stored key is not base64")
+            }
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: target.identity, subjectDigest: SHA256.hash(raw).hex,
-                predicate: .keyRevoked(.init(identity: target.identity, publicKey: target.publicKey, reason: reason)), ledger: ledger)
+                predicate: .keyRevoked(.init(identity: target.identity, publicKey: target.publicKey, reason: reason)),
+                ledger: ledger)
         }
     }
 
@@ -125,10 +146,15 @@ extension Docket.Key {
         func run() throws {
             let keys = try options.open(readOnly: true).keys()
             try options.output(keys) {
-                Terminal.table([["IDENTITY", "KEY ID", "ROLES", "ENROLLED", "STATE"]] + keys.map {
-                    [$0.identity.terminalSafe(keepNewlines: false, limit: 200), String($0.keyID.prefix(16)), $0.roles.map(\.rawValue).joined(separator: ","), "entry \($0.enrolledIndex)",
-                     $0.revokedIndex.map { "revoked at entry \($0)" } ?? "active"]
-                }, indent: "")
+                Terminal.table(
+                    [["IDENTITY", "KEY ID", "ROLES", "ENROLLED", "STATE"]]
+                        + keys.map {
+                            [
+                                $0.identity.terminalSafe(keepNewlines: false, limit: 200), String($0.keyID.prefix(16)),
+                                $0.roles.map(\.rawValue).joined(separator: ","), "entry \($0.enrolledIndex)",
+                                $0.revokedIndex.map { "revoked at entry \($0)" } ?? "active",
+                            ]
+                        }, indent: "")
             }
         }
     }
@@ -142,7 +168,9 @@ func readLimited(_ path: String, limit: Int) throws -> Data {
         return data
     }
     guard let handle = FileHandle(forReadingAtPath: path) else {
-        throw CLIError.badInput("cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")")
+        throw CLIError.badInput(
+            "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
+        )
     }
     defer { try? handle.close() }
     let data = (try? handle.read(upToCount: limit + 1)) ?? Data()

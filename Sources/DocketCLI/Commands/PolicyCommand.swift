@@ -11,7 +11,8 @@ extension Docket {
 
 extension Docket.PolicyCommand {
     struct Set: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Validate a YAML or JSON policy and record it (signed by an admin).")
+        static let configuration = CommandConfiguration(
+            abstract: "Validate a YAML or JSON policy and record it (signed by an admin).")
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -23,7 +24,8 @@ extension Docket.PolicyCommand {
             let text = String(decoding: try readLimited(file, limit: 1 << 20), as: UTF8.self)
             let policy = try Policy(parsing: text, source: file)
             try EventEmitter(ledgerOptions: options, signing: signing).run(
-                subjectName: "policy", subjectDigest: policy.documentHash, predicate: .policy(.init(policy: policy.document)))
+                subjectName: "policy", subjectDigest: policy.documentHash,
+                predicate: .policy(.init(policy: policy.document)))
         }
     }
 
@@ -37,7 +39,9 @@ extension Docket.PolicyCommand {
                 throw CLIError.no("no policy is recorded yet; set one with `docket policy set FILE --key ADMIN.key`")
             }
             if options.json {
-                print(try Terminal.json(["index": .number(Double(index)), "policy": policy.document] as [String: JSONValue]))
+                print(
+                    try Terminal.json(
+                        ["index": .number(Double(index)), "policy": policy.document] as [String: JSONValue]))
                 return
             }
             print("policy recorded at entry \(index)")
@@ -58,7 +62,9 @@ extension Docket.PolicyCommand {
                 parts.append(env.breakGlass ? "break-glass allowed" : "no break-glass")
                 print("  \(env.name): " + parts.joined(separator: "; "))
             }
-            if !policy.protectedTags.isEmpty { print("  protected tags: \(policy.protectedTags.joined(separator: " "))") }
+            if !policy.protectedTags.isEmpty {
+                print("  protected tags: \(policy.protectedTags.joined(separator: " "))")
+            }
         }
     }
 }

@@ -6,7 +6,9 @@ extension Docket {
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Promote a digest to an environment if its gate passes (checked inside the append transaction).",
-            discussion: "Exit 1 with the verdict when the gate does not pass; nothing is appended. --break-glass appends anyway when the policy allows it, recording the reason and the failed rules.")
+            discussion:
+                "Exit 1 with the verdict when the gate does not pass; nothing is appended. --break-glass appends anyway when the policy allows it, recording the reason and the failed rules."
+        )
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -20,7 +22,8 @@ extension Docket {
         @Option(name: .long, help: "A tag to apply (repeatable).")
         var tag: [String] = []
 
-        @Option(name: .long, help: "Promote despite a failing gate, for this reason (if the policy allows break-glass).")
+        @Option(
+            name: .long, help: "Promote despite a failing gate, for this reason (if the policy allows break-glass).")
         var breakGlass: String?
 
         func run() throws {
@@ -30,7 +33,8 @@ extension Docket {
                 throw CLIError.badInput("no policy is recorded yet; set one with `docket policy set FILE`")
             }
             guard let rules = policy.environment(to) else {
-                throw CLIError.badInput("`\(to)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))")
+                throw CLIError.badInput(
+                    "`\(to)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))")
             }
             guard let from = rules.from else {
                 throw CLIError.badInput("`\(to)` has no gate: digests enter it with `docket record deployed`")
@@ -39,13 +43,17 @@ extension Docket {
             if let breakGlass {
                 let key = try signing.load()
                 let promoter = try ledger.keys().first { $0.keyID == key.publicKey.keyID }?.identity
-                let verdict = try ledger.gate(digest: reference.digest, environment: to, at: try ledger.ledgerTime(), promoter: promoter)
+                let verdict = try ledger.gate(
+                    digest: reference.digest, environment: to, at: try ledger.ledgerTime(), promoter: promoter)
                 glass = Predicates.BreakGlass(reason: breakGlass, failedRules: verdict.failedRules)
             }
             let emitter = EventEmitter(ledgerOptions: options, signing: signing)
             do {
-                try emitter.run(subjectName: try emitter.repository(for: reference, ledger: ledger), subjectDigest: reference.digest.hex,
-                                predicate: .promoted(.init(from: from, to: to, tags: tag.isEmpty ? nil : tag, breakGlass: glass)), ledger: ledger)
+                try emitter.run(
+                    subjectName: try emitter.repository(for: reference, ledger: ledger),
+                    subjectDigest: reference.digest.hex,
+                    predicate: .promoted(.init(from: from, to: to, tags: tag.isEmpty ? nil : tag, breakGlass: glass)),
+                    ledger: ledger)
             } catch LedgerError.gateRefused(let verdict) {
                 try options.output(verdict) { Render.verdict(verdict) }
                 Terminal.error("not promoted: the gate did not pass; nothing was appended")

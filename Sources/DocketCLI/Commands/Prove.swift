@@ -5,7 +5,8 @@ import Foundation
 extension Docket {
     struct Prove: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print C2SP tlog-proof@v1 inclusion proofs for an entry index, or for every entry about a digest.")
+            abstract: "Print C2SP tlog-proof@v1 inclusion proofs for an entry index, or for every entry about a digest."
+        )
 
         @OptionGroup var options: LedgerOptions
 
@@ -46,7 +47,9 @@ extension Docket {
             if options.json {
                 print(try Terminal.json(items))
             } else if let outDir {
-                print("wrote \(items.count) proof(s) to \(outDir)/ (check one with `docket verify-proof \(outDir)/\(indexes[0]).tlog-proof \(outDir)/\(indexes[0]).entry --log-key VKEY`)")
+                print(
+                    "wrote \(items.count) proof(s) to \(outDir)/ (check one with `docket verify-proof \(outDir)/\(indexes[0]).tlog-proof \(outDir)/\(indexes[0]).entry --log-key VKEY`)"
+                )
             } else {
                 print(items.map(\.proof).joined(separator: "\n"), terminator: "")
             }
@@ -56,13 +59,18 @@ extension Docket {
     struct VerifyProof: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "verify-proof",
-            abstract: "Check an inclusion proof against an entry, or a consistency proof against an old checkpoint, offline.",
+            abstract:
+                "Check an inclusion proof against an entry, or a consistency proof against an old checkpoint, offline.",
             discussion: "Exit 0 when the proof holds, 1 when it does not.")
 
-        @Argument(help: "A tlog-proof@v1 file (from `docket prove`) or a consistency proof (from `docket consistency`).")
+        @Argument(
+            help: "A tlog-proof@v1 file (from `docket prove`) or a consistency proof (from `docket consistency`).")
         var proof: String
 
-        @Argument(help: "For an inclusion proof: the entry file (one line, as in a bundle). For a consistency proof: the old checkpoint file.")
+        @Argument(
+            help:
+                "For an inclusion proof: the entry file (one line, as in a bundle). For a consistency proof: the old checkpoint file."
+        )
         var evidence: String
 
         @Option(name: .long, help: "The log's verifier key (origin+keyid+base64).")
@@ -77,12 +85,18 @@ extension Docket {
                     if evidenceBytes.last == UInt8(ascii: "\n") { evidenceBytes.removeLast() }
                     let parsed = try InclusionProof(parsing: text, source: proof)
                     let checkpoint = try parsed.verify(entryBytes: evidenceBytes, logKey: key, source: proof)
-                    print("entry \(parsed.index) is in \(checkpoint.origin) at tree size \(checkpoint.size) (root \(checkpoint.root.base64EncodedString()))")
+                    print(
+                        "entry \(parsed.index) is in \(checkpoint.origin) at tree size \(checkpoint.size) (root \(checkpoint.root.base64EncodedString()))"
+                    )
                 } else {
                     let parsed = try ConsistencyProof(parsing: text, source: proof)
-                    let old = try Checkpoint.verified(text: String(decoding: evidenceBytes, as: UTF8.self), logKey: key, source: evidence).0
+                    let old = try Checkpoint.verified(
+                        text: String(decoding: evidenceBytes, as: UTF8.self), logKey: key, source: evidence
+                    ).0
                     let new = try parsed.verify(oldCheckpoint: old, logKey: key, source: proof)
-                    print("the checkpoint of size \(old.size) is a prefix of the one of size \(new.size): the log only grew")
+                    print(
+                        "the checkpoint of size \(old.size) is a prefix of the one of size \(new.size): the log only grew"
+                    )
                 }
             } catch let error as NoteError {
                 Terminal.error(error.description)
@@ -103,9 +117,14 @@ extension Docket {
         func run() throws {
             let ledger = try options.open(readOnly: true)
             let text = String(decoding: try readLimited(oldCheckpoint, limit: 1 << 16), as: UTF8.self)
-            let (old, _) = try Checkpoint.verified(text: text, logKey: try ledger.logVerifierKey(), source: oldCheckpoint)
+            let (old, _) = try Checkpoint.verified(
+                text: text, logKey: try ledger.logVerifierKey(), source: oldCheckpoint)
             let proof = try ledger.consistencyProof(from: old)
-            if options.json { print(try Terminal.json(["proof": proof.text])) } else { print(proof.text, terminator: "") }
+            if options.json {
+                print(try Terminal.json(["proof": proof.text]))
+            } else {
+                print(proof.text, terminator: "")
+            }
         }
     }
 }

@@ -19,7 +19,8 @@ struct RecordOptions: ParsableArguments {
     var image: String
 
     func emit(_ predicate: EventPredicate) throws {
-        try EventEmitter(ledgerOptions: options, signing: signing, emit: emit).run(subject: try parseReference(image), predicate: predicate)
+        try EventEmitter(ledgerOptions: options, signing: signing, emit: emit).run(
+            subject: try parseReference(image), predicate: predicate)
     }
 }
 
@@ -41,12 +42,14 @@ extension Docket.Record {
 
         func run() throws {
             let source = sourceRepo.map { Predicates.Source(repository: $0, revision: sourceRevision ?? "") }
-            try common.emit(.built(.init(tags: tag.isEmpty ? nil : tag, source: source, builder: builder, buildId: buildId)))
+            try common.emit(
+                .built(.init(tags: tag.isEmpty ? nil : tag, source: source, builder: builder, buildId: buildId)))
         }
     }
 
     struct Deployed: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record that an image was deployed to an environment.")
+        static let configuration = CommandConfiguration(
+            abstract: "Record that an image was deployed to an environment.")
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The environment.") var env: String
         @Option(name: .long, help: "The deployment's id.") var deployment: String?
@@ -55,14 +58,17 @@ extension Docket.Record {
     }
 
     struct Check: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record the result of a check (scan, test, benchmark).")
+        static let configuration = CommandConfiguration(
+            abstract: "Record the result of a check (scan, test, benchmark).")
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The check's name (as in the policy's checks).") var check: String
         @Option(name: .long, help: "pass or fail.") var result: String
         @Option(name: .long, help: "Where the details are (URI).") var details: String?
 
         func run() throws {
-            guard let result = Predicates.CheckResult(rawValue: result) else { throw ValidationError("--result must be pass or fail") }
+            guard let result = Predicates.CheckResult(rawValue: result) else {
+                throw ValidationError("--result must be pass or fail")
+            }
             try common.emit(.check(.init(check: check, result: result, details: details)))
         }
     }
@@ -77,8 +83,11 @@ extension Docket.Record {
         @Option(name: .long, help: "One-line summary.") var summary: String?
 
         func run() throws {
-            guard let state = Predicates.IncidentState(rawValue: state) else { throw ValidationError("--state must be open or resolved") }
-            try common.emit(.incident(.init(environment: env, incident: id, state: state, severity: severity, summary: summary)))
+            guard let state = Predicates.IncidentState(rawValue: state) else {
+                throw ValidationError("--state must be open or resolved")
+            }
+            try common.emit(
+                .incident(.init(environment: env, incident: id, state: state, severity: severity, summary: summary)))
         }
     }
 }

@@ -6,7 +6,8 @@ extension Docket {
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Restore the previous digest of an environment (or a named one that ran there before).",
-            discussion: "Needs a reason, no approvals. Approvals of the rolled-back digest for this environment stop counting.")
+            discussion:
+                "Needs a reason, no approvals. Approvals of the rolled-back digest for this environment stop counting.")
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -28,11 +29,16 @@ extension Docket {
             let target: TimelineEntry
             if let to {
                 let digest = try parseReference(to).digest
-                guard digest.description != current.digest else { throw CLIError.no("\(digest) is already current in \(env)") }
+                guard digest.description != current.digest else {
+                    throw CLIError.no("\(digest) is already current in \(env)")
+                }
                 guard let match = try ledger.lastStint(of: digest, in: env) else {
                     let all = try ledger.rollbackTargets(environment: env, excludingRolledBack: false)
-                    throw CLIError.no("\(digest) never ran in \(env) before; valid targets: "
-                        + (all.isEmpty ? "none" : all.map { "\($0.digest) (since entry \($0.index))" }.joined(separator: ", ")))
+                    throw CLIError.no(
+                        "\(digest) never ran in \(env) before; valid targets: "
+                            + (all.isEmpty
+                                ? "none" : all.map { "\($0.digest) (since entry \($0.index))" }.joined(separator: ", "))
+                    )
                 }
                 target = match
             } else {

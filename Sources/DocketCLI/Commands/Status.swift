@@ -15,7 +15,8 @@ extension Docket {
     }
 
     struct Replay: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the status as it was at an entry index or a time.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show the status as it was at an entry index or a time.")
 
         @OptionGroup var options: LedgerOptions
 

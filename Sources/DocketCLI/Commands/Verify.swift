@@ -5,21 +5,29 @@ import Foundation
 extension Docket {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Re-check the whole history: entries, signatures, roles, Merkle root, checkpoint, projections, promotions.",
-            discussion: "Exit 0 when clean, 1 when violations are found (each names its entry), 2 when the input cannot be read.")
+            abstract:
+                "Re-check the whole history: entries, signatures, roles, Merkle root, checkpoint, projections, promotions.",
+            discussion:
+                "Exit 0 when clean, 1 when violations are found (each names its entry), 2 when the input cannot be read."
+        )
 
         @OptionGroup var options: LedgerOptions
 
         @Option(name: .long, help: "Verify a bundle file (from `docket export`) instead of the ledger database.")
         var bundle: String?
 
-        @Option(name: .long, help: "Pin the log's verifier key (origin+keyid+base64) instead of trusting the one recorded in the history.")
+        @Option(
+            name: .long,
+            help:
+                "Pin the log's verifier key (origin+keyid+base64) instead of trusting the one recorded in the history.")
         var logKey: String?
 
         @Option(name: .long, help: "A checkpoint file saved earlier: fail if the history no longer extends it.")
         var since: String?
 
-        @Option(name: .long, parsing: .upToNextOption, help: "Require a consistent checkpoint cosigned by this witness verifier key (repeatable).")
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: "Require a consistent checkpoint cosigned by this witness verifier key (repeatable).")
         var witness: [String] = []
 
         func run() throws {
@@ -32,7 +40,8 @@ extension Docket {
             if let bundle {
                 report = try Verifier.verify(bundleAt: bundle, options: verifyOptions, progress: progress)
             } else {
-                report = try Verifier.verify(ledger: try options.open(readOnly: true), options: verifyOptions, progress: progress)
+                report = try Verifier.verify(
+                    ledger: try options.open(readOnly: true), options: verifyOptions, progress: progress)
             }
             try options.output(report) { Self.render(report) }
             if !report.ok { throw ExitCode(ExitStatus.no) }
@@ -41,18 +50,25 @@ extension Docket {
         static func render(_ r: VerificationReport) -> String {
             var lines: [String] = []
             lines.append("\(r.source): \(r.entries) entries, root \(r.root)")
-            lines.append(r.logKey.isEmpty ? "  log key: none (no genesis entry)" : "  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
+            lines.append(
+                r.logKey.isEmpty
+                    ? "  log key: none (no genesis entry)"
+                    : "  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
             lines.append("  \(r.promotionsChecked) promotion(s) re-evaluated against the policy in force")
             for note in r.notes { lines.append("  note: \(note.terminalSafe(keepNewlines: false))") }
             if !r.breakGlass.isEmpty {
                 lines.append("break-glass promotions:")
                 for b in r.breakGlass {
-                    lines.append("  entry \(b.index): \(b.digest) → \(b.environment): \(b.reason) (failed: \(b.failedRules.joined(separator: ", ")))")
+                    lines.append(
+                        "  entry \(b.index): \(b.digest) → \(b.environment): \(b.reason) (failed: \(b.failedRules.joined(separator: ", ")))"
+                    )
                 }
             }
             if !r.drift.isEmpty {
                 lines.append("drift:")
-                for d in r.drift { lines.append("  entry \(d.index): \(d.digest) deployed to \(d.environment), never promoted there") }
+                for d in r.drift {
+                    lines.append("  entry \(d.index): \(d.digest) deployed to \(d.environment), never promoted there")
+                }
             }
             if !r.tagMoves.isEmpty {
                 lines.append("tag moves:")
@@ -62,7 +78,10 @@ extension Docket {
                 lines.append(Terminal.green("verified: no problems found"))
             } else {
                 lines.append(Terminal.red("\(r.problems.count) problem(s):"))
-                for p in r.problems { lines.append("  \(Terminal.red("✗")) [\(p.kind)] \(p.message.terminalSafe(keepNewlines: false, limit: 600))") }
+                for p in r.problems {
+                    lines.append(
+                        "  \(Terminal.red("✗")) [\(p.kind)] \(p.message.terminalSafe(keepNewlines: false, limit: 600))")
+                }
             }
             return lines.joined(separator: "\n")
         }

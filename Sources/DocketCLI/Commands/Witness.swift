@@ -13,8 +13,10 @@ extension Docket {
 extension Docket.Witness {
     struct Cosign: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Cosign the ledger's latest checkpoint (C2SP cosignature/v1) after checking consistency with your last one.",
-            discussion: "The witness keeps its last cosigned checkpoint in --state. Exit 1 if the ledger does not extend it.")
+            abstract:
+                "Cosign the ledger's latest checkpoint (C2SP cosignature/v1) after checking consistency with your last one.",
+            discussion:
+                "The witness keeps its last cosigned checkpoint in --state. Exit 1 if the ledger does not extend it.")
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -31,25 +33,34 @@ extension Docket.Witness {
         func run() throws {
             let ledger = try options.open()
             let key = try signing.load()
-            let stateObject = FileManager.default.fileExists(atPath: state)
+            let stateObject =
+                FileManager.default.fileExists(atPath: state)
                 ? try JSONDecoder().decode([String: String].self, from: try readLimited(state, limit: 1 << 20)) : [:]
             let pinnedText = try logKey ?? stateObject["logKey"] ?? ledger.logVerifierKey().text
             let pinned = try NoteVerifierKey(parsing: pinnedText)
             let note = try ledger.checkpointNote()
-            var (checkpoint, signed) = try Checkpoint.verified(text: note, logKey: pinned, source: "the ledger's checkpoint")
+            var (checkpoint, signed) = try Checkpoint.verified(
+                text: note, logKey: pinned, source: "the ledger's checkpoint")
             if let previousText = stateObject["checkpoint"] {
                 let (previous, _) = try Checkpoint.verified(text: previousText, logKey: pinned, source: state)
                 if previous.size > checkpoint.size {
-                    throw CLIError.no("the ledger's checkpoint (size \(checkpoint.size)) is smaller than the one this witness cosigned (size \(previous.size)): the log was truncated; not cosigning")
+                    throw CLIError.no(
+                        "the ledger's checkpoint (size \(checkpoint.size)) is smaller than the one this witness cosigned (size \(previous.size)): the log was truncated; not cosigning"
+                    )
                 }
                 if previous.size > 0 {
                     let proof = try ledger.consistencyProof(from: previous)
                     do {
-                        checkpoint = try proof.verify(oldCheckpoint: previous, logKey: pinned, source: "consistency proof")
+                        checkpoint = try proof.verify(
+                            oldCheckpoint: previous, logKey: pinned, source: "consistency proof")
                     } catch {
-                        throw CLIError.no("the ledger does not extend the checkpoint this witness cosigned (size \(previous.size)): \(error); not cosigning")
+                        throw CLIError.no(
+                            "the ledger does not extend the checkpoint this witness cosigned (size \(previous.size)): \(error); not cosigning"
+                        )
                     }
-                    guard proof.checkpointNote == note else { throw CLIError.no("the checkpoint changed while cosigning; try again") }
+                    guard proof.checkpointNote == note else {
+                        throw CLIError.no("the checkpoint changed while cosigning; try again")
+                    }
                 }
             }
             Cosignature.add(to: &signed, name: name, key: key, timestamp: UInt64(Date().timeIntervalSince1970))
@@ -57,7 +68,8 @@ extension Docket.Witness {
             let newState = ["logKey": pinned.text, "checkpoint": note]
             try JSONEncoder().encode(newState).write(to: URL(fileURLWithPath: state), options: .atomic)
             let verifier = NoteVerifierKey(name: name, type: NoteVerifierKey.cosignatureV1, publicKey: key.publicKey)
-            try options.output(["cosigned": signed.text, "witnessKey": verifier.text, "size": String(checkpoint.size)]) {
+            try options.output(["cosigned": signed.text, "witnessKey": verifier.text, "size": String(checkpoint.size)])
+            {
                 "cosigned checkpoint of size \(checkpoint.size) as \(name)\n  witness key (for `verify --witness`): \(verifier.text)"
             }
         }
@@ -65,7 +77,8 @@ extension Docket.Witness {
 
     struct KeyCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "key", abstract: "Print a witness's verifier key (for `docket verify --witness`) from its FILE.pub.")
+            commandName: "key",
+            abstract: "Print a witness's verifier key (for `docket verify --witness`) from its FILE.pub.")
 
         @Argument(help: "The witness's public key file (FILE.pub).")
         var publicKeyFile: String
@@ -74,7 +87,9 @@ extension Docket.Witness {
         var name: String
 
         func run() throws {
-            let line = try PublicKeyLine(parsing: String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self), source: publicKeyFile)
+            let line = try PublicKeyLine(
+                parsing: String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self),
+                source: publicKeyFile)
             print(NoteVerifierKey(name: name, type: NoteVerifierKey.cosignatureV1, publicKey: line.key).text)
         }
     }

@@ -4,7 +4,9 @@ import Foundation
 
 /// `--out FILE` and `--origin`: sign without appending, for approvers on another machine.
 struct EmitOptions: ParsableArguments {
-    @Option(name: .long, help: "Write the signed envelope to FILE instead of appending it (append later with `docket submit FILE`).")
+    @Option(
+        name: .long,
+        help: "Write the signed envelope to FILE instead of appending it (append later with `docket submit FILE`).")
     var out: String?
 
     @Option(name: .long, help: "The ledger origin to sign for, when signing with --out away from the ledger.")
@@ -40,7 +42,8 @@ struct EventEmitter {
         if let ledger, let first = try ledger.events(digest: reference.digest).first(where: { !$0.kind.isGovernance }) {
             return first.statement.subjectName
         }
-        throw CLIError.badInput("\(reference.digest) is not in the ledger yet; give it as REPOSITORY@\(reference.digest)")
+        throw CLIError.badInput(
+            "\(reference.digest) is not in the ledger yet; give it as REPOSITORY@\(reference.digest)")
     }
 
     func run(subject reference: ImageReference, predicate: EventPredicate) throws {
@@ -49,19 +52,26 @@ struct EventEmitter {
         try run(subjectName: repository, subjectDigest: reference.digest.hex, predicate: predicate, ledger: ledger)
     }
 
-    func run(subjectName: String, subjectDigest: String, predicate: EventPredicate, ledger preopened: Ledger? = nil) throws {
+    func run(subjectName: String, subjectDigest: String, predicate: EventPredicate, ledger preopened: Ledger? = nil)
+        throws
+    {
         let ledger = try preopened ?? ledgerIfPresent()
         guard let origin = origin ?? ledger?.origin else {
-            throw CLIError.badInput("no ledger at \(ledgerOptions.path) to read the origin from; pass --origin ORIGIN with --out")
+            throw CLIError.badInput(
+                "no ledger at \(ledgerOptions.path) to read the origin from; pass --origin ORIGIN with --out")
         }
         let key = try signing.load()
-        let statement = try Statement.make(subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, predicate: predicate)
+        let statement = try Statement.make(
+            subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, predicate: predicate)
         let envelope = Envelope.sign(payload: statement.encoded(), with: key)
         if let out = out {
             do {
-                try (envelope.compactJSON + Data("\n".utf8)).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
+                try (envelope.compactJSON + Data("\n".utf8)).write(
+                    to: URL(fileURLWithPath: out), options: .withoutOverwriting)
             } catch {
-                throw CLIError.badInput("cannot write \(out): \(FileManager.default.fileExists(atPath: out) ? "it already exists" : error.localizedDescription)")
+                throw CLIError.badInput(
+                    "cannot write \(out): \(FileManager.default.fileExists(atPath: out) ? "it already exists" : error.localizedDescription)"
+                )
             }
             try ledgerOptions.output(["out": out, "kind": statement.kind.rawValue, "keyid": key.publicKey.keyID]) {
                 "signed \(statement.kind.rawValue) for \(origin) and wrote \(out); append it with `docket submit \(out)`"

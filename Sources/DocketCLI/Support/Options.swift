@@ -42,8 +42,11 @@ struct SigningOptions: ParsableArguments {
     }
 
     static func loadFile(_ path: String, passphraseEnv: String?) throws -> KeyFile {
-        guard try KeyFileFormat.isEncrypted(path: path) else { return try KeyFileFormat.read(path: path, passphrase: nil) }
-        return try KeyFileFormat.read(path: path, passphrase: try Terminal.passphrase(env: passphraseEnv, prompt: "Passphrase for \(path): "))
+        guard try KeyFileFormat.isEncrypted(path: path) else {
+            return try KeyFileFormat.read(path: path, passphrase: nil)
+        }
+        return try KeyFileFormat.read(
+            path: path, passphrase: try Terminal.passphrase(env: passphraseEnv, prompt: "Passphrase for \(path): "))
     }
 }
 

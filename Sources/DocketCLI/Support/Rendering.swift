@@ -3,9 +3,13 @@ import DocketCore
 /// Human renderings shared by several commands.
 enum Render {
     static func verdict(_ v: GateVerdict) -> String {
-        var lines = ["gate \(v.digest) → \(v.environment): \(v.eligible ? Terminal.green("ELIGIBLE") : Terminal.red("NOT ELIGIBLE")) at \(v.evaluatedAt)"
-            + (v.policyIndex.map { " (policy of entry \($0))" } ?? "")]
-        lines.append(Terminal.table(v.rules.map { [Terminal.mark($0.passed), $0.rule, $0.reason.terminalSafe(keepNewlines: false)] }))
+        var lines = [
+            "gate \(v.digest) → \(v.environment): \(v.eligible ? Terminal.green("ELIGIBLE") : Terminal.red("NOT ELIGIBLE")) at \(v.evaluatedAt)"
+                + (v.policyIndex.map { " (policy of entry \($0))" } ?? "")
+        ]
+        lines.append(
+            Terminal.table(
+                v.rules.map { [Terminal.mark($0.passed), $0.rule, $0.reason.terminalSafe(keepNewlines: false)] }))
         if let at = v.eligibleAt { lines.append("  only time is missing: eligible at \(at)") }
         return lines.joined(separator: "\n")
     }
@@ -16,26 +20,36 @@ enum Render {
     }
 
     static func status(_ s: LedgerStatus) -> String {
-        var lines = ["\(s.origin): \(s.size) entries; state as of entry \(s.asOfIndex) (\(s.asOfTime))"
-            + (s.policyIndex.map { ", policy of entry \($0)" } ?? ", no policy yet")]
+        var lines = [
+            "\(s.origin): \(s.size) entries; state as of entry \(s.asOfIndex) (\(s.asOfTime))"
+                + (s.policyIndex.map { ", policy of entry \($0)" } ?? ", no policy yet")
+        ]
         var rows = [["ENVIRONMENT", "DIGEST", "SINCE", "BY", "VIA", "TAGS", "ROLLBACK TO"]]
         for env in s.environments {
-            rows.append([env.environment, short(env.current?.digest), env.current?.time ?? "-", env.current?.identity ?? "-",
-                         env.current.map { "\($0.kind) #\($0.index)" } ?? "-", env.tags.isEmpty ? "-" : env.tags.joined(separator: ","),
-                         short(env.rollbackTarget)].map { $0.terminalSafe(keepNewlines: false, limit: 200) })
+            rows.append(
+                [
+                    env.environment, short(env.current?.digest), env.current?.time ?? "-", env.current?.identity ?? "-",
+                    env.current.map { "\($0.kind) #\($0.index)" } ?? "-",
+                    env.tags.isEmpty ? "-" : env.tags.joined(separator: ","),
+                    short(env.rollbackTarget),
+                ].map { $0.terminalSafe(keepNewlines: false, limit: 200) })
         }
         lines.append(Terminal.table(rows))
         let drift = s.environments.flatMap(\.drift)
         if !drift.isEmpty {
             lines.append("drift (deployed but never promoted there):")
             for d in drift {
-                lines.append("  \(Terminal.red("!")) entry \(d.index): \(d.digest) deployed to \(d.environment), which runs \(short(d.currentDigest))")
+                lines.append(
+                    "  \(Terminal.red("!")) entry \(d.index): \(d.digest) deployed to \(d.environment), which runs \(short(d.currentDigest))"
+                )
             }
         }
         if !s.openIncidents.isEmpty {
             lines.append("open incidents:")
             for i in s.openIncidents {
-                lines.append("  \(i.incident) in \(i.environment) against \(short(i.digest)) (entry \(i.index))".terminalSafe(keepNewlines: false))
+                lines.append(
+                    "  \(i.incident) in \(i.environment) against \(short(i.digest)) (entry \(i.index))".terminalSafe(
+                        keepNewlines: false))
             }
         }
         if !s.tagMoves.isEmpty {
@@ -56,8 +70,10 @@ enum Render {
         let who = e.signer.identity
         let d = e.statement.digest.map { Render.short($0.description) } ?? e.statement.subjectName
         switch e.statement.predicate {
-        case .initialized(let p): return "initialized \(e.statement.ledger), admin \(p.admins.map(\.identity).joined(separator: ", "))"
-        case .keyEnrolled(let p): return "key of \(p.identity) enrolled as \(p.roles.map(\.rawValue).joined(separator: ",")) by \(who)"
+        case .initialized(let p):
+            return "initialized \(e.statement.ledger), admin \(p.admins.map(\.identity).joined(separator: ", "))"
+        case .keyEnrolled(let p):
+            return "key of \(p.identity) enrolled as \(p.roles.map(\.rawValue).joined(separator: ",")) by \(who)"
         case .keyRevoked(let p): return "key of \(p.identity) revoked by \(who): \(p.reason)"
         case .policy: return "policy set by \(who)"
         case .built(let p):
@@ -67,14 +83,20 @@ enum Render {
             return text
         case .deployed(let p): return "\(d) deployed to \(p.environment) by \(who)"
         case .check(let p): return "\(d) check \(p.check): \(p.result.rawValue) (\(who))"
-        case .incident(let p): return "\(d) incident \(p.incident) \(p.state.rawValue) in \(p.environment) by \(who)" + (p.summary.map { ": \($0)" } ?? "")
-        case .approved(let p): return "\(d) approved for \(p.environment) by \(who)" + (p.comment.map { ": \($0)" } ?? "")
+        case .incident(let p):
+            return "\(d) incident \(p.incident) \(p.state.rawValue) in \(p.environment) by \(who)"
+                + (p.summary.map { ": \($0)" } ?? "")
+        case .approved(let p):
+            return "\(d) approved for \(p.environment) by \(who)" + (p.comment.map { ": \($0)" } ?? "")
         case .withdrawn(let p): return "\(d) approval for \(p.environment) withdrawn by \(who)"
         case .promoted(let p):
             var text = "\(d) promoted \(p.from) → \(p.to) by \(who)"
-            if let glass = p.breakGlass { text += " BREAK-GLASS (\(glass.reason); failed: \(glass.failedRules.joined(separator: ", ")))" }
+            if let glass = p.breakGlass {
+                text += " BREAK-GLASS (\(glass.reason); failed: \(glass.failedRules.joined(separator: ", ")))"
+            }
             return text
-        case .rolledBack(let p): return "\(p.environment) rolled back from \(short(p.from)) to \(d) by \(who): \(p.reason)"
+        case .rolledBack(let p):
+            return "\(p.environment) rolled back from \(short(p.from)) to \(d) by \(who): \(p.reason)"
         }
     }
 }

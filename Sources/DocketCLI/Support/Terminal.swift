@@ -36,7 +36,10 @@ enum Terminal {
         var widths = [Int](repeating: 0, count: width)
         for row in rows { for (i, cell) in row.enumerated() { widths[i] = max(widths[i], cell.count) } }
         return rows.map { row in
-            indent + row.enumerated().map { i, cell in i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0) }
+            indent
+                + row.enumerated().map { i, cell in
+                    i == row.count - 1 ? cell : cell.padding(toLength: widths[i], withPad: " ", startingAt: 0)
+                }
                 .joined(separator: "  ")
         }.joined(separator: "\n")
     }
@@ -50,7 +53,8 @@ enum Terminal {
             return value
         }
         guard isatty(STDIN_FILENO) == 1, let raw = getpass(prompt) else {
-            throw CLIError.badInput("a passphrase is needed and there is no terminal: name an environment variable with --passphrase-env")
+            throw CLIError.badInput(
+                "a passphrase is needed and there is no terminal: name an environment variable with --passphrase-env")
         }
         return String(cString: raw)
     }

@@ -29,17 +29,20 @@ extension Ledger {
             try db.execute("BEGIN")
             defer { try? db.execute("COMMIT") }
             let note = try checkpointNote()
-            let checkpoint = try Checkpoint(note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
+            let checkpoint = try Checkpoint(
+                note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
             let witnessed = try db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
-            header = BundleHeader(format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
-                                  size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
+            header = BundleHeader(
+                format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
+                size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             var buffer = try encoder.encode(header) + Data("\n".utf8)
             var after = -1
             while after + 1 < checkpoint.size {
-                let rows = try db.rows("SELECT idx, bytes FROM entries WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 4096",
-                                       [.int(after), .int(checkpoint.size)])
+                let rows = try db.rows(
+                    "SELECT idx, bytes FROM entries WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 4096",
+                    [.int(after), .int(checkpoint.size)])
                 guard let last = rows.last?.int(0) else { break }
                 for row in rows {
                     buffer.append(row.blob(1) ?? Data())
@@ -74,7 +77,8 @@ struct LineReader {
 
     init(path: String) throws {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileError.cannotRead(path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+            throw FileError.cannotRead(
+                path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
         self.handle = handle
     }

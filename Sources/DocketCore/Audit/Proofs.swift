@@ -9,7 +9,8 @@ public struct InclusionProof: Sendable, Equatable {
     public var checkpointNote: String
 
     public var text: String {
-        "\(Self.header)\nindex \(index)\n" + hashes.map { $0.base64EncodedString() + "\n" }.joined() + "\n" + checkpointNote
+        "\(Self.header)\nindex \(index)\n" + hashes.map { $0.base64EncodedString() + "\n" }.joined() + "\n"
+            + checkpointNote
     }
 
     public init(index: Int, hashes: [Data], checkpointNote: String) {
@@ -19,9 +20,13 @@ public struct InclusionProof: Sendable, Equatable {
     }
 
     public init(parsing text: String, source: String) throws {
-        guard let split = text.range(of: "\n\n") else { throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint") }
+        guard let split = text.range(of: "\n\n") else {
+            throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint")
+        }
         var lines = text[..<split.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        guard lines.first == Self.header else { throw NoteError.malformed(source: source, reason: "does not start with \(Self.header)") }
+        guard lines.first == Self.header else {
+            throw NoteError.malformed(source: source, reason: "does not start with \(Self.header)")
+        }
         lines.removeFirst()
         if lines.first?.hasPrefix("extra ") == true { lines.removeFirst() }
         guard let first = lines.first, first.hasPrefix("index "), let index = Int(first.dropFirst(6)), index >= 0 else {
@@ -40,8 +45,13 @@ public struct InclusionProof: Sendable, Equatable {
     /// Checks that `entryBytes` is the entry at `index` of the checkpointed tree signed by `logKey`.
     public func verify(entryBytes: Data, logKey: NoteVerifierKey, source: String) throws -> Checkpoint {
         let checkpoint = try Checkpoint.verified(text: checkpointNote, logKey: logKey, source: source).0
-        guard Merkle.verifyInclusion(index: index, size: checkpoint.size, leafHash: Merkle.leafHash(entryBytes), proof: hashes, root: checkpoint.root) else {
-            throw NoteError.malformed(source: source, reason: "the inclusion proof does not lead from this entry to the checkpoint's root")
+        guard
+            Merkle.verifyInclusion(
+                index: index, size: checkpoint.size, leafHash: Merkle.leafHash(entryBytes), proof: hashes,
+                root: checkpoint.root)
+        else {
+            throw NoteError.malformed(
+                source: source, reason: "the inclusion proof does not lead from this entry to the checkpoint's root")
         }
         return checkpoint
     }
@@ -58,7 +68,8 @@ public struct ConsistencyProof: Sendable, Equatable {
     public var checkpointNote: String
 
     public var text: String {
-        "\(Self.header)\nold \(oldSize)\nnew \(newSize)\n" + hashes.map { $0.base64EncodedString() + "\n" }.joined() + "\n" + checkpointNote
+        "\(Self.header)\nold \(oldSize)\nnew \(newSize)\n" + hashes.map { $0.base64EncodedString() + "\n" }.joined()
+            + "\n" + checkpointNote
     }
 
     public init(oldSize: Int, newSize: Int, hashes: [Data], checkpointNote: String) {
@@ -69,7 +80,9 @@ public struct ConsistencyProof: Sendable, Equatable {
     }
 
     public init(parsing text: String, source: String) throws {
-        guard let split = text.range(of: "\n\n") else { throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint") }
+        guard let split = text.range(of: "\n\n") else {
+            throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint")
+        }
         let lines = text[..<split.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         guard lines.count >= 3, lines[0] == Self.header, lines[1].hasPrefix("old "), lines[2].hasPrefix("new "),
             let old = Int(lines[1].dropFirst(4)), let new = Int(lines[2].dropFirst(4))
@@ -89,9 +102,14 @@ public struct ConsistencyProof: Sendable, Equatable {
     public func verify(oldCheckpoint: Checkpoint, logKey: NoteVerifierKey, source: String) throws -> Checkpoint {
         let new = try Checkpoint.verified(text: checkpointNote, logKey: logKey, source: source).0
         guard new.size == newSize, oldCheckpoint.size == oldSize,
-            Merkle.verifyConsistency(size1: oldSize, size2: newSize, root1: oldCheckpoint.root, root2: new.root, proof: hashes)
+            Merkle.verifyConsistency(
+                size1: oldSize, size2: newSize, root1: oldCheckpoint.root, root2: new.root, proof: hashes)
         else {
-            throw NoteError.malformed(source: source, reason: "the consistency proof does not show the old checkpoint (size \(oldCheckpoint.size)) is a prefix of the new one (size \(new.size)): the log was rewritten")
+            throw NoteError.malformed(
+                source: source,
+                reason:
+                    "the consistency proof does not show the old checkpoint (size \(oldCheckpoint.size)) is a prefix of the new one (size \(new.size)): the log was rewritten"
+            )
         }
         return new
     }
@@ -101,7 +119,8 @@ extension Ledger {
     /// The inclusion proof of entry `index` against the latest checkpoint.
     public func inclusionProof(index: Int) throws -> InclusionProof {
         let note = try checkpointNote()
-        let checkpoint = try Checkpoint(note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
+        let checkpoint = try Checkpoint(
+            note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
         guard index >= 0, index < checkpoint.size else {
             throw LedgerError.badArgument("entry \(index) is not in the checkpointed tree (size \(checkpoint.size))")
         }
@@ -112,14 +131,21 @@ extension Ledger {
     /// The consistency proof from `old` (a checkpoint this ledger signed) to the latest checkpoint.
     public func consistencyProof(from old: Checkpoint) throws -> ConsistencyProof {
         let note = try checkpointNote()
-        let current = try Checkpoint(note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
-        guard old.origin == origin else { throw LedgerError.badArgument("the checkpoint is for `\(old.origin)`, not this ledger `\(origin)`") }
+        let current = try Checkpoint(
+            note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
+        guard old.origin == origin else {
+            throw LedgerError.badArgument("the checkpoint is for `\(old.origin)`, not this ledger `\(origin)`")
+        }
         guard old.size >= 1, old.size <= current.size else {
-            throw LedgerError.refused("the old checkpoint has size \(old.size) but the ledger has only \(current.size) entries: it was truncated")
+            throw LedgerError.refused(
+                "the old checkpoint has size \(old.size) but the ledger has only \(current.size) entries: it was truncated"
+            )
         }
         let tree = MerkleTree(store: StoredSubtrees(db: db))
         guard try tree.root(size: old.size) == old.root else {
-            throw LedgerError.refused("the checkpoint's root is not this ledger's root at size \(old.size): the ledger was rewritten after that checkpoint, or the checkpoint is not one it issued")
+            throw LedgerError.refused(
+                "the checkpoint's root is not this ledger's root at size \(old.size): the ledger was rewritten after that checkpoint, or the checkpoint is not one it issued"
+            )
         }
         let hashes = try tree.consistencyProof(from: old.size, to: current.size)
         return ConsistencyProof(oldSize: old.size, newSize: current.size, hashes: hashes, checkpointNote: note)

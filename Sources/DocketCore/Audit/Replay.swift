@@ -43,7 +43,8 @@ final class Replayer {
         report = VerificationReport(source: source)
         scratchPath = NSTemporaryDirectory() + "docket-verify-\(UUID().uuidString).sqlite"
         let db = try Database(path: scratchPath, mode: .readWriteCreate)
-        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384")
+        try db.execute(
+            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384")
         try db.execute(Schema.log + Schema.projections)
         try db.execute("BEGIN")
         scratch = Ledger(database: db, origin: "", clock: SystemClock())
@@ -152,7 +153,9 @@ final class Replayer {
         }
         let candidates = keys
         let envelopes = prepared.map { $0.entry?.envelope }
-        let checked = concurrentMap(chunk.count) { i -> String? in envelopes[i].flatMap { signingKey(of: $0, among: candidates) } }
+        let checked = concurrentMap(chunk.count) { i -> String? in
+            envelopes[i].flatMap { signingKey(of: $0, among: candidates) }
+        }
         for i in prepared.indices { prepared[i].signedBy = checked[i] }
         return (prepared, keys)
     }
@@ -182,9 +185,13 @@ final class Replayer {
         if let column = stored.column, column.index - position != columnShift {
             if column.index > position + columnShift {
                 let first = position + columnShift
-                report.problem(first, "order", "entr\(column.index - first == 1 ? "y \(first) is" : "ies \(first)…\(column.index - 1) are") missing: indexes jump from \(first - 1) to \(column.index)")
+                report.problem(
+                    first, "order",
+                    "entr\(column.index - first == 1 ? "y \(first) is" : "ies \(first)…\(column.index - 1) are") missing: indexes jump from \(first - 1) to \(column.index)"
+                )
             } else {
-                report.problem(position, "order", "entry \(column.index) appears again after entry \(position + columnShift - 1)")
+                report.problem(
+                    position, "order", "entry \(column.index) appears again after entry \(position + columnShift - 1)")
             }
             columnShift = column.index - position
         }
@@ -194,13 +201,19 @@ final class Replayer {
         }
         let claimed = stored.column?.index ?? position
         if entry.index != claimed, entry.index - position != entryShift {
-            report.problem(position, "order", "\(label) holds the bytes of entry \(entry.index)"
-                + (stored.column == nil ? ": entries are missing, added or out of order from here" : " (moved or reordered)"))
+            report.problem(
+                position, "order",
+                "\(label) holds the bytes of entry \(entry.index)"
+                    + (stored.column == nil
+                        ? ": entries are missing, added or out of order from here" : " (moved or reordered)"))
         }
         entryShift = entry.index - position
         let ms = entry.integratedTime.milliseconds
         if ms < lastTime {
-            report.problem(position, "time", "\(label)'s integratedTime \(entry.integratedTime) is before the previous entry's \(Timestamp(milliseconds: lastTime))")
+            report.problem(
+                position, "time",
+                "\(label)'s integratedTime \(entry.integratedTime) is before the previous entry's \(Timestamp(milliseconds: lastTime))"
+            )
         }
         lastTime = max(lastTime, ms)
         let payloadHash = prepared.payloadHash
@@ -210,11 +223,18 @@ final class Replayer {
         }
         if let column = stored.column {
             if column.integratedMilliseconds != ms {
-                report.problem(position, "time", "\(label): the stored time column (\(Timestamp(milliseconds: column.integratedMilliseconds))) differs from the entry's integratedTime \(entry.integratedTime)")
+                report.problem(
+                    position, "time",
+                    "\(label): the stored time column (\(Timestamp(milliseconds: column.integratedMilliseconds))) differs from the entry's integratedTime \(entry.integratedTime)"
+                )
             }
-            if column.payloadHash != payloadHash { report.problem(position, "entry", "\(label): stored payload hash does not match the payload") }
+            if column.payloadHash != payloadHash {
+                report.problem(position, "entry", "\(label): stored payload hash does not match the payload")
+            }
             if column.kind != statement.kind.rawValue {
-                report.problem(position, "entry", "\(label): stored kind `\(column.kind)` but the payload is `\(statement.kind.rawValue)`")
+                report.problem(
+                    position, "entry",
+                    "\(label): stored kind `\(column.kind)` but the payload is `\(statement.kind.rawValue)`")
             }
         }
         if position == 0, case .initialized(let p) = statement.predicate {
@@ -236,17 +256,24 @@ final class Replayer {
         do {
             try scratch.admit(event)
         } catch LedgerError.gateRefused(let verdict) {
-            report.problem(position, "promotion", "\(label): promotion of \(verdict.digest) to \(verdict.environment) was not eligible and not break-glass: "
-                + verdict.rules.filter { !$0.passed }.map { "\($0.rule): \($0.reason)" }.joined(separator: "; "))
+            report.problem(
+                position, "promotion",
+                "\(label): promotion of \(verdict.digest) to \(verdict.environment) was not eligible and not break-glass: "
+                    + verdict.rules.filter { !$0.passed }.map { "\($0.rule): \($0.reason)" }.joined(separator: "; "))
         } catch {
             report.problem(position, "authorization", "\(label): \(Self.message(error))")
         }
         if case .promoted = statement.predicate { report.promotionsChecked += 1 }
         do {
-            try scratch.storeRow(entry, at: position, kind: statement.kind.rawValue, signer: signer.keyID, payloadHash: payloadHash)
-        } catch let error as DatabaseError where error.code & 0xff == 19 /* SQLITE_CONSTRAINT: payload_hash is unique */ {
-            let earlier = (try? scratch.db.row("SELECT idx FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]))??.int(0)
-            report.problem(position, "entry", "\(label) repeats entry \(earlier ?? -1): the same signed envelope appears twice")
+            try scratch.storeRow(
+                entry, at: position, kind: statement.kind.rawValue, signer: signer.keyID, payloadHash: payloadHash)
+        } catch let error as DatabaseError
+            where error.code & 0xff == 19 /* SQLITE_CONSTRAINT: payload_hash is unique */
+        {
+            let earlier =
+                (try? scratch.db.row("SELECT idx FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]))??.int(0)
+            report.problem(
+                position, "entry", "\(label) repeats entry \(earlier ?? -1): the same signed envelope appears twice")
             return
         } catch {
             report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
@@ -268,14 +295,25 @@ final class Replayer {
     /// Fills the report's summary sections from the replayed projections.
     func summarize() throws {
         let status = try scratch.status()
-        for env in status.environments { if let current = env.current { report.environments[env.environment] = current.digest } }
-        report.drift = try scratch.db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx").map {
-            DriftRecord(index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "", currentDigest: $0.text(3))
+        for env in status.environments {
+            if let current = env.current { report.environments[env.environment] = current.digest }
         }
-        report.tagMoves = try scratch.db.rows("SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves ORDER BY idx").map(Ledger.tagMove)
-        report.breakGlass = try scratch.db.rows("SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx").map {
-            .init(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "", reason: $0.text(3) ?? "",
-                  failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
+        report.drift = try scratch.db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx")
+            .map {
+                DriftRecord(
+                    index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "",
+                    currentDigest: $0.text(3))
+            }
+        report.tagMoves = try scratch.db.rows(
+            "SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves ORDER BY idx"
+        ).map(Ledger.tagMove)
+        report.breakGlass = try scratch.db.rows(
+            "SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx"
+        ).map {
+            .init(
+                index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
+                reason: $0.text(3) ?? "",
+                failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
         }
     }
 }

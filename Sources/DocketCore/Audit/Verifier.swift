@@ -4,8 +4,10 @@ import Foundation
 public enum Verifier {
     /// Verifies a ledger database: every entry, the Merkle tree against the signed checkpoint, and every
     /// projection table against a rebuild from the entries.
-    static func verify(ledger: Ledger, pinnedLogKey: NoteVerifierKey?, progress: ((Int, Int) -> Void)?,
-                       prepare: (Replayer) throws -> Extra, finish: (Extra, Replayer, inout VerificationReport) -> Void) throws -> VerificationReport {
+    static func verify(
+        ledger: Ledger, pinnedLogKey: NoteVerifierKey?, progress: ((Int, Int) -> Void)?,
+        prepare: (Replayer) throws -> Extra, finish: (Extra, Replayer, inout VerificationReport) -> Void
+    ) throws -> VerificationReport {
         let replayer = try Replayer(source: ledger.path)
         let extra = try prepare(replayer)
         // One read transaction: entries, checkpoint and tables from the same snapshot, even while others append.
@@ -14,8 +16,12 @@ public enum Verifier {
         // The file itself first: a damaged page or an index that disagrees with its table is reported as such
         // (queries through a damaged index could otherwise miss rows).
         do {
-            let findings = try ledger.db.rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter { $0 != "ok" }
-            for finding in findings { replayer.report.problem(nil, "database", "the SQLite file is damaged: \(finding)") }
+            let findings = try ledger.db.rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter {
+                $0 != "ok"
+            }
+            for finding in findings {
+                replayer.report.problem(nil, "database", "the SQLite file is damaged: \(finding)")
+            }
         } catch {
             replayer.report.problem(nil, "database", "the SQLite file is damaged: \(error)")
         }
@@ -23,28 +29,35 @@ public enum Verifier {
         var after = -1
         while true {
             let rows = try ledger.db.rows(
-                "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? ORDER BY idx LIMIT 2048", [.int(after)])
+                "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? ORDER BY idx LIMIT 2048",
+                [.int(after)])
             guard let last = rows.last?.int(0) else { break }
-            replayer.replay(rows.map { row in
-                let index = row.int(0) ?? 0
-                return StoredEntry(
-                    position: index, bytes: row.blob(5) ?? Data(),
-                    column: .init(index: index, integratedMilliseconds: row.int64(1) ?? 0, payloadHash: row.blob(2) ?? Data(),
-                                  kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
-            })
+            replayer.replay(
+                rows.map { row in
+                    let index = row.int(0) ?? 0
+                    return StoredEntry(
+                        position: index, bytes: row.blob(5) ?? Data(),
+                        column: .init(
+                            index: index, integratedMilliseconds: row.int64(1) ?? 0, payloadHash: row.blob(2) ?? Data(),
+                            kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
+                })
             after = last
             progress?(after + 1, total)
         }
         try replayer.finish()
         var report = replayer.report
         if !report.origin.isEmpty, report.origin != ledger.origin {
-            report.problem(0, "entry", "the genesis entry names origin `\(report.origin)` but the ledger's is `\(ledger.origin)`")
+            report.problem(
+                0, "entry", "the genesis entry names origin `\(report.origin)` but the ledger's is `\(ledger.origin)`")
         }
         let note = (try? ledger.db.row("SELECT note FROM checkpoint WHERE id = 1"))??.text(0)
-        checkCheckpoint(note: note, source: "stored checkpoint", genesisLogKey: replayer.genesisLogKey, pinned: pinnedLogKey,
-                        root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
+        checkCheckpoint(
+            note: note, source: "stored checkpoint", genesisLogKey: replayer.genesisLogKey, pinned: pinnedLogKey,
+            root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
         for table in [("merkle", "level, pos")] + Schema.projectionTables {
-            try compare(table: table.name, orderBy: table.orderBy, stored: ledger.db, rebuilt: replayer.scratch.db, report: &report)
+            try compare(
+                table: table.name, orderBy: table.orderBy, stored: ledger.db, rebuilt: replayer.scratch.db,
+                report: &report)
         }
         finish(extra, replayer, &report)
         replayer.report = report
@@ -53,15 +66,19 @@ public enum Verifier {
     }
 
     /// Checks the signed checkpoint against the recomputed tree.
-    static func checkCheckpoint(note: String?, source: String, genesisLogKey: String?, pinned: NoteVerifierKey?,
-                                root: Data, size: Int, report: inout VerificationReport) {
+    static func checkCheckpoint(
+        note: String?, source: String, genesisLogKey: String?, pinned: NoteVerifierKey?,
+        root: Data, size: Int, report: inout VerificationReport
+    ) {
         report.logKeyPinned = pinned != nil
         var logKey = pinned
         if let text = genesisLogKey {
             do {
                 let genesis = try NoteVerifierKey(parsing: text)
                 if let pinned, pinned != genesis {
-                    report.problem(0, "checkpoint", "the log key in the genesis entry (\(genesis.text)) is not the pinned key \(pinned.text)")
+                    report.problem(
+                        0, "checkpoint",
+                        "the log key in the genesis entry (\(genesis.text)) is not the pinned key \(pinned.text)")
                 }
                 logKey = logKey ?? genesis
             } catch {
@@ -71,7 +88,9 @@ public enum Verifier {
             report.problem(0, "entry", "there is no genesis (`initialized`) entry, so there is no log key to trust")
         }
         if pinned == nil {
-            report.notes.append("trusting the log key recorded in the ledger itself; pin it with --log-key to detect a re-signed history")
+            report.notes.append(
+                "trusting the log key recorded in the ledger itself; pin it with --log-key to detect a re-signed history"
+            )
         }
         report.logKey = logKey?.text ?? ""
         guard let note else {
@@ -88,16 +107,26 @@ public enum Verifier {
         }
         report.checkpointSize = checkpoint.size
         if checkpoint.size < size {
-            report.problem(checkpoint.size, "checkpoint", "entries \(checkpoint.size)…\(size - 1) are not covered by the signed checkpoint (size \(checkpoint.size)): added outside the ledger")
+            report.problem(
+                checkpoint.size, "checkpoint",
+                "entries \(checkpoint.size)…\(size - 1) are not covered by the signed checkpoint (size \(checkpoint.size)): added outside the ledger"
+            )
         } else if checkpoint.size > size {
-            report.problem(size, "checkpoint", "the signed checkpoint covers \(checkpoint.size) entries but only \(size) are present: entries were removed")
+            report.problem(
+                size, "checkpoint",
+                "the signed checkpoint covers \(checkpoint.size) entries but only \(size) are present: entries were removed"
+            )
         } else if checkpoint.root != root {
-            report.problem(nil, "merkle", "the Merkle root of the entries does not match the signed checkpoint: entry bytes were changed")
+            report.problem(
+                nil, "merkle",
+                "the Merkle root of the entries does not match the signed checkpoint: entry bytes were changed")
         }
     }
 
     /// Streams two ordered copies of a table side by side and reports where they differ.
-    static func compare(table: String, orderBy: String, stored: Database, rebuilt: Database, report: inout VerificationReport) throws {
+    static func compare(
+        table: String, orderBy: String, stored: Database, rebuilt: Database, report: inout VerificationReport
+    ) throws {
         let sql = "SELECT * FROM \(table) ORDER BY \(orderBy)"
         let left: PreparedStatement
         do {
@@ -116,13 +145,19 @@ public enum Verifier {
             differences += 1
             let index = indexHint(table: table, row: a ?? b!)
             switch (a, b) {
-            case (nil, let b?): report.problem(index, "projection", "table \(table) is missing a row the entries imply: \(describe(b))")
-            case (let a?, nil): report.problem(index, "projection", "table \(table) has a row the entries do not imply: \(describe(a))")
+            case (nil, let b?):
+                report.problem(index, "projection", "table \(table) is missing a row the entries imply: \(describe(b))")
+            case (let a?, nil):
+                report.problem(index, "projection", "table \(table) has a row the entries do not imply: \(describe(a))")
             case (let a?, let b?):
                 if table == "merkle", a.int(0) == 0, a.int(1) == b.int(1) {
-                    report.problem(a.int(1), "merkle", "entry \(a.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
+                    report.problem(
+                        a.int(1), "merkle",
+                        "entry \(a.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
                 } else {
-                    report.problem(index, "projection", "table \(table) differs from the entries: stored \(describe(a)), expected \(describe(b))")
+                    report.problem(
+                        index, "projection",
+                        "table \(table) differs from the entries: stored \(describe(a)), expected \(describe(b))")
                 }
             default: break
             }
@@ -141,14 +176,15 @@ public enum Verifier {
     }
 
     private static func describe(_ row: Row) -> String {
-        "(" + row.values.map {
-            switch $0 {
-            case .null: "null"
-            case .integer(let v): String(v)
-            case .text(let t): t.count > 80 ? String(t.prefix(77)) + "…" : t
-            case .blob(let d): d.count > 16 ? d.prefix(8).hex + "…" : d.hex
-            }
-        }.joined(separator: ", ") + ")"
+        "("
+            + row.values.map {
+                switch $0 {
+                case .null: "null"
+                case .integer(let v): String(v)
+                case .text(let t): t.count > 80 ? String(t.prefix(77)) + "…" : t
+                case .blob(let d): d.count > 16 ? d.prefix(8).hex + "…" : d.hex
+                }
+            }.joined(separator: ", ") + ")"
     }
 }
 
@@ -169,18 +205,23 @@ extension Verifier {
     }
 
     /// Verifies a bundle file from its bytes alone: no database of the ledger is read.
-    public static func verify(bundleAt path: String, options: Options = Options(),
-                              progress: ((Int, Int) -> Void)? = nil) throws -> VerificationReport {
+    public static func verify(
+        bundleAt path: String, options: Options = Options(),
+        progress: ((Int, Int) -> Void)? = nil
+    ) throws -> VerificationReport {
         var reader = try LineReader(path: path)
         guard let first = reader.next() else { throw EntryError.malformed(source: path, reason: "the bundle is empty") }
         let header: BundleHeader
         do {
             header = try JSONDecoder().decode(BundleHeader.self, from: first.line)
         } catch {
-            throw EntryError.malformed(source: "\(path) line 1", reason: "not a bundle header (\((error as? DecodingError)?.readable ?? "invalid JSON"))")
+            throw EntryError.malformed(
+                source: "\(path) line 1",
+                reason: "not a bundle header (\((error as? DecodingError)?.readable ?? "invalid JSON"))")
         }
         guard header.format == BundleHeader.format else {
-            throw EntryError.malformed(source: "\(path) line 1", reason: "format `\(header.format)` is not \(BundleHeader.format)")
+            throw EntryError.malformed(
+                source: "\(path) line 1", reason: "format `\(header.format)` is not \(BundleHeader.format)")
         }
         let replayer = try Replayer(source: path)
         replayer.firstLine = 2
@@ -189,7 +230,8 @@ extension Verifier {
         var chunk: [StoredEntry] = []
         while let (line, terminated) = reader.next() {
             if !terminated {
-                replayer.report.problem(position, "entry", "line \(position + 2) is truncated (the file does not end with a newline)")
+                replayer.report.problem(
+                    position, "entry", "line \(position + 2) is truncated (the file does not end with a newline)")
             }
             chunk.append(StoredEntry(position: position, bytes: line, column: nil))
             position += 1
@@ -203,16 +245,22 @@ extension Verifier {
         try replayer.finish()
         var report = replayer.report
         if header.size != position {
-            report.problem(nil, "entry", "the header says \(header.size) entries but the bundle has \(position) entry lines")
+            report.problem(
+                nil, "entry", "the header says \(header.size) entries but the bundle has \(position) entry lines")
         }
         if !report.origin.isEmpty, report.origin != header.origin {
-            report.problem(nil, "entry", "the header names origin `\(header.origin)` but the genesis entry names `\(report.origin)`")
+            report.problem(
+                nil, "entry",
+                "the header names origin `\(header.origin)` but the genesis entry names `\(report.origin)`")
         }
         if let genesis = replayer.genesisLogKey, genesis != header.logKey {
-            report.problem(nil, "checkpoint", "the header's log key \(header.logKey) is not the one in the genesis entry (\(genesis))")
+            report.problem(
+                nil, "checkpoint",
+                "the header's log key \(header.logKey) is not the one in the genesis entry (\(genesis))")
         }
-        checkCheckpoint(note: header.checkpoint, source: "\(path) line 1 checkpoint", genesisLogKey: replayer.genesisLogKey,
-                        pinned: options.pinnedLogKey, root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
+        checkCheckpoint(
+            note: header.checkpoint, source: "\(path) line 1 checkpoint", genesisLogKey: replayer.genesisLogKey,
+            pinned: options.pinnedLogKey, root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
         finishExtra(extra, replayer: replayer, report: &report)
         replayer.report = report
         try replayer.summarize()
@@ -220,7 +268,9 @@ extension Verifier {
     }
 
     /// Verifies a ledger with the extra checks of `options`.
-    public static func verify(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws -> VerificationReport {
+    public static func verify(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws
+        -> VerificationReport
+    {
         let witnessed = try ledger.db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
         return try verify(ledger: ledger, pinnedLogKey: options.pinnedLogKey, progress: progress) { replayer in
             try prepare(options: options, witnessed: witnessed, replayer: replayer)
@@ -268,28 +318,46 @@ extension Verifier {
         let logKey = try? NoteVerifierKey(parsing: report.logKey)
         if let (old, note) = extra.since {
             if let logKey, !note.isSigned(by: logKey) {
-                report.problem(nil, "consistency", "the --since checkpoint is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint")
+                report.problem(
+                    nil, "consistency",
+                    "the --since checkpoint is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint"
+                )
             } else if old.origin != report.origin {
-                report.problem(nil, "consistency", "the --since checkpoint is for `\(old.origin)`, not `\(report.origin)`")
+                report.problem(
+                    nil, "consistency", "the --since checkpoint is for `\(old.origin)`, not `\(report.origin)`")
             } else if old.size > report.entries {
-                report.problem(report.entries, "consistency", "the ledger has \(report.entries) entries but the --since checkpoint covered \(old.size): it was truncated")
+                report.problem(
+                    report.entries, "consistency",
+                    "the ledger has \(report.entries) entries but the --since checkpoint covered \(old.size): it was truncated"
+                )
             } else if replayer.roots[old.size] != old.root && !(old.size == 0 && old.root == Merkle.emptyRoot) {
-                report.problem(nil, "consistency", "the first \(old.size) entries no longer hash to the --since checkpoint's root: the ledger was rewritten after that checkpoint")
+                report.problem(
+                    nil, "consistency",
+                    "the first \(old.size) entries no longer hash to the --since checkpoint's root: the ledger was rewritten after that checkpoint"
+                )
             } else {
                 report.notes.append("consistent with the --since checkpoint of size \(old.size)")
             }
         }
         for (witness, checkpoint, text) in extra.witnessed {
             guard let checkpoint, let text else {
-                report.problem(nil, "witness", "no checkpoint cosigned by witness \(witness.name) (\(witness.text)); have it run `docket witness cosign`")
+                report.problem(
+                    nil, "witness",
+                    "no checkpoint cosigned by witness \(witness.name) (\(witness.text)); have it run `docket witness cosign`"
+                )
                 continue
             }
             if let logKey, let note = try? SignedNote(parsing: text, source: "cosigned"), !note.isSigned(by: logKey) {
-                report.problem(nil, "witness", "the checkpoint cosigned by \(witness.name) is not signed by the log key")
+                report.problem(
+                    nil, "witness", "the checkpoint cosigned by \(witness.name) is not signed by the log key")
             } else if checkpoint.size > report.entries || replayer.roots[checkpoint.size] != checkpoint.root {
-                report.problem(nil, "witness", "witness \(witness.name) cosigned a checkpoint of size \(checkpoint.size) that these entries do not match: this is a different history from the one the witness saw")
+                report.problem(
+                    nil, "witness",
+                    "witness \(witness.name) cosigned a checkpoint of size \(checkpoint.size) that these entries do not match: this is a different history from the one the witness saw"
+                )
             } else {
-                report.notes.append("witness \(witness.name) cosigned a consistent checkpoint of size \(checkpoint.size)")
+                report.notes.append(
+                    "witness \(witness.name) cosigned a consistent checkpoint of size \(checkpoint.size)")
             }
         }
     }

@@ -20,11 +20,14 @@ public enum Cosignature {
     /// The timestamp of a valid cosignature by `witness` on `note`, or nil.
     public static func verifiedTimestamp(on note: SignedNote, by witness: NoteVerifierKey) -> UInt64? {
         guard witness.type == NoteVerifierKey.cosignatureV1 else { return nil }
-        for sig in note.signatures where sig.name == witness.name && sig.blob.count == 4 + 8 + 64 && sig.blob.prefix(4) == witness.keyID {
+        for sig in note.signatures
+        where sig.name == witness.name && sig.blob.count == 4 + 8 + 64 && sig.blob.prefix(4) == witness.keyID {
             let bytes = [UInt8](sig.blob)
             let timestamp = bytes[4..<12].reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
             guard timestamp < UInt64(1) << 63 else { continue }
-            if witness.publicKey.isValidSignature(Data(bytes[12...]), for: message(body: note.body, timestamp: timestamp)) {
+            if witness.publicKey.isValidSignature(
+                Data(bytes[12...]), for: message(body: note.body, timestamp: timestamp))
+            {
                 return timestamp
             }
         }
@@ -35,7 +38,10 @@ public enum Cosignature {
 extension Ledger {
     /// Stores a witness's cosigned checkpoint so `verify --witness` and bundles carry it.
     public func recordCosigned(witness: String, note: String) throws {
-        let checkpoint = try Checkpoint(note: try SignedNote(parsing: note, source: "cosigned checkpoint"), source: "cosigned checkpoint")
-        try db.run("INSERT OR REPLACE INTO cosigned(witness, size, note) VALUES (?, ?, ?)", [.text(witness), .int(checkpoint.size), .text(note)])
+        let checkpoint = try Checkpoint(
+            note: try SignedNote(parsing: note, source: "cosigned checkpoint"), source: "cosigned checkpoint")
+        try db.run(
+            "INSERT OR REPLACE INTO cosigned(witness, size, note) VALUES (?, ?, ?)",
+            [.text(witness), .int(checkpoint.size), .text(note)])
     }
 }

@@ -33,8 +33,9 @@ public struct Envelope: Sendable, Equatable {
     /// Signs `payload` with one key.
     public static func sign(payload: Data, payloadType: String = inTotoPayloadType, with key: SigningKey) -> Envelope {
         let sig = key.sign(pae(payloadType: payloadType, payload: payload))
-        return Envelope(payloadType: payloadType, payload: payload,
-                        signatures: [Signature(keyID: key.publicKey.keyID, sig: sig)])
+        return Envelope(
+            payloadType: payloadType, payload: payload,
+            signatures: [Signature(keyID: key.publicKey.keyID, sig: sig)])
     }
 
     /// True when some signature verifies under `key`. The key id is only a hint and is not trusted.
@@ -46,10 +47,13 @@ public struct Envelope: Sendable, Equatable {
     /// Compact JSON in a fixed key order. All values are base64, hex or the payload type, so the bytes
     /// depend only on the envelope's content.
     public var compactJSON: Data {
-        var out = "{\"payloadType\":" + JSONText.quoted(payloadType) + ",\"payload\":\"" + payload.base64EncodedString()
+        var out =
+            "{\"payloadType\":" + JSONText.quoted(payloadType) + ",\"payload\":\"" + payload.base64EncodedString()
             + "\",\"signatures\":["
-        out += signatures.map { "{\"keyid\":" + JSONText.quoted($0.keyID) + ",\"sig\":\"" + $0.sig.base64EncodedString() + "\"}" }
-            .joined(separator: ",")
+        out += signatures.map {
+            "{\"keyid\":" + JSONText.quoted($0.keyID) + ",\"sig\":\"" + $0.sig.base64EncodedString() + "\"}"
+        }
+        .joined(separator: ",")
         out += "]}"
         return Data(out.utf8)
     }
@@ -98,25 +102,38 @@ extension Envelope {
         do {
             object = try JSONSerialization.jsonObject(with: data)
         } catch {
-            throw EnvelopeError.notJSON(source: source, reason: data.isEmpty ? "the input is empty" : "invalid or truncated JSON")
+            throw EnvelopeError.notJSON(
+                source: source, reason: data.isEmpty ? "the input is empty" : "invalid or truncated JSON")
         }
-        guard let dict = object as? [String: Any] else { throw EnvelopeError.notJSON(source: source, reason: "not a JSON object") }
+        guard let dict = object as? [String: Any] else {
+            throw EnvelopeError.notJSON(source: source, reason: "not a JSON object")
+        }
         try self.init(object: dict, source: source)
     }
 
     init(object dict: [String: Any], source: String) throws {
-        guard let type = dict["payloadType"] as? String else { throw EnvelopeError.missingField(source: source, field: "payloadType") }
+        guard let type = dict["payloadType"] as? String else {
+            throw EnvelopeError.missingField(source: source, field: "payloadType")
+        }
         guard type == Self.inTotoPayloadType else { throw EnvelopeError.wrongPayloadType(source: source, found: type) }
-        guard let payloadText = dict["payload"] as? String else { throw EnvelopeError.missingField(source: source, field: "payload") }
-        guard let payload = Data(anyBase64: payloadText) else { throw EnvelopeError.badBase64(source: source, field: "payload") }
-        guard let sigs = dict["signatures"] as? [Any] else { throw EnvelopeError.missingField(source: source, field: "signatures") }
+        guard let payloadText = dict["payload"] as? String else {
+            throw EnvelopeError.missingField(source: source, field: "payload")
+        }
+        guard let payload = Data(anyBase64: payloadText) else {
+            throw EnvelopeError.badBase64(source: source, field: "payload")
+        }
+        guard let sigs = dict["signatures"] as? [Any] else {
+            throw EnvelopeError.missingField(source: source, field: "signatures")
+        }
         guard sigs.count == 1 else { throw EnvelopeError.signatureCount(source: source, count: sigs.count) }
         var signatures: [Signature] = []
         for case let entry in sigs {
             guard let s = entry as? [String: Any], let sigText = s["sig"] as? String else {
                 throw EnvelopeError.missingField(source: source, field: "signatures[].sig")
             }
-            guard let sig = Data(anyBase64: sigText) else { throw EnvelopeError.badBase64(source: source, field: "signatures[].sig") }
+            guard let sig = Data(anyBase64: sigText) else {
+                throw EnvelopeError.badBase64(source: source, field: "signatures[].sig")
+            }
             signatures.append(Signature(keyID: (s["keyid"] as? String) ?? "", sig: sig))
         }
         self.init(payloadType: type, payload: payload, signatures: signatures)

@@ -6,7 +6,9 @@ public struct PublicKey: Hashable, Sendable {
     public let raw: Data
 
     public init(raw: Data) throws {
-        guard raw.count == 32 else { throw CryptoError.badKeyLength(what: "an Ed25519 public key", expected: 32, got: raw.count) }
+        guard raw.count == 32 else {
+            throw CryptoError.badKeyLength(what: "an Ed25519 public key", expected: 32, got: raw.count)
+        }
         self.raw = raw
     }
 
@@ -43,7 +45,9 @@ public final class SigningKey {
     /// Derives the key pair from a 32-byte seed (RFC 8032 "private key").
     public init(seed: Data) throws {
         try Sodium.ensureReady()
-        guard seed.count == 32 else { throw CryptoError.badKeyLength(what: "an Ed25519 seed", expected: 32, got: seed.count) }
+        guard seed.count == 32 else {
+            throw CryptoError.badKeyLength(what: "an Ed25519 seed", expected: 32, got: seed.count)
+        }
         var pk = [UInt8](repeating: 0, count: 32)
         var sk = [UInt8](repeating: 0, count: 64)
         let seedBytes = [UInt8](seed)

@@ -31,7 +31,8 @@ public struct PublicKeyLine: Sendable, Equatable {
     public init(parsing text: String, source: String) throws {
         let fields = text.split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" || $0 == "\r" })
         guard fields.count == 3, fields[0] == Self.prefix else {
-            throw CryptoError.malformedKeyFile(file: source, reason: "expected one line `\(Self.prefix) <base64 key> <identity>`")
+            throw CryptoError.malformedKeyFile(
+                file: source, reason: "expected one line `\(Self.prefix) <base64 key> <identity>`")
         }
         guard let raw = Data(anyBase64: fields[1]), raw.count == 32 else {
             throw CryptoError.malformedKeyFile(file: source, reason: "the public key is not base64 of 32 bytes")
@@ -63,7 +64,8 @@ public enum KeyFileFormat {
         guard !FileManager.default.fileExists(atPath: path + ".pub") else { throw FileError.exists(path + ".pub") }
         try SecureFile.createExclusive(path: path, contents: data + Data("\n".utf8), mode: 0o600)
         do {
-            try SecureFile.createExclusive(path: path + ".pub", contents: Data((keyFile.publicLine + "\n").utf8), mode: 0o644)
+            try SecureFile.createExclusive(
+                path: path + ".pub", contents: Data((keyFile.publicLine + "\n").utf8), mode: 0o644)
         } catch {
             try? FileManager.default.removeItem(atPath: path)  // never leave half a key pair
             throw error
@@ -109,7 +111,8 @@ public enum KeyFileFormat {
             throw CryptoError.malformedKeyFile(file: variable, reason: "an encrypted key cannot be passed inline")
         }
         guard let raw = Data(anyBase64: trimmed), raw.count == 32 || raw.count == 64 else {
-            throw CryptoError.malformedKeyFile(file: variable, reason: "expected base64 of a 32-byte Ed25519 seed (the key file's `seed`)")
+            throw CryptoError.malformedKeyFile(
+                file: variable, reason: "expected base64 of a 32-byte Ed25519 seed (the key file's `seed`)")
         }
         return try SigningKey(seed: raw.prefix(32))
     }
@@ -143,9 +146,12 @@ public enum KeyFileFormat {
             let ops = (object["opslimit"] as? NSNumber)?.uint64Value,
             let mem = (object["memlimit"] as? NSNumber)?.intValue,
             ops <= 16, mem <= 1 << 30,
-            let salt = (object["salt"] as? String).flatMap({ Data(anyBase64: $0) }), salt.count == Int(crypto_pwhash_SALTBYTES),
-            let nonce = (object["nonce"] as? String).flatMap({ Data(anyBase64: $0) }), nonce.count == Int(crypto_secretbox_NONCEBYTES),
-            let box = (object["box"] as? String).flatMap({ Data(anyBase64: $0) }), box.count == 32 + Int(crypto_secretbox_MACBYTES)
+            let salt = (object["salt"] as? String).flatMap({ Data(anyBase64: $0) }),
+            salt.count == Int(crypto_pwhash_SALTBYTES),
+            let nonce = (object["nonce"] as? String).flatMap({ Data(anyBase64: $0) }),
+            nonce.count == Int(crypto_secretbox_NONCEBYTES),
+            let box = (object["box"] as? String).flatMap({ Data(anyBase64: $0) }),
+            box.count == 32 + Int(crypto_secretbox_MACBYTES)
         else { throw CryptoError.malformedKeyFile(file: path, reason: "the encrypted section is incomplete") }
         var key = try deriveKey(passphrase: passphrase, salt: salt, opslimit: ops, memlimit: mem)
         defer { key.withUnsafeMutableBytes { sodium_memzero($0.baseAddress, $0.count) } }
@@ -161,8 +167,9 @@ public enum KeyFileFormat {
     private static func deriveKey(passphrase: String, salt: Data, opslimit: UInt64, memlimit: Int) throws -> [UInt8] {
         var key = [UInt8](repeating: 0, count: Int(crypto_secretbox_KEYBYTES))
         let pass = Array(passphrase.utf8CString)
-        let result = crypto_pwhash(&key, UInt64(key.count), pass, UInt64(pass.count - 1), [UInt8](salt),
-                                   opslimit, memlimit, crypto_pwhash_ALG_ARGON2ID13)
+        let result = crypto_pwhash(
+            &key, UInt64(key.count), pass, UInt64(pass.count - 1), [UInt8](salt),
+            opslimit, memlimit, crypto_pwhash_ALG_ARGON2ID13)
         guard result == 0 else { throw CryptoError.randomFailure }
         return key
     }

@@ -20,7 +20,8 @@ public enum CryptoError: DocketFailure, Equatable {
 
     public var description: String {
         switch self {
-        case .libraryUnavailable: "libsodium could not be initialised; install libsodium (apt-get install libsodium-dev)"
+        case .libraryUnavailable:
+            "libsodium could not be initialised; install libsodium (apt-get install libsodium-dev)"
         case .badKeyLength(let what, let expected, let got): "\(what) must be \(expected) bytes, got \(got)"
         case .wrongPassphrase(let file):
             "cannot decrypt key file \(file): wrong passphrase (or the file was altered)"

@@ -36,15 +36,19 @@ public struct NoteVerifierKey: Sendable, Equatable {
     public var text: String { "\(name)+\(keyID.hex)+\((Data([type]) + publicKey.raw).base64EncodedString())" }
 
     public init(parsing text: String) throws {
-        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
+        let parts = text.trimmingCharacters(in: .whitespacesAndNewlines).split(
+            separator: "+", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, !parts[0].isEmpty, let id = Data(hex: parts[1]), id.count == 4,
             let key = Data(base64Encoded: String(parts[2])), key.count == 33,
             key[key.startIndex] == Self.ed25519 || key[key.startIndex] == Self.cosignatureV1
         else {
-            throw NoteError.malformed(source: "verifier key", reason: "`\(text)` is not a verifier key (name+keyid+base64 Ed25519 key)")
+            throw NoteError.malformed(
+                source: "verifier key", reason: "`\(text)` is not a verifier key (name+keyid+base64 Ed25519 key)")
         }
         self.init(name: String(parts[0]), type: key[key.startIndex], publicKey: try PublicKey(raw: key.dropFirst()))
-        guard keyID == id else { throw NoteError.malformed(source: "verifier key", reason: "key ID does not match the key in `\(text)`") }
+        guard keyID == id else {
+            throw NoteError.malformed(source: "verifier key", reason: "key ID does not match the key in `\(text)`")
+        }
     }
 }
 
@@ -68,14 +72,18 @@ public struct SignedNote: Sendable, Equatable {
     }
 
     public init(parsing text: String, source: String) throws {
-        guard text.utf8.count <= 1 << 16 else { throw NoteError.malformed(source: source, reason: "note larger than 64 KiB") }
+        guard text.utf8.count <= 1 << 16 else {
+            throw NoteError.malformed(source: source, reason: "note larger than 64 KiB")
+        }
         guard let split = text.range(of: "\n\n", options: .backwards) else {
             throw NoteError.malformed(source: source, reason: "no blank line between the note text and its signatures")
         }
         body = String(text[..<split.lowerBound]) + "\n"
         signatures = []
         let block = text[split.upperBound...]
-        guard block.hasSuffix("\n") else { throw NoteError.malformed(source: source, reason: "signature block does not end with a newline") }
+        guard block.hasSuffix("\n") else {
+            throw NoteError.malformed(source: source, reason: "signature block does not end with a newline")
+        }
         for line in block.dropLast().split(separator: "\n", omittingEmptySubsequences: false) {
             let fields = line.split(separator: " ", omittingEmptySubsequences: false)
             guard fields.count == 3, fields[0] == "\u{2014}", !fields[1].isEmpty,
@@ -83,7 +91,9 @@ public struct SignedNote: Sendable, Equatable {
             else { throw NoteError.malformed(source: source, reason: "malformed signature line `\(line)`") }
             signatures.append(Signature(name: String(fields[1]), blob: blob))
         }
-        guard !signatures.isEmpty else { throw NoteError.malformed(source: source, reason: "the note has no signature") }
+        guard !signatures.isEmpty else {
+            throw NoteError.malformed(source: source, reason: "the note has no signature")
+        }
     }
 
     /// Adds an Ed25519 signature by `key` under `name`.
@@ -129,17 +139,22 @@ public struct Checkpoint: Sendable, Equatable {
         let lines = note.body.split(separator: "\n", omittingEmptySubsequences: false)
         guard lines.count >= 4, !lines[0].isEmpty, let size = Int(lines[1]), size >= 0, String(size) == lines[1],
             let root = Data(base64Encoded: String(lines[2])), root.count == 32
-        else { throw NoteError.malformed(source: source, reason: "not a tlog-checkpoint (origin, size, base64 root hash)") }
+        else {
+            throw NoteError.malformed(source: source, reason: "not a tlog-checkpoint (origin, size, base64 root hash)")
+        }
         self.init(origin: String(lines[0]), size: size, root: root)
     }
 
     /// Parses a signed checkpoint note and requires a valid signature by `logKey`.
-    public static func verified(text: String, logKey: NoteVerifierKey, source: String) throws -> (Checkpoint, SignedNote) {
+    public static func verified(text: String, logKey: NoteVerifierKey, source: String) throws -> (
+        Checkpoint, SignedNote
+    ) {
         let note = try SignedNote(parsing: text, source: source)
         let checkpoint = try Checkpoint(note: note, source: source)
         guard note.isSigned(by: logKey) else { throw NoteError.badSignature(source: source, key: logKey.name) }
         guard checkpoint.origin == logKey.name else {
-            throw NoteError.malformed(source: source, reason: "checkpoint origin \(checkpoint.origin) is not \(logKey.name)")
+            throw NoteError.malformed(
+                source: source, reason: "checkpoint origin \(checkpoint.origin) is not \(logKey.name)")
         }
         return (checkpoint, note)
     }

@@ -80,7 +80,8 @@ public struct Entry: Sendable {
                 return start..<i
             }
             func base64(_ c: UInt8) -> Bool {
-                (65...90).contains(c) || (97...122).contains(c) || (48...57).contains(c) || c == 43 || c == 47 || c == 61
+                (65...90).contains(c) || (97...122).contains(c) || (48...57).contains(c) || c == 43 || c == 47
+                    || c == 61
             }
             func hex(_ c: UInt8) -> Bool { (48...57).contains(c) || (97...102).contains(c) }
             func data(_ range: Range<Int>) -> Data { Data(UnsafeRawBufferPointer(rebasing: raw[range])) }
@@ -98,8 +99,9 @@ public struct Entry: Sendable {
                 literal(",\"sig\":\""), let sigRange = plain(base64), let sig = Data(base64Encoded: data(sigRange)),
                 literal("}]}}"), i == b.count
             else { return nil }
-            let envelope = Envelope(payloadType: Envelope.inTotoPayloadType, payload: payload,
-                                    signatures: [.init(keyID: String(decoding: data(keyRange), as: UTF8.self), sig: sig)])
+            let envelope = Envelope(
+                payloadType: Envelope.inTotoPayloadType, payload: payload,
+                signatures: [.init(keyID: String(decoding: data(keyRange), as: UTF8.self), sig: sig)])
             return (index, time, envelope)
         }
     }

@@ -21,9 +21,12 @@ public final class Ledger {
 
     /// Creates a ledger: the SQLite file, the log key, and the genesis entry enrolling `admin`.
     @discardableResult
-    public static func create(path: String, origin: String, admin: KeyFile, clock: any LedgerClock = SystemClock()) throws -> Ledger {
+    public static func create(path: String, origin: String, admin: KeyFile, clock: any LedgerClock = SystemClock())
+        throws -> Ledger
+    {
         guard !origin.isEmpty, !origin.contains(where: { $0.isWhitespace || $0 == "+" }) else {
-            throw LedgerError.badArgument("origin `\(origin)` must be non-empty with no spaces or `+` (for example ledger.example.com/app)")
+            throw LedgerError.badArgument(
+                "origin `\(origin)` must be non-empty with no spaces or `+` (for example ledger.example.com/app)")
         }
         let fm = FileManager.default
         guard !fm.fileExists(atPath: path) else { throw LedgerError.alreadyExists(path: path) }
@@ -35,9 +38,13 @@ public final class Ledger {
             let db = try Database(path: path, mode: .readWriteCreate)
             try db.execute("PRAGMA journal_mode=WAL")
             try db.execute(Schema.log + Schema.projections)
-            try db.run("INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)", [.text(origin), .text(Schema.version)])
+            try db.run(
+                "INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)",
+                [.text(origin), .text(Schema.version)])
         } catch {
-            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] { try? fm.removeItem(atPath: file) }
+            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] {
+                try? fm.removeItem(atPath: file)
+            }
             throw error
         }
         do {
@@ -45,12 +52,18 @@ public final class Ledger {
             let verifier = NoteVerifierKey(name: origin, publicKey: logKey.publicKey)
             let statement = try Statement.make(
                 subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
-                predicate: .initialized(.init(logKey: verifier.text, admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),
+                predicate: .initialized(
+                    .init(
+                        logKey: verifier.text,
+                        admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),
                 clock: clock)
-            try ledger.append(Envelope.sign(payload: statement.encoded(), with: admin.key).compactJSON, source: "genesis")
+            try ledger.append(
+                Envelope.sign(payload: statement.encoded(), with: admin.key).compactJSON, source: "genesis")
             return ledger
         } catch {
-            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] { try? fm.removeItem(atPath: file) }
+            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] {
+                try? fm.removeItem(atPath: file)
+            }
             throw error
         }
     }
@@ -73,7 +86,9 @@ public final class Ledger {
             if !readOnly {
                 try db.execute("PRAGMA synchronous=FULL")
             }
-        } catch let error as DatabaseError where error.code & 0xff == 26 /* SQLITE_NOTADB */ || error.message.contains("no such table") {
+        } catch let error as DatabaseError
+            where error.code & 0xff == 26 /* SQLITE_NOTADB */ || error.message.contains("no such table")
+        {
             throw LedgerError.notALedger(path: path)
         }
         projector = Projector(db: db)
@@ -99,7 +114,9 @@ public final class Ledger {
         }
         // Before the genesis entry exists, the key is the one just created; afterwards it must be the one recorded.
         if try treeSize() > 0, try logVerifierKey().publicKey != key.publicKey {
-            throw LedgerError.logKeyUnavailable(path: keyPath, reason: "it is not the log key recorded in the genesis entry (\(try logVerifierKey().text))")
+            throw LedgerError.logKeyUnavailable(
+                path: keyPath,
+                reason: "it is not the log key recorded in the genesis entry (\(try logVerifierKey().text))")
         }
         logKeyCache = key
         return key
@@ -128,7 +145,9 @@ public final class Ledger {
         }.map { try $0.get() }
         var keys: [String: PublicKey] = [:]
         for record in try projector.keys() {
-            if let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw) { keys[record.keyID] = key }
+            if let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw) {
+                keys[record.keyID] = key
+            }
         }
         let known = keys
         let signedBy = concurrentMap(parsed.count) { signingKey(of: parsed[$0].0, among: known) }
@@ -143,7 +162,11 @@ public final class Ledger {
                 }
                 if appended { try signCheckpoint() }
                 let size = try treeSize()
-                return receipts.map { var r = $0; r.treeSize = size; return r }
+                return receipts.map {
+                    var r = $0
+                    r.treeSize = size
+                    return r
+                }
             }
         }
     }
@@ -160,19 +183,28 @@ public final class Ledger {
         }
     }
 
-    private func appendLocked(_ envelope: Envelope, _ statement: Statement, preverified: String?) throws -> AppendReceipt {
+    private func appendLocked(_ envelope: Envelope, _ statement: Statement, preverified: String?) throws
+        -> AppendReceipt
+    {
         let payloadHash = SHA256.hash(envelope.payload)
-        if let existing = try db.row("SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]) {
+        if let existing = try db.row(
+            "SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = ?", [.blob(payloadHash)])
+        {
             // The same statement again is only a duplicate if this envelope is genuinely signed by the key that
             // signed the stored one: an altered signature must not be answered with "already there".
             let index = existing.int(0) ?? 0
-            guard let record = try projector.key(id: existing.text(2) ?? ""), let raw = Data(anyBase64: record.publicKey),
+            guard let record = try projector.key(id: existing.text(2) ?? ""),
+                let raw = Data(anyBase64: record.publicKey),
                 let key = try? PublicKey(raw: raw), envelope.isSigned(by: key)
             else {
-                throw LedgerError.refused("this statement is already in the ledger as entry \(index), but this envelope's signature does not verify under the key that signed it")
+                throw LedgerError.refused(
+                    "this statement is already in the ledger as entry \(index), but this envelope's signature does not verify under the key that signed it"
+                )
             }
-            return AppendReceipt(index: index, integratedTime: Timestamp(milliseconds: existing.int64(1) ?? 0).rfc3339,
-                                 kind: statement.kind.rawValue, subject: statement.subjectName, digest: statement.digest?.description, duplicate: true, treeSize: 0)
+            return AppendReceipt(
+                index: index, integratedTime: Timestamp(milliseconds: existing.int64(1) ?? 0).rfc3339,
+                kind: statement.kind.rawValue, subject: statement.subjectName, digest: statement.digest?.description,
+                duplicate: true, treeSize: 0)
         }
         let tip = try db.row("SELECT idx, integrated_ms FROM entries ORDER BY idx DESC LIMIT 1")
         let index = (tip?.int(0) ?? -1) + 1
@@ -184,14 +216,16 @@ public final class Ledger {
         var recorded = envelope
         recorded.signatures[0].keyID = signer.keyID
         try store(Entry(index: index, integratedTime: time, envelope: recorded), event: event, payloadHash: payloadHash)
-        return AppendReceipt(index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue, subject: statement.subjectName,
-                             digest: statement.digest?.description, duplicate: false, treeSize: index + 1)
+        return AppendReceipt(
+            index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue, subject: statement.subjectName,
+            digest: statement.digest?.description, duplicate: false, treeSize: index + 1)
     }
 
     /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
     /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
     func store(_ entry: Entry, event: LedgerEvent, payloadHash: Data) throws {
-        try storeRow(entry, at: event.index, kind: event.kind.rawValue, signer: event.signer.keyID, payloadHash: payloadHash)
+        try storeRow(
+            entry, at: event.index, kind: event.kind.rawValue, signer: event.signer.keyID, payloadHash: payloadHash)
         try storeLeaf(entry.leafHash, at: event.index)
         try projector.apply(event)
     }
@@ -199,20 +233,27 @@ public final class Ledger {
     /// The entry row. The row is the event's index: the entry's own index on append; a verifier replaying a
     /// damaged history stores each entry at its position instead, so one gap does not derail what follows.
     func storeRow(_ entry: Entry, at index: Int, kind: String, signer: String, payloadHash: Data) throws {
-        try db.run("INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
-                   [.int(index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash), .text(kind), .text(signer), .blob(entry.bytes)])
+        try db.run(
+            "INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                .int(index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash), .text(kind),
+                .text(signer), .blob(entry.bytes),
+            ])
     }
 
     /// The leaf and every perfect subtree it completes: O(log n) rows, amortised O(1).
     func storeLeaf(_ leafHash: Data, at index: Int) throws {
-        try storeNodes(try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: leafHash, at: index) {
-            try StoredSubtrees(db: db).node(level: $0, index: $1)
-        })
+        try storeNodes(
+            try MerkleTree<StoredSubtrees>.nodesCompleted(byAppending: leafHash, at: index) {
+                try StoredSubtrees(db: db).node(level: $0, index: $1)
+            })
     }
 
     func storeNodes(_ nodes: [(level: Int, index: Int, hash: Data)]) throws {
         for node in nodes {
-            try db.run("INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)", [.int(node.level), .int(node.index), .blob(node.hash)])
+            try db.run(
+                "INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)",
+                [.int(node.level), .int(node.index), .blob(node.hash)])
         }
     }
 
@@ -220,7 +261,8 @@ public final class Ledger {
         let size = try treeSize()
         let root = try MerkleTree(store: StoredSubtrees(db: db)).root(size: size)
         let note = Checkpoint(origin: origin, size: size, root: root).signed(with: try logKey())
-        try db.run("INSERT OR REPLACE INTO checkpoint(id, size, note) VALUES (1, ?, ?)", [.int(size), .text(note.text)])
+        try db.run(
+            "INSERT OR REPLACE INTO checkpoint(id, size, note) VALUES (1, ?, ?)", [.int(size), .text(note.text)])
     }
 
     // MARK: Basic reads
@@ -243,20 +285,26 @@ public final class Ledger {
         guard let bytes = try db.row("SELECT bytes FROM entries WHERE idx = 0")?.blob(0) else {
             throw LedgerError.corrupt("the ledger has no genesis entry")
         }
-        let statement = try Statement(parsing: try Entry(bytes: bytes, source: "entry 0").envelope.payload, source: "entry 0")
-        guard case .initialized(let p) = statement.predicate else { throw LedgerError.corrupt("entry 0 is not the genesis entry") }
+        let statement = try Statement(
+            parsing: try Entry(bytes: bytes, source: "entry 0").envelope.payload, source: "entry 0")
+        guard case .initialized(let p) = statement.predicate else {
+            throw LedgerError.corrupt("entry 0 is not the genesis entry")
+        }
         return try NoteVerifierKey(parsing: p.logKey)
     }
 
     /// Entries `[from, from+limit)` as stored.
     public func entries(from: Int, limit: Int) throws -> [Entry] {
-        try db.rows("SELECT idx, bytes FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).map {
+        try db.rows("SELECT idx, bytes FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).map
+        {
             try Entry(bytes: $0.blob(1) ?? Data(), source: "entry \($0.int(0) ?? -1)")
         }
     }
 
     public func entry(at index: Int) throws -> Entry? {
-        try db.row("SELECT bytes FROM entries WHERE idx = ?", [.int(index)]).map { try Entry(bytes: $0.blob(0) ?? Data(), source: "entry \(index)") }
+        try db.row("SELECT bytes FROM entries WHERE idx = ?", [.int(index)]).map {
+            try Entry(bytes: $0.blob(0) ?? Data(), source: "entry \(index)")
+        }
     }
 
     /// The entry index of the last entry at or before `time`, or nil if none.
@@ -276,7 +324,9 @@ struct StoredSubtrees: SubtreeStore {
     let db: Database
 
     func node(level: Int, index: Int) throws -> Data {
-        guard let hash = try db.row("SELECT hash FROM merkle WHERE level = ? AND pos = ?", [.int(level), .int(index)])?.blob(0),
+        guard
+            let hash = try db.row("SELECT hash FROM merkle WHERE level = ? AND pos = ?", [.int(level), .int(index)])?
+                .blob(0),
             hash.count == 32
         else { throw LedgerError.corrupt("Merkle node (\(level), \(index)) is missing; run `docket verify`") }
         return hash

@@ -23,7 +23,8 @@ public enum LedgerError: DocketFailure {
         case .refused(let reason): "refused: \(reason)"
         case .gateRefused(let verdict):
             "refused: \(verdict.digest) is not eligible for \(verdict.environment) (failed: \(verdict.failedRules.joined(separator: ", ")))"
-        case .noLedger(let path): "no ledger at \(path); create one with `docket init`, or point --ledger / DOCKET_LEDGER at it"
+        case .noLedger(let path):
+            "no ledger at \(path); create one with `docket init`, or point --ledger / DOCKET_LEDGER at it"
         case .alreadyExists(let path): "a ledger already exists at \(path); choose another path"
         case .notALedger(let path): "\(path) is not a Docket ledger; check --ledger / DOCKET_LEDGER"
         case .corrupt(let reason): "the ledger is inconsistent: \(reason)"

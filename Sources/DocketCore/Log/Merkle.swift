@@ -67,7 +67,9 @@ public enum Merkle {
     public static func verifyConsistency(size1: Int, size2: Int, root1: Data, root2: Data, proof: [Data]) -> Bool {
         guard size1 > 0, size2 >= size1 else { return false }
         if size1 == size2 { return proof.isEmpty && root1 == root2 }
-        guard !proof.isEmpty, root1.count == 32, root2.count == 32, proof.allSatisfy({ $0.count == 32 }) else { return false }
+        guard !proof.isEmpty, root1.count == 32, root2.count == 32, proof.allSatisfy({ $0.count == 32 }) else {
+            return false
+        }
         var path = proof
         if size1 & (size1 - 1) == 0 { path.insert(root1, at: 0) }
         var fn = size1 - 1
@@ -149,7 +151,9 @@ struct MerkleTree<Store: SubtreeStore> {
 
     /// The nodes to store when leaf `index` (hash `leaf`) is appended: the leaf and every perfect subtree it
     /// completes. `left(level, i)` supplies already-stored left siblings.
-    static func nodesCompleted(byAppending leaf: Data, at index: Int, left: (Int, Int) throws -> Data) rethrows -> [(level: Int, index: Int, hash: Data)] {
+    static func nodesCompleted(byAppending leaf: Data, at index: Int, left: (Int, Int) throws -> Data) rethrows -> [(
+        level: Int, index: Int, hash: Data
+    )] {
         var out = [(level: 0, index: index, hash: leaf)]
         var level = 0
         var i = index

@@ -21,11 +21,13 @@ public struct DatabaseError: DocketFailure {
         switch code & 0xff {
         case SQLITE_NOTADB: "\(path) is not a Docket ledger (not an SQLite database); check --ledger / DOCKET_LEDGER"
         case SQLITE_CORRUPT: "\(path) is damaged (SQLite: \(message)); restore it from a backup or an exported bundle"
-        case SQLITE_READONLY: "\(path) is read-only (SQLite: \(message)); appends need write access to the file and its folder"
+        case SQLITE_READONLY:
+            "\(path) is read-only (SQLite: \(message)); appends need write access to the file and its folder"
         case SQLITE_CANTOPEN: "cannot open \(path) (SQLite: \(message)); check the path and the folder's permissions"
         case SQLITE_BUSY: "\(path) stayed locked by another process (SQLite: \(message)); try again"
         case SQLITE_FULL: "\(path): the disk is full; nothing was written. Free space and try again"
-        case SQLITE_IOERR: "\(path): SQLite could not read or write the file (\(message), code \(code)); the disk may be full or failing. Nothing partial was kept"
+        case SQLITE_IOERR:
+            "\(path): SQLite could not read or write the file (\(message), code \(code)); the disk may be full or failing. Nothing partial was kept"
         default: "\(path): SQLite error \(code): \(message)"
         }
     }
@@ -43,11 +45,12 @@ final class Database {
 
     init(path: String, mode: Mode) throws {
         self.path = path
-        let flags: Int32 = switch mode {
-        case .readOnly: SQLITE_OPEN_READONLY
-        case .readWrite: SQLITE_OPEN_READWRITE
-        case .readWriteCreate: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-        }
+        let flags: Int32 =
+            switch mode {
+            case .readOnly: SQLITE_OPEN_READONLY
+            case .readWrite: SQLITE_OPEN_READWRITE
+            case .readWriteCreate: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+            }
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
         handle = db
@@ -203,7 +206,9 @@ final class PreparedStatement {
             case .text(let s): rc = sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT_PTR)
             case .blob(let d):
                 rc = d.withUnsafeBytes { raw in
-                    sqlite3_bind_blob(stmt, i, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count), SQLITE_TRANSIENT_PTR)
+                    sqlite3_bind_blob(
+                        stmt, i, raw.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(raw.count),
+                        SQLITE_TRANSIENT_PTR)
                 }
             }
             try database.check(rc)
@@ -227,10 +232,15 @@ final class PreparedStatement {
             case SQLITE_TEXT: values.append(.text(String(cString: sqlite3_column_text(stmt, i))))
             case SQLITE_BLOB:
                 let n = Int(sqlite3_column_bytes(stmt, i))
-                if let p = sqlite3_column_blob(stmt, i), n > 0 { values.append(.blob(Data(bytes: p, count: n))) } else { values.append(.blob(Data())) }
+                if let p = sqlite3_column_blob(stmt, i), n > 0 {
+                    values.append(.blob(Data(bytes: p, count: n)))
+                } else {
+                    values.append(.blob(Data()))
+                }
             // Docket stores no REAL values; one found here was written by someone else and reads as NULL
             // (never a trap on an out-of-range conversion).
-            case SQLITE_FLOAT: values.append(Int64(exactly: sqlite3_column_double(stmt, i)).map { .integer($0) } ?? .null)
+            case SQLITE_FLOAT:
+                values.append(Int64(exactly: sqlite3_column_double(stmt, i)).map { .integer($0) } ?? .null)
             default: values.append(.null)
             }
         }

@@ -20,7 +20,8 @@ enum Schema {
 
     /// Projection tables, in the order `verify` compares them, each with its key columns for ordering.
     static let projectionTables: [(name: String, orderBy: String)] = [
-        ("keys", "key_id"), ("policies", "idx"), ("digest_entries", "digest, idx"), ("env_timeline", "environment, idx"), ("environments", "name"),
+        ("keys", "key_id"), ("policies", "idx"), ("digest_entries", "digest, idx"),
+        ("env_timeline", "environment, idx"), ("environments", "name"),
         ("approvals", "digest, environment, identity"), ("incidents", "digest, environment, incident"),
         ("checks", "digest, name"), ("tags", "repository, tag"), ("tag_moves", "idx, repository, tag"),
         ("drift", "idx"), ("break_glass", "idx"),

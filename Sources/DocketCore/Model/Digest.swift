@@ -6,7 +6,8 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(parsing text: String) throws {
         guard text.hasPrefix("sha256:") else {
             if text.contains(":") && !text.contains("@") && text.split(separator: ":").count == 2
-                && !text.lowercased().hasPrefix("sha") {
+                && !text.lowercased().hasPrefix("sha")
+            {
                 throw ModelError.tagNotDigest(text)
             }
             if text.count == 64, Self.isLowerHex(text) {
@@ -60,8 +61,12 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
             let name = String(text[..<at])
             var repository = name
             // `repo:tag@sha256:…` pins the digest; the tag is informative only and dropped.
-            if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") { repository = String(name[..<colon]) }
-            guard !repository.isEmpty else { throw ModelError.malformedDigest(text, reason: "the repository name is empty") }
+            if let colon = name.lastIndex(of: ":"), !name[colon...].contains("/") {
+                repository = String(name[..<colon])
+            }
+            guard !repository.isEmpty else {
+                throw ModelError.malformedDigest(text, reason: "the repository name is empty")
+            }
             self.init(repository: repository, digest: try Digest(parsing: String(text[text.index(after: at)...])))
         } else {
             self.init(repository: nil, digest: try Digest(parsing: text))

@@ -99,7 +99,9 @@ public enum Predicates {
         public var state: IncidentState
         public var severity: String?
         public var summary: String?
-        public init(environment: String, incident: String, state: IncidentState, severity: String? = nil, summary: String? = nil) {
+        public init(
+            environment: String, incident: String, state: IncidentState, severity: String? = nil, summary: String? = nil
+        ) {
             self.environment = environment
             self.incident = incident
             self.state = state
@@ -256,7 +258,10 @@ public struct Statement: Sendable, Equatable {
 
     public var kind: EventKind { predicate.kind }
 
-    public init(subjectName: String, subjectDigest: String, ledger: String, time: String, nonce: String, predicate: EventPredicate) {
+    public init(
+        subjectName: String, subjectDigest: String, ledger: String, time: String, nonce: String,
+        predicate: EventPredicate
+    ) {
         self.subjectName = subjectName
         self.subjectDigest = subjectDigest
         self.ledger = ledger
@@ -266,10 +271,13 @@ public struct Statement: Sendable, Equatable {
     }
 
     /// A statement with a fresh nonce and the signer's current time.
-    public static func make(subjectName: String, subjectDigest: String, ledger: String, predicate: EventPredicate,
-                            clock: any LedgerClock = SystemClock()) throws -> Statement {
-        Statement(subjectName: subjectName, subjectDigest: subjectDigest, ledger: ledger, time: clock.now().rfc3339,
-                  nonce: try Sodium.randomBytes(16).hex, predicate: predicate)
+    public static func make(
+        subjectName: String, subjectDigest: String, ledger: String, predicate: EventPredicate,
+        clock: any LedgerClock = SystemClock()
+    ) throws -> Statement {
+        Statement(
+            subjectName: subjectName, subjectDigest: subjectDigest, ledger: ledger, time: clock.now().rfc3339,
+            nonce: try Sodium.randomBytes(16).hex, predicate: predicate)
     }
 
     /// The image digest, for non-governance events.
@@ -283,7 +291,8 @@ public struct Statement: Sendable, Equatable {
     /// Parses a payload from untrusted bytes. `source` names the input in errors.
     public init(parsing payload: Data, source: String) throws {
         guard !JSONText.hasDuplicateKeys(payload) else {
-            throw ModelError.badStatement(source: source, reason: "an object repeats a key; verifiers disagree on which one counts")
+            throw ModelError.badStatement(
+                source: source, reason: "an object repeats a key; verifiers disagree on which one counts")
         }
         let wire: Wire
         do {
@@ -296,9 +305,12 @@ public struct Statement: Sendable, Equatable {
             throw ModelError.badStatement(source: source, reason: "invalid JSON")
         }
         self = wire.statement
-        guard !ledger.isEmpty else { throw ModelError.badStatement(source: source, reason: "predicate.ledger is empty") }
+        guard !ledger.isEmpty else {
+            throw ModelError.badStatement(source: source, reason: "predicate.ledger is empty")
+        }
         guard subjectDigest.utf8.count == 64, Digest.isLowerHex(subjectDigest) else {
-            throw ModelError.badStatement(source: source, reason: "subject digest sha256 must be 64 lower-case hex digits")
+            throw ModelError.badStatement(
+                source: source, reason: "subject digest sha256 must be 64 lower-case hex digits")
         }
     }
 
@@ -308,7 +320,8 @@ public struct Statement: Sendable, Equatable {
         init(_ statement: Statement) { self.statement = statement }
 
         enum Keys: String, CodingKey {
-            case type = "_type", subject, predicateType, predicate
+            case type = "_type"
+            case subject, predicateType, predicate
         }
         struct Subject: Codable {
             var name: String
@@ -339,33 +352,39 @@ public struct Statement: Sendable, Equatable {
         init(from decoder: Decoder) throws {
             let c = try decoder.container(keyedBy: Keys.self)
             guard try c.decode(String.self, forKey: .type) == Statement.type else {
-                throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "expected \(Statement.type)")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .type, in: c, debugDescription: "expected \(Statement.type)")
             }
             let subjects = try c.decode([Subject].self, forKey: .subject)
             guard subjects.count == 1, let hex = subjects[0].digest["sha256"] else {
-                throw DecodingError.dataCorruptedError(forKey: .subject, in: c, debugDescription: "expected one subject with a sha256 digest")
+                throw DecodingError.dataCorruptedError(
+                    forKey: .subject, in: c, debugDescription: "expected one subject with a sha256 digest")
             }
             let type = try c.decode(String.self, forKey: .predicateType)
             guard let kind = EventKind(predicateType: type) else {
-                throw DecodingError.dataCorruptedError(forKey: .predicateType, in: c,
+                throw DecodingError.dataCorruptedError(
+                    forKey: .predicateType, in: c,
                     debugDescription: "`\(type)` is not a Docket predicate type (\(EventKind.namespace)<kind>/v1)")
             }
             let nested = try c.superDecoder(forKey: .predicate)
             let common = try Common(from: nested)
             let body = try EventPredicate.decode(kind, from: nested)
-            statement = Statement(subjectName: subjects[0].name, subjectDigest: hex, ledger: common.ledger,
-                                  time: common.time, nonce: common.nonce, predicate: body)
+            statement = Statement(
+                subjectName: subjects[0].name, subjectDigest: hex, ledger: common.ledger,
+                time: common.time, nonce: common.nonce, predicate: body)
         }
 
         func encode(to encoder: Encoder) throws {
             var c = encoder.container(keyedBy: Keys.self)
             try c.encode(Statement.type, forKey: .type)
-            try c.encode([Subject(name: statement.subjectName, digest: ["sha256": statement.subjectDigest])], forKey: .subject)
+            try c.encode(
+                [Subject(name: statement.subjectName, digest: ["sha256": statement.subjectDigest])], forKey: .subject)
             try c.encode(statement.kind.predicateType, forKey: .predicateType)
-            try c.encode(PredicateBox(kind: statement.kind,
-                                      common: Common(ledger: statement.ledger, time: statement.time, nonce: statement.nonce),
-                                      body: statement.predicate), forKey: .predicate)
+            try c.encode(
+                PredicateBox(
+                    kind: statement.kind,
+                    common: Common(ledger: statement.ledger, time: statement.time, nonce: statement.nonce),
+                    body: statement.predicate), forKey: .predicate)
         }
     }
 }
-

@@ -13,11 +13,16 @@ extension Statement {
         func environment(_ value: String, _ field: String) throws {
             guard !value.isEmpty, value.count <= 128,
                 value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
-            else { throw ModelError.badField(field: field, reason: "`\(value)` is not an environment name (letters, digits, - _ .)") }
+            else {
+                throw ModelError.badField(
+                    field: field, reason: "`\(value)` is not an environment name (letters, digits, - _ .)")
+            }
         }
         func tags(_ values: [String]?) throws {
             for tag in values ?? [] where !Self.isValidTag(tag) {
-                throw ModelError.badField(field: "predicate.tags", reason: "`\(tag)` is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})")
+                throw ModelError.badField(
+                    field: "predicate.tags",
+                    reason: "`\(tag)` is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})")
             }
         }
         func digest(_ value: String, _ field: String) throws {
@@ -30,7 +35,9 @@ extension Statement {
         }
         switch predicate {
         case .initialized(let p):
-            guard !p.admins.isEmpty else { throw ModelError.badField(field: "predicate.admins", reason: "must list at least one admin") }
+            guard !p.admins.isEmpty else {
+                throw ModelError.badField(field: "predicate.admins", reason: "must list at least one admin")
+            }
             for admin in p.admins { try nonEmpty(admin.identity, "predicate.admins[].identity") }
         case .keyEnrolled(let p): try nonEmpty(p.identity, "predicate.identity")
         case .keyRevoked(let p):
@@ -65,7 +72,9 @@ extension Statement {
     static func isValidTag(_ tag: String) -> Bool {
         let bytes = Array(tag.utf8)
         guard let first = bytes.first, bytes.count <= 128 else { return false }
-        func word(_ c: UInt8) -> Bool { (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 95 }
+        func word(_ c: UInt8) -> Bool {
+            (48...57).contains(c) || (65...90).contains(c) || (97...122).contains(c) || c == 95
+        }
         return word(first) && bytes.dropFirst().allSatisfy { word($0) || $0 == 46 || $0 == 45 }
     }
 }

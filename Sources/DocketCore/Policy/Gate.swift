@@ -21,10 +21,13 @@ public struct GateFacts: Sendable {
 /// `promote` (inside the append transaction), `gate`, `replay` and `verify` all call this one function, so a
 /// promotion re-checked later from the same events reaches the same verdict.
 public enum Gate {
-    public static func evaluate(environment target: String, policy: Policy?, policyIndex: Int?, facts: GateFacts,
-                                now: Timestamp, promoter: String? = nil) -> GateVerdict {
-        var verdict = GateVerdict(digest: facts.digest.description, environment: target, eligible: false,
-                                  evaluatedAt: now.rfc3339, policyIndex: policyIndex, rules: [], eligibleAt: nil)
+    public static func evaluate(
+        environment target: String, policy: Policy?, policyIndex: Int?, facts: GateFacts,
+        now: Timestamp, promoter: String? = nil
+    ) -> GateVerdict {
+        var verdict = GateVerdict(
+            digest: facts.digest.description, environment: target, eligible: false,
+            evaluatedAt: now.rfc3339, policyIndex: policyIndex, rules: [], eligibleAt: nil)
         func add(_ rule: String, _ passed: Bool, _ reason: String) {
             verdict.rules.append(.init(rule: rule, passed: passed, reason: reason))
         }
@@ -33,11 +36,15 @@ public enum Gate {
             return verdict
         }
         guard let rules = policy.environment(target) else {
-            add("environment", false, "`\(target)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))")
+            add(
+                "environment", false,
+                "`\(target)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))")
             return verdict
         }
         guard let source = rules.from else {
-            add("environment", false, "`\(target)` has no gate: digests enter it by a `deployed` event, not a promotion")
+            add(
+                "environment", false, "`\(target)` has no gate: digests enter it by a `deployed` event, not a promotion"
+            )
             return verdict
         }
         let digest = facts.digest
@@ -47,7 +54,9 @@ public enum Gate {
         if let built = events.first(where: { $0.kind == .built }) {
             add("built", true, "built at entry \(built.index) by \(built.signer.identity)")
         } else {
-            add("built", false, "no `built` event for \(digest.short); CI records provenance with `docket record built`")
+            add(
+                "built", false, "no `built` event for \(digest.short); CI records provenance with `docket record built`"
+            )
         }
 
         // 2. from S
@@ -56,7 +65,9 @@ public enum Gate {
         if inSource, let current {
             add("from", true, "current in \(source) since \(current.time) (entry \(current.index))")
         } else if let current {
-            add("from", false, "not current in \(source): \(source) runs \(Self.short(current.digest)) since \(current.time)")
+            add(
+                "from", false,
+                "not current in \(source): \(source) runs \(Self.short(current.digest)) since \(current.time)")
         } else {
             add("from", false, "nothing is current in \(source) yet; \(digest.short) must run there first")
         }
@@ -75,7 +86,10 @@ public enum Gate {
         if open.isEmpty {
             add("incidents", true, incidents.isEmpty ? "no incidents" : "\(incidents.count) incident(s), all resolved")
         } else {
-            add("incidents", false, "open incident(s) \(open.joined(separator: ", ")); resolve with `docket record incident … --state resolved`")
+            add(
+                "incidents", false,
+                "open incident(s) \(open.joined(separator: ", ")); resolve with `docket record incident … --state resolved`"
+            )
         }
 
         // 3. soak
@@ -87,10 +101,15 @@ public enum Gate {
                 let elapsed = max(0, (now.milliseconds - start.milliseconds) / 1000)
                 let restart = start > arrived ? " (counted from the incident resolved at \(start.rfc3339))" : ""
                 if now >= ready {
-                    add("soak", true, "soaked \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(source)\(restart)")
+                    add(
+                        "soak", true,
+                        "soaked \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(source)\(restart)")
                 } else {
                     soakReady = ready
-                    add("soak", false, "soak \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(source)\(restart), eligible at \(ready.rfc3339)")
+                    add(
+                        "soak", false,
+                        "soak \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(source)\(restart), eligible at \(ready.rfc3339)"
+                    )
                 }
             } else {
                 add("soak", false, "soak of \(soak) in \(source) has not started: \(digest.short) is not current there")
@@ -101,7 +120,9 @@ public enum Gate {
 
         // 5. approvals
         if let rule = rules.approvals {
-            let result = approvals(rule: rule, target: target, digest: digest, events: events, lastOpenedIndex: lastOpenedIndex, now: now, promoter: promoter)
+            let result = approvals(
+                rule: rule, target: target, digest: digest, events: events, lastOpenedIndex: lastOpenedIndex, now: now,
+                promoter: promoter)
             add("approvals", result.count >= rule.min, result.reason)
         } else {
             add("approvals", true, "no approvals required")
@@ -120,11 +141,12 @@ public enum Gate {
             for name in rules.checks {
                 switch latest[name] {
                 case nil: problems.append("\(name) has not run")
-                case let (p, index)? where p.result == .fail: problems.append("\(name) failed (entry \(index))")
+                case (let p, let index)? where p.result == .fail: problems.append("\(name) failed (entry \(index))")
                 case _?: passed.append(name)
                 }
             }
-            add("checks", problems.isEmpty,
+            add(
+                "checks", problems.isEmpty,
                 problems.isEmpty ? "passed: \(passed.joined(separator: ", "))" : problems.joined(separator: "; "))
         }
 
@@ -135,8 +157,10 @@ public enum Gate {
         return verdict
     }
 
-    private static func approvals(rule: ApprovalRule, target: String, digest: Digest, events: [LedgerEvent], lastOpenedIndex: Int,
-                                  now: Timestamp, promoter: String?) -> (count: Int, reason: String) {
+    private static func approvals(
+        rule: ApprovalRule, target: String, digest: Digest, events: [LedgerEvent], lastOpenedIndex: Int,
+        now: Timestamp, promoter: String?
+    ) -> (count: Int, reason: String) {
         var standing: [String: LedgerEvent] = [:]
         var lastRollbackIndex = -1
         var producers: Set<String> = []
@@ -166,7 +190,9 @@ public enum Gate {
             } else if event.index < lastRollbackIndex {
                 discarded.append("\(identity): given before the rollback at entry \(lastRollbackIndex)")
             } else if let text = p.expiresAt, Timestamp(lenient: text).map({ $0 <= now }) ?? true {
-                discarded.append(Timestamp(lenient: text).map { "\(identity): expired at \($0.rfc3339)" } ?? "\(identity): expiresAt is not a time")
+                discarded.append(
+                    Timestamp(lenient: text).map { "\(identity): expired at \($0.rfc3339)" }
+                        ?? "\(identity): expiresAt is not a time")
             } else if let maxAge = rule.maxAge, event.time.adding(seconds: maxAge.seconds) <= now {
                 discarded.append("\(identity): older than \(maxAge)")
             } else {

@@ -18,7 +18,8 @@ public struct Policy: Sendable, Equatable {
     /// True when `tag` matches a protected pattern.
     public func isProtected(tag: String) -> Bool {
         protectedTags.contains { pattern in
-            (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: tag, range: NSRange(tag.startIndex..., in: tag)) != nil
+            (try? NSRegularExpression(pattern: pattern))?.firstMatch(
+                in: tag, range: NSRange(tag.startIndex..., in: tag)) != nil
         }
     }
 }

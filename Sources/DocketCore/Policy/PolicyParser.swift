@@ -23,7 +23,9 @@ extension Policy {
         do {
             node = try Yams.compose(yaml: text)
         } catch let error as YamlError {
-            throw PolicyError(source: source, path: "", line: Self.line(of: error), reason: "not valid YAML or JSON: \(Self.summary(of: error))")
+            throw PolicyError(
+                source: source, path: "", line: Self.line(of: error),
+                reason: "not valid YAML or JSON: \(Self.summary(of: error))")
         }
         guard let node else { throw PolicyError(source: source, path: "", line: nil, reason: "the file is empty") }
         var lines: [String: Int] = [:]
@@ -52,7 +54,9 @@ extension Policy {
     }
 
     /// YAML node → JSON value, remembering the line of every field so errors can point at it.
-    private static func value(of node: Node, path: String, lines: inout [String: Int], source: String) throws -> JSONValue {
+    private static func value(of node: Node, path: String, lines: inout [String: Int], source: String) throws
+        -> JSONValue
+    {
         lines[path] = node.mark?.line
         switch node {
         case .scalar(let scalar):
@@ -63,7 +67,10 @@ extension Policy {
             }
             return .string(scalar.string)
         case .sequence(let sequence):
-            return .array(try sequence.enumerated().map { try value(of: $1, path: "\(path)[\($0)]", lines: &lines, source: source) })
+            return .array(
+                try sequence.enumerated().map {
+                    try value(of: $1, path: "\(path)[\($0)]", lines: &lines, source: source)
+                })
         case .mapping(let mapping):
             var object: [String: JSONValue] = [:]
             for (key, child) in mapping {
@@ -72,13 +79,15 @@ extension Policy {
                 }
                 let childPath = path.isEmpty ? name : "\(path).\(name)"
                 guard object[name] == nil else {
-                    throw PolicyError(source: source, path: childPath, line: key.mark?.line, reason: "field given twice")
+                    throw PolicyError(
+                        source: source, path: childPath, line: key.mark?.line, reason: "field given twice")
                 }
                 object[name] = try value(of: child, path: childPath, lines: &lines, source: source)
             }
             return .object(object)
         case .alias:
-            throw PolicyError(source: source, path: path, line: node.mark?.line, reason: "YAML aliases are not supported in policies")
+            throw PolicyError(
+                source: source, path: path, line: node.mark?.line, reason: "YAML aliases are not supported in policies")
         }
     }
 }
@@ -137,14 +146,20 @@ private struct PolicyReader {
         }
         var seen: Set<String> = []
         for (i, env) in environments.enumerated() {
-            guard seen.insert(env.name).inserted else { throw fail("environments[\(i)].name", "environment `\(env.name)` is defined twice") }
+            guard seen.insert(env.name).inserted else {
+                throw fail("environments[\(i)].name", "environment `\(env.name)` is defined twice")
+            }
         }
         for (i, env) in environments.enumerated() {
             guard let from = env.from else { continue }
             guard seen.contains(from) else {
-                throw fail("environments[\(i)].from", "unknown environment `\(from)`; defined: \(environments.map(\.name).joined(separator: ", "))")
+                throw fail(
+                    "environments[\(i)].from",
+                    "unknown environment `\(from)`; defined: \(environments.map(\.name).joined(separator: ", "))")
             }
-            guard from != env.name else { throw fail("environments[\(i)].from", "`\(env.name)` cannot be promoted from itself") }
+            guard from != env.name else {
+                throw fail("environments[\(i)].from", "`\(env.name)` cannot be promoted from itself")
+            }
         }
         // A cycle leaves no entry environment on some chain: follow `from` links and stop at a repeat.
         for (i, env) in environments.enumerated() {
@@ -152,7 +167,8 @@ private struct PolicyReader {
             var current = env
             while let from = current.from, let next = environments.first(where: { $0.name == from }) {
                 if visited.contains(from) {
-                    throw fail("environments[\(i)].from", "promotion cycle: \((visited + [from]).joined(separator: " → "))")
+                    throw fail(
+                        "environments[\(i)].from", "promotion cycle: \((visited + [from]).joined(separator: " → "))")
                 }
                 visited.append(from)
                 current = next
@@ -164,13 +180,16 @@ private struct PolicyReader {
         let topLevel = try strings(root["protectedTags"], "protectedTags")
         let patterns = topLevel + environments.flatMap(\.protectedTags)
         for (i, pattern) in patterns.enumerated() where (try? NSRegularExpression(pattern: pattern)) == nil {
-            throw fail(i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags", "`\(pattern)` is not a valid regular expression")
+            throw fail(
+                i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags",
+                "`\(pattern)` is not a valid regular expression")
         }
         return Policy(environments: environments, protectedTags: patterns, document: document)
     }
 
     func environment(_ value: JSONValue, _ path: String) throws -> EnvironmentRules {
-        let o = try object(value, path, allowed: ["name", "from", "soak", "approvals", "checks", "breakGlass", "protectedTags"])
+        let o = try object(
+            value, path, allowed: ["name", "from", "soak", "approvals", "checks", "breakGlass", "protectedTags"])
         let name = try string(o["name"], "\(path).name")
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw fail("\(path).name", "environment names use letters, digits, - _ and .")
@@ -184,19 +203,27 @@ private struct PolicyReader {
                 throw fail("\(ap).min", "expected a whole number of approvals from 1 to 100")
             }
             let roles = try strings(ao["roles"], "\(ap).roles").enumerated().map { i, r in
-                do { return try Role(parsing: r) } catch { throw fail("\(ap).roles[\(i)]", "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))") }
+                do { return try Role(parsing: r) } catch {
+                    throw fail(
+                        "\(ap).roles[\(i)]",
+                        "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+                    )
+                }
             }
-            approvals = ApprovalRule(min: Int(n), roles: roles, identities: try strings(ao["identities"], "\(ap).identities"),
-                                     maxAge: try duration(ao["maxAge"], "\(ap).maxAge"),
-                                     separationOfDuties: try bool(ao["separationOfDuties"], "\(ap).separationOfDuties", default: false))
+            approvals = ApprovalRule(
+                min: Int(n), roles: roles, identities: try strings(ao["identities"], "\(ap).identities"),
+                maxAge: try duration(ao["maxAge"], "\(ap).maxAge"),
+                separationOfDuties: try bool(ao["separationOfDuties"], "\(ap).separationOfDuties", default: false))
         }
         let rules = EnvironmentRules(
             name: name, from: from, soak: try duration(o["soak"], "\(path).soak"), approvals: approvals,
-            checks: try strings(o["checks"], "\(path).checks"), breakGlass: try bool(o["breakGlass"], "\(path).breakGlass", default: false),
+            checks: try strings(o["checks"], "\(path).checks"),
+            breakGlass: try bool(o["breakGlass"], "\(path).breakGlass", default: false),
             protectedTags: try strings(o["protectedTags"], "\(path).protectedTags"))
         if from == nil {
             for field in ["soak", "approvals", "checks", "breakGlass"] where o[field] != nil {
-                throw fail("\(path).\(field)", "`\(name)` has no `from`, so it has no gate; digests enter it by `deployed`")
+                throw fail(
+                    "\(path).\(field)", "`\(name)` has no `from`, so it has no gate; digests enter it by `deployed`")
             }
         }
         return rules

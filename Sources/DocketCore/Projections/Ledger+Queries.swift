@@ -68,16 +68,19 @@ extension Ledger {
     }
 
     /// The gate verdict for `digest` → `environment` using entries before `bound`, at ledger time `time`.
-    public func gate(digest: Digest, environment: String, before bound: Int = Int.max, at time: Timestamp,
-                     promoter: String? = nil) throws -> GateVerdict {
+    public func gate(
+        digest: Digest, environment: String, before bound: Int = Int.max, at time: Timestamp,
+        promoter: String? = nil
+    ) throws -> GateVerdict {
         let policy = try projector.policy(before: bound)
         let source = policy?.policy.environment(environment)?.from
         let facts = GateFacts(
             digest: digest, events: try events(digest: digest, before: bound),
             sourceCurrent: try source.flatMap { try projector.current(environment: $0, before: bound) },
             targetCurrent: try projector.current(environment: environment, before: bound))
-        return Gate.evaluate(environment: environment, policy: policy?.policy, policyIndex: policy?.index, facts: facts,
-                             now: time, promoter: promoter)
+        return Gate.evaluate(
+            environment: environment, policy: policy?.policy, policyIndex: policy?.index, facts: facts,
+            now: time, promoter: promoter)
     }
 
     /// Resolves `--at`: an entry index, or an RFC 3339 time (the last entry at or before it).
@@ -88,11 +91,14 @@ extension Ledger {
             guard index >= 0, index < size else {
                 throw LedgerError.badArgument("--at \(text): the ledger has entries 0 to \(size - 1)")
             }
-            guard let entry = try entry(at: index) else { throw LedgerError.corrupt("entry \(index) is missing; run `docket verify`") }
+            guard let entry = try entry(at: index) else {
+                throw LedgerError.corrupt("entry \(index) is missing; run `docket verify`")
+            }
             return (index + 1, entry.integratedTime)
         }
         guard let time = Timestamp(lenient: text) else {
-            throw LedgerError.badArgument("--at \(text): give an entry index or an RFC 3339 time such as 2026-11-29T12:00:00Z")
+            throw LedgerError.badArgument(
+                "--at \(text): give an entry index or an RFC 3339 time such as 2026-11-29T12:00:00Z")
         }
         return ((try lastIndex(atOrBefore: time) ?? -1) + 1, time)
     }
@@ -111,50 +117,76 @@ extension Ledger {
         for name in names {
             let current = try projector.current(environment: name, before: limit)
             // The most recent drift records (the full list is in `verify`).
-            let drift = try db.rows("SELECT idx, environment, digest, current_digest FROM drift WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 20",
-                                    [.text(name), .int(limit)]).map {
-                DriftRecord(index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "", currentDigest: $0.text(3))
+            let drift = try db.rows(
+                "SELECT idx, environment, digest, current_digest FROM drift WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 20",
+                [.text(name), .int(limit)]
+            ).map {
+                DriftRecord(
+                    index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "",
+                    currentDigest: $0.text(3))
             }.reversed()
-            environments.append(EnvironmentStatus(
-                environment: name, gated: policy?.policy.environment(name)?.isGated ?? false, current: current,
-                tags: try current.map { current in
-                    try historical.map { $0.tags(of: current.digest, in: current.repository) } ?? projector.tags(digest: current.digest)
-                } ?? [],
-                rollbackTarget: try projector.rollbackTargets(environment: name, before: limit, excludingRolledBack: true, limit: 1).first?.digest,
-                drift: Array(drift)))
+            environments.append(
+                EnvironmentStatus(
+                    environment: name, gated: policy?.policy.environment(name)?.isGated ?? false, current: current,
+                    tags: try current.map { current in
+                        try historical.map { $0.tags(of: current.digest, in: current.repository) }
+                            ?? projector.tags(digest: current.digest)
+                    } ?? [],
+                    rollbackTarget: try projector.rollbackTargets(
+                        environment: name, before: limit, excludingRolledBack: true, limit: 1
+                    ).first?.digest,
+                    drift: Array(drift)))
         }
-        let open = try historical?.openIncidents ?? db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
-            OpenIncident(digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "", index: $0.int(3) ?? 0)
+        let open =
+            try historical?.openIncidents
+            ?? db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map
+        {
+            OpenIncident(
+                digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "",
+                index: $0.int(3) ?? 0)
         }
-        let moves = try db.rows("SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT 50",
-                                [.int(limit)]).map(Self.tagMove).reversed()
-        let lastTime = try db.row("SELECT integrated_ms FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.int(limit)])?.int64(0) ?? 0
-        return LedgerStatus(origin: origin, size: size, asOfIndex: limit - 1,
-                            asOfTime: (time ?? Timestamp(milliseconds: lastTime)).rfc3339, policyIndex: policy?.index,
-                            environments: environments, openIncidents: open, tagMoves: Array(moves))
+        let moves = try db.rows(
+            "SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT 50",
+            [.int(limit)]
+        ).map(Self.tagMove).reversed()
+        let lastTime =
+            try db.row("SELECT integrated_ms FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.int(limit)])?
+            .int64(0) ?? 0
+        return LedgerStatus(
+            origin: origin, size: size, asOfIndex: limit - 1,
+            asOfTime: (time ?? Timestamp(milliseconds: lastTime)).rfc3339, policyIndex: policy?.index,
+            environments: environments, openIncidents: open, tagMoves: Array(moves))
     }
 
     static func tagMove(_ row: Row) -> TagMove {
-        TagMove(index: row.int(0) ?? 0, repository: row.text(1) ?? "", tag: row.text(2) ?? "", from: row.text(3) ?? "", to: row.text(4) ?? "")
+        TagMove(
+            index: row.int(0) ?? 0, repository: row.text(1) ?? "", tag: row.text(2) ?? "", from: row.text(3) ?? "",
+            to: row.text(4) ?? "")
     }
 
     /// Tag moves involving `digest`.
     public func tagMoves(digest: Digest) throws -> [TagMove] {
-        try db.rows("SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves WHERE from_digest = ?1 OR to_digest = ?1 ORDER BY idx",
-                    [.text(digest.description)]).map(Self.tagMove)
+        try db.rows(
+            "SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves WHERE from_digest = ?1 OR to_digest = ?1 ORDER BY idx",
+            [.text(digest.description)]
+        ).map(Self.tagMove)
     }
 
     public func keys() throws -> [KeyRecord] { try projector.keys() }
 
     /// The policy in force before entry `bound`.
-    public func policy(before bound: Int = Int.max) throws -> (index: Int, policy: Policy)? { try projector.policy(before: bound) }
+    public func policy(before bound: Int = Int.max) throws -> (index: Int, policy: Policy)? {
+        try projector.policy(before: bound)
+    }
 
     /// Rollback candidates for `environment`, newest first (`excludingRolledBack`: the default choices).
     public func rollbackTargets(environment: String, excludingRolledBack: Bool) throws -> [TimelineEntry] {
         try projector.rollbackTargets(environment: environment, excludingRolledBack: excludingRolledBack)
     }
 
-    public func current(environment: String) throws -> TimelineEntry? { try projector.current(environment: environment) }
+    public func current(environment: String) throws -> TimelineEntry? {
+        try projector.current(environment: environment)
+    }
 
     /// The last time `digest` became current in `environment`, if it ever did.
     public func lastStint(of digest: Digest, in environment: String) throws -> TimelineEntry? {
@@ -168,8 +200,9 @@ extension Ledger {
 extension Ledger {
     /// Events `[from, from+limit)`, decoded and authenticated.
     public func events(from: Int, limit: Int) throws -> [LedgerEvent] {
-        try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).compactMap { $0.int(0) }
-            .map { try event(at: $0) }
+        try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)]).compactMap
+        { $0.int(0) }
+        .map { try event(at: $0) }
     }
 }
 
@@ -188,19 +221,27 @@ struct HistoricalState {
 extension Ledger {
     func historicalState(before bound: Int) throws -> HistoricalState {
         var state = HistoricalState()
-        let rows = try db.rows("SELECT idx FROM entries WHERE idx < ? AND kind IN ('built', 'promoted', 'incident') ORDER BY idx", [.int(bound)])
+        let rows = try db.rows(
+            "SELECT idx FROM entries WHERE idx < ? AND kind IN ('built', 'promoted', 'incident') ORDER BY idx",
+            [.int(bound)])
         for row in rows {
             let event = try event(at: row.int(0) ?? 0)
             let digest = event.statement.digest?.description ?? ""
             switch event.statement.predicate {
             case .built(let p):
-                for tag in p.tags ?? [] { state.tagsByRepository[event.statement.subjectName, default: [:]][tag] = digest }
+                for tag in p.tags ?? [] {
+                    state.tagsByRepository[event.statement.subjectName, default: [:]][tag] = digest
+                }
             case .promoted(let p):
-                for tag in p.tags ?? [] { state.tagsByRepository[event.statement.subjectName, default: [:]][tag] = digest }
+                for tag in p.tags ?? [] {
+                    state.tagsByRepository[event.statement.subjectName, default: [:]][tag] = digest
+                }
             case .incident(let p):
                 let key = "\(digest)/\(p.environment)/\(p.incident)"
-                state.incidents[key] = p.state == .open
-                    ? OpenIncident(digest: digest, environment: p.environment, incident: p.incident, index: event.index) : nil
+                state.incidents[key] =
+                    p.state == .open
+                    ? OpenIncident(digest: digest, environment: p.environment, incident: p.incident, index: event.index)
+                    : nil
             default: break
             }
         }

@@ -49,7 +49,11 @@ extension Data {
         if urlSafe {
             if bytes.contains(where: { $0 == UInt8(ascii: "+") || $0 == UInt8(ascii: "/") }) { return nil }
             for i in bytes.indices {
-                if bytes[i] == UInt8(ascii: "-") { bytes[i] = UInt8(ascii: "+") } else if bytes[i] == UInt8(ascii: "_") { bytes[i] = UInt8(ascii: "/") }
+                if bytes[i] == UInt8(ascii: "-") {
+                    bytes[i] = UInt8(ascii: "+")
+                } else if bytes[i] == UInt8(ascii: "_") {
+                    bytes[i] = UInt8(ascii: "/")
+                }
             }
         }
         let remainder = bytes.count % 4

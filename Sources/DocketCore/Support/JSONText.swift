@@ -22,7 +22,8 @@ enum JSONText {
     /// A JSON encoder with sorted keys and no escaped slashes: the form Docket signs payloads in.
     static func encoder(pretty: Bool = false) -> JSONEncoder {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting =
+            pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         return encoder
     }
 
@@ -59,18 +60,23 @@ enum JSONText {
                             case UInt8(ascii: "u"):
                                 func unit(at j: Int) -> UInt32? {
                                     guard j + 4 <= b.count else { return nil }
-                                    return UInt32(String(decoding: UnsafeBufferPointer(rebasing: b[j..<(j + 4)]), as: UTF8.self), radix: 16)
+                                    return UInt32(
+                                        String(decoding: UnsafeBufferPointer(rebasing: b[j..<(j + 4)]), as: UTF8.self),
+                                        radix: 16)
                                 }
                                 guard var scalar = unit(at: i + 1) else { return false }
                                 i += 4
                                 // A surrogate pair spells one scalar.
                                 if (0xD800..<0xDC00).contains(scalar), i + 2 < b.count, b[i + 1] == UInt8(ascii: "\\"),
-                                    b[i + 2] == UInt8(ascii: "u"), let low = unit(at: i + 3), (0xDC00..<0xE000).contains(low)
+                                    b[i + 2] == UInt8(ascii: "u"), let low = unit(at: i + 3),
+                                    (0xDC00..<0xE000).contains(low)
                                 {
                                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                                     i += 6
                                 }
-                                value.append(contentsOf: Array(String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
+                                value.append(
+                                    contentsOf: Array(
+                                        String(Unicode.Scalar(scalar).map(Character.init) ?? "\u{FFFD}").utf8))
                             case UInt8(ascii: "b"): value.append(0x08)
                             case UInt8(ascii: "f"): value.append(0x0C)
                             case UInt8(ascii: "n"): value.append(0x0A)

@@ -65,7 +65,8 @@ extension DecodingError {
         case .typeMismatch(let type, let context): return "wrong type\(path(context)), expected \(type)"
         case .valueNotFound(_, let context): return "missing value\(path(context))"
         case .dataCorrupted(let context):
-            return context.codingPath.isEmpty ? "invalid JSON" : "invalid value\(path(context)): \(context.debugDescription)"
+            return context.codingPath.isEmpty
+                ? "invalid JSON" : "invalid value\(path(context)): \(context.debugDescription)"
         @unknown default: return "cannot decode"
         }
     }

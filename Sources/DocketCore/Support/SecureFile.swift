@@ -57,7 +57,8 @@ enum SecureFile {
     /// Reads at most `limit` bytes; a larger file is an error (never loaded whole).
     static func read(path: String, limit: Int) throws -> Data {
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw FileError.cannotRead(path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
+            throw FileError.cannotRead(
+                path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
