@@ -139,7 +139,7 @@ struct CommandLineTests {
         try cli.setUpStory()
         let start = Int(try #require(try cli.json(["status"])["size"] as? Int))
         let workers = 8
-        let perWorker = 6
+        let perWorker = 15
         var processes: [Process] = []
         for w in 0..<workers {
             let process = Process()
@@ -154,6 +154,13 @@ struct CommandLineTests {
             process.environment = cli.environment
             try process.run()
             processes.append(process)
+        }
+        // Verifying while others append reads one snapshot: it must never report the appends as tampering.
+        var verifies = 0
+        while processes.contains(where: \.isRunning), verifies < 20 {
+            let during = try cli.run(["verify"])
+            #expect(during.code == 0, "verify during appends: \(during.stdout)")
+            verifies += 1
         }
         for process in processes {
             process.waitUntilExit()
