@@ -95,6 +95,10 @@ extension Envelope {
         guard data.count <= Self.maximumSize else {
             throw EnvelopeError.tooLarge(source: source, bytes: data.count, limit: Self.maximumSize)
         }
+        if let canonical = Envelope.parseCanonical(data) {
+            self = canonical
+            return
+        }
         guard !JSONText.hasDuplicateKeys(data) else {
             throw EnvelopeError.notJSON(source: source, reason: "an object repeats a key")
         }

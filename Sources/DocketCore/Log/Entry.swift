@@ -59,51 +59,93 @@ public struct Entry: Sendable {
     /// byte for byte that form returns `nil` and goes through the general parser, which gives the errors.
     static func parseCanonical(_ bytes: Data) -> (Int, Timestamp, Envelope)? {
         bytes.withUnsafeBytes { raw -> (Int, Timestamp, Envelope)? in
-            let b = raw.bindMemory(to: UInt8.self)
-            guard let base = b.baseAddress else { return nil }
-            var i = 0
-            func literal(_ text: StaticString) -> Bool {
-                let count = text.utf8CodeUnitCount
-                guard i + count <= b.count, memcmp(base + i, text.utf8Start, count) == 0 else { return false }
-                i += count
-                return true
-            }
-            /// A string with no escapes, up to the closing quote (the opening one already read).
-            func plain(_ allowed: (UInt8) -> Bool) -> Range<Int>? {
-                let start = i
-                while i < b.count, b[i] != UInt8(ascii: "\"") {
-                    guard allowed(b[i]) else { return nil }
-                    i += 1
-                }
-                guard i < b.count else { return nil }
-                defer { i += 1 }
-                return start..<i
-            }
-            func base64(_ c: UInt8) -> Bool {
-                (65...90).contains(c) || (97...122).contains(c) || (48...57).contains(c) || c == 43 || c == 47
-                    || c == 61
-            }
-            func hex(_ c: UInt8) -> Bool { (48...57).contains(c) || (97...102).contains(c) }
-            func data(_ range: Range<Int>) -> Data { Data(UnsafeRawBufferPointer(rebasing: raw[range])) }
-
-            guard literal("{\"index\":") else { return nil }
-            let digitsStart = i
-            while i < b.count, (48...57).contains(b[i]) { i += 1 }
-            guard i > digitsStart, i - digitsStart <= 18, b[digitsStart] != 48 || i - digitsStart == 1,
-                let index = Int(String(decoding: data(digitsStart..<i), as: UTF8.self)),
-                literal(",\"integratedTime\":\""), let timeRange = plain({ _ in true }),
-                let time = Timestamp(rfc3339: String(decoding: data(timeRange), as: UTF8.self)),
-                literal(",\"envelope\":{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\""),
-                let payloadRange = plain(base64), let payload = Data(base64Encoded: data(payloadRange)),
-                literal(",\"signatures\":[{\"keyid\":\""), let keyRange = plain(hex),
-                literal(",\"sig\":\""), let sigRange = plain(base64), let sig = Data(base64Encoded: data(sigRange)),
-                literal("}]}}"), i == b.count
+            var scan = CanonicalScanner(raw)
+            guard scan.literal("{\"index\":"), let index = scan.integer(), scan.literal(",\"integratedTime\":\""),
+                let timeText = scan.string({ _ in true }), let time = Timestamp(rfc3339: timeText),
+                scan.literal(",\"envelope\":"), let envelope = scan.envelope(), scan.literal("}"), scan.atEnd
             else { return nil }
-            let envelope = Envelope(
-                payloadType: Envelope.inTotoPayloadType, payload: payload,
-                signatures: [.init(keyID: String(decoding: data(keyRange), as: UTF8.self), sig: sig)])
             return (index, time, envelope)
         }
+    }
+}
+
+extension Envelope {
+    /// Reads the compact form Docket writes (``compactJSON``, optionally followed by a newline) without a general
+    /// JSON parser; `nil` for anything else, which then goes through the general parser.
+    static func parseCanonical(_ bytes: Data) -> Envelope? {
+        bytes.withUnsafeBytes { raw -> Envelope? in
+            var scan = CanonicalScanner(raw)
+            guard let envelope = scan.envelope() else { return nil }
+            _ = scan.literal("\n")
+            return scan.atEnd ? envelope : nil
+        }
+    }
+}
+
+/// Byte-level reading of the fixed JSON shapes Docket writes. Every method returns `nil`/`false` on the
+/// slightest difference; callers then use a general parser.
+struct CanonicalScanner {
+    private let raw: UnsafeRawBufferPointer
+    private let b: UnsafeBufferPointer<UInt8>
+    private var i = 0
+
+    init(_ raw: UnsafeRawBufferPointer) {
+        self.raw = raw
+        self.b = raw.bindMemory(to: UInt8.self)
+    }
+
+    var atEnd: Bool { i == b.count }
+
+    mutating func literal(_ text: StaticString) -> Bool {
+        let count = text.utf8CodeUnitCount
+        guard let base = b.baseAddress, i + count <= b.count, memcmp(base + i, text.utf8Start, count) == 0 else {
+            return false
+        }
+        i += count
+        return true
+    }
+
+    /// A non-negative decimal integer without leading zeros.
+    mutating func integer() -> Int? {
+        let start = i
+        while i < b.count, (48...57).contains(b[i]) { i += 1 }
+        guard i > start, i - start <= 18, b[start] != 48 || i - start == 1 else { return nil }
+        return Int(String(decoding: UnsafeRawBufferPointer(rebasing: raw[start..<i]), as: UTF8.self))
+    }
+
+    /// The bytes of a string with no escapes up to its closing quote (the opening one already read).
+    private mutating func stringBytes(_ allowed: (UInt8) -> Bool) -> UnsafeRawBufferPointer? {
+        let start = i
+        while i < b.count, b[i] != UInt8(ascii: "\"") {
+            guard allowed(b[i]), b[i] >= 0x20, b[i] != UInt8(ascii: "\\"), b[i] < 0x80 else { return nil }
+            i += 1
+        }
+        guard i < b.count else { return nil }
+        defer { i += 1 }
+        return UnsafeRawBufferPointer(rebasing: raw[start..<i])
+    }
+
+    mutating func string(_ allowed: (UInt8) -> Bool) -> String? {
+        stringBytes(allowed).map { String(decoding: $0, as: UTF8.self) }
+    }
+
+    private static func base64(_ c: UInt8) -> Bool {
+        (65...90).contains(c) || (97...122).contains(c) || (48...57).contains(c) || c == 43 || c == 47 || c == 61
+    }
+
+    private static func hex(_ c: UInt8) -> Bool { (48...57).contains(c) || (97...102).contains(c) }
+
+    /// `{"payloadType":"application/vnd.in-toto+json","payload":"…","signatures":[{"keyid":"…","sig":"…"}]}`
+    mutating func envelope() -> Envelope? {
+        guard literal("{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\""),
+            let payloadText = stringBytes(Self.base64), let payload = Data(base64Encoded: Data(payloadText)),
+            literal(",\"signatures\":[{\"keyid\":\""), let keyID = string(Self.hex),
+            literal(",\"sig\":\""), let sigText = stringBytes(Self.base64),
+            let sig = Data(base64Encoded: Data(sigText)),
+            literal("}]}")
+        else { return nil }
+        return Envelope(
+            payloadType: Envelope.inTotoPayloadType, payload: payload, signatures: [.init(keyID: keyID, sig: sig)])
     }
 }
 

@@ -290,10 +290,27 @@ public struct Statement: Sendable, Equatable {
 
     /// Parses a payload from untrusted bytes. `source` names the input in errors.
     public init(parsing payload: Data, source: String) throws {
-        guard !JSONText.hasDuplicateKeys(payload) else {
-            throw ModelError.badStatement(
-                source: source, reason: "an object repeats a key; verifiers disagree on which one counts")
+        // The fast reader refuses repeated keys itself; only the general path needs the separate scan.
+        if let fast = Statement.fastDecode(payload) {
+            self = fast
+        } else {
+            guard !JSONText.hasDuplicateKeys(payload) else {
+                throw ModelError.badStatement(
+                    source: source, reason: "an object repeats a key; verifiers disagree on which one counts")
+            }
+            self = try Statement(decoding: payload, source: source)
         }
+        guard !ledger.isEmpty else {
+            throw ModelError.badStatement(source: source, reason: "predicate.ledger is empty")
+        }
+        guard subjectDigest.utf8.count == 64, Digest.isLowerHex(subjectDigest) else {
+            throw ModelError.badStatement(
+                source: source, reason: "subject digest sha256 must be 64 lower-case hex digits")
+        }
+    }
+
+    /// The general path: Foundation's decoder, with errors a person can read.
+    init(decoding payload: Data, source: String) throws {
         let wire: Wire
         do {
             wire = try JSONDecoder().decode(Wire.self, from: payload)
@@ -305,13 +322,6 @@ public struct Statement: Sendable, Equatable {
             throw ModelError.badStatement(source: source, reason: "invalid JSON")
         }
         self = wire.statement
-        guard !ledger.isEmpty else {
-            throw ModelError.badStatement(source: source, reason: "predicate.ledger is empty")
-        }
-        guard subjectDigest.utf8.count == 64, Digest.isLowerHex(subjectDigest) else {
-            throw ModelError.badStatement(
-                source: source, reason: "subject digest sha256 must be 64 lower-case hex digits")
-        }
     }
 
     private struct Wire: Codable {
