@@ -3,7 +3,6 @@ import Foundation
 /// One stored entry as a verifier reads it: the bytes, plus what the database says about them (absent for
 /// bundles, where the line is all there is).
 struct StoredEntry: Sendable {
-    var position: Int
     var bytes: Data
     var column: Columns?
 

@@ -36,7 +36,7 @@ public enum Verifier {
                 rows.map { row in
                     let index = row.int(0) ?? 0
                     return StoredEntry(
-                        position: index, bytes: row.blob(5) ?? Data(),
+                        bytes: row.blob(5) ?? Data(),
                         column: .init(
                             index: index, integratedMilliseconds: row.int64(1) ?? 0, payloadHash: row.blob(2) ?? Data(),
                             kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
@@ -233,7 +233,7 @@ extension Verifier {
                 replayer.report.problem(
                     position, "entry", "line \(position + 2) is truncated (the file does not end with a newline)")
             }
-            chunk.append(StoredEntry(position: position, bytes: line, column: nil))
+            chunk.append(StoredEntry(bytes: line, column: nil))
             position += 1
             if chunk.count == 2048 {
                 replayer.replay(chunk)
@@ -290,14 +290,10 @@ extension Verifier {
     static func prepare(options: Options, witnessed: [String], replayer: Replayer) throws -> Extra {
         var extra = Extra(witnessed: [], witnessKeys: options.witnesses)
         if let since = options.since {
-            do {
-                let note = try SignedNote(parsing: since, source: "--since checkpoint")
-                let checkpoint = try Checkpoint(note: note, source: "--since checkpoint")
-                extra.since = (checkpoint, note)
-                replayer.rootsWanted.insert(checkpoint.size)
-            } catch {
-                throw error
-            }
+            let note = try SignedNote(parsing: since, source: "--since checkpoint")
+            let checkpoint = try Checkpoint(note: note, source: "--since checkpoint")
+            extra.since = (checkpoint, note)
+            replayer.rootsWanted.insert(checkpoint.size)
         }
         for witness in options.witnesses {
             var found: (Checkpoint, String)? = nil
