@@ -1,5 +1,25 @@
 import Foundation
 
+/// What both proof texts share: header lines, a blank line, then the signed checkpoint.
+enum ProofText {
+    static func split(_ text: String, source: String) throws -> (lines: [String], checkpointNote: String) {
+        guard let blank = text.range(of: "\n\n") else {
+            throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint")
+        }
+        let lines = text[..<blank.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        return (lines, String(text[blank.upperBound...]))
+    }
+
+    static func hashes(_ lines: ArraySlice<String>, source: String) throws -> [Data] {
+        try lines.enumerated().map { i, line in
+            guard let hash = Data(base64Encoded: line), hash.count == 32 else {
+                throw NoteError.malformed(source: source, reason: "proof hash \(i + 1) is not base64 of 32 bytes")
+            }
+            return hash
+        }
+    }
+}
+
 /// A C2SP `tlog-proof@v1`: an entry index, its inclusion proof, and the checkpoint it is proved against.
 public struct InclusionProof: Sendable, Equatable {
     public static let header = "c2sp.org/tlog-proof@v1"
@@ -20,10 +40,7 @@ public struct InclusionProof: Sendable, Equatable {
     }
 
     public init(parsing text: String, source: String) throws {
-        guard let split = text.range(of: "\n\n") else {
-            throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint")
-        }
-        var lines = text[..<split.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var (lines, note) = try ProofText.split(text, source: source)
         guard lines.first == Self.header else {
             throw NoteError.malformed(source: source, reason: "does not start with \(Self.header)")
         }
@@ -33,13 +50,8 @@ public struct InclusionProof: Sendable, Equatable {
             throw NoteError.malformed(source: source, reason: "no `index N` line")
         }
         self.index = index
-        hashes = try lines.dropFirst().enumerated().map { i, line in
-            guard let hash = Data(base64Encoded: line), hash.count == 32 else {
-                throw NoteError.malformed(source: source, reason: "proof hash \(i + 1) is not base64 of 32 bytes")
-            }
-            return hash
-        }
-        checkpointNote = String(text[split.upperBound...])
+        hashes = try ProofText.hashes(lines.dropFirst(), source: source)
+        checkpointNote = note
     }
 
     /// Checks that `entryBytes` is the entry at `index` of the checkpointed tree signed by `logKey`.
@@ -80,22 +92,14 @@ public struct ConsistencyProof: Sendable, Equatable {
     }
 
     public init(parsing text: String, source: String) throws {
-        guard let split = text.range(of: "\n\n") else {
-            throw NoteError.malformed(source: source, reason: "no blank line before the checkpoint")
-        }
-        let lines = text[..<split.lowerBound].split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        let (lines, note) = try ProofText.split(text, source: source)
         guard lines.count >= 3, lines[0] == Self.header, lines[1].hasPrefix("old "), lines[2].hasPrefix("new "),
             let old = Int(lines[1].dropFirst(4)), let new = Int(lines[2].dropFirst(4))
         else { throw NoteError.malformed(source: source, reason: "not a \(Self.header) proof") }
         oldSize = old
         newSize = new
-        hashes = try lines.dropFirst(3).map {
-            guard let hash = Data(base64Encoded: $0), hash.count == 32 else {
-                throw NoteError.malformed(source: source, reason: "a proof hash is not base64 of 32 bytes")
-            }
-            return hash
-        }
-        checkpointNote = String(text[split.upperBound...])
+        hashes = try ProofText.hashes(lines.dropFirst(3), source: source)
+        checkpointNote = note
     }
 
     /// Checks that the old checkpoint's tree is a prefix of the new one's; both must be signed by `logKey`.
