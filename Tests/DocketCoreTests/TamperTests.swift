@@ -17,7 +17,10 @@ struct TamperTests {
         try s.record("ci", a, .deployed(.init(environment: "staging")))
         try s.record("alice", a, .approved(.init(environment: "production")))
         try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
-        try s.record("ci", digest("b"), .built(.init()))
+        try s.record("ci", a, .check(.init(check: "scan", result: .pass)))
+        try s.record("ci", a, .incident(.init(environment: "production", incident: "INC-1", state: .open)))
+        try s.record("ci", digest("b"), .built(.init(tags: ["1.0"])))  // moves tag 1.0
+        try s.record("ci", digest("b"), .deployed(.init(environment: "production")))  // drift
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
         return (s, built)
     }
@@ -117,11 +120,18 @@ struct TamperTests {
     @Test(
         "Edited projection tables are rebuilt from the entries and the difference reported",
         arguments: [
+            // Every projection table, and the Merkle nodes: an update, a delete or an insert in each.
             "UPDATE env_timeline SET digest = 'sha256:" + String(repeating: "f", count: 64)
                 + "' WHERE environment = 'production'",
+            "DELETE FROM environments WHERE name = 'staging'",
             "DELETE FROM approvals", "UPDATE keys SET roles = 'admin,approver,ci' WHERE identity = 'ci@example.com'",
-            "DELETE FROM merkle WHERE level = 1 AND pos = 0",
-            "INSERT INTO drift(idx, environment, digest) VALUES (3, 'production', 'x')",
+            "INSERT INTO keys(key_id, public_key, identity, roles, enrolled_idx) VALUES ('00', x'00', 'eve', 'admin', 1)",
+            "UPDATE policies SET document = '{\"environments\":[{\"name\":\"staging\"}]}'",
+            "DELETE FROM digest_entries WHERE idx = 8", "UPDATE checks SET result = 'fail'",
+            "UPDATE incidents SET state = 'resolved'", "UPDATE tags SET digest = 'sha256:x' WHERE tag = '1.0'",
+            "DELETE FROM tag_moves", "DELETE FROM drift",
+            "INSERT INTO break_glass(idx, digest, environment, reason, failed_rules) VALUES (9, 'd', 'production', 'r', '')",
+            "DELETE FROM merkle WHERE level = 1 AND pos = 0", "UPDATE merkle SET hash = zeroblob(32) WHERE level = 2",
         ])
     func projections(sql: String) throws {
         let (s, _) = try Self.story()
@@ -129,6 +139,15 @@ struct TamperTests {
         let report = try Self.verify(s)
         #expect(!report.ok)
         #expect(report.problems.contains { $0.kind == "projection" || $0.kind == "merkle" })
+        #expect(report.problems.allSatisfy { !$0.message.isEmpty })
+    }
+
+    @Test("An edited origin in the meta table is caught")
+    func origin() throws {
+        let (s, _) = try Self.story()
+        try Self.edit(s, "UPDATE meta SET value = 'evil.example/ledger' WHERE key = 'origin'")
+        let report = try Self.verify(s)
+        #expect(report.problems.contains { $0.index == 0 && $0.message.contains("evil.example/ledger") })
     }
 
     @Test("A changed signer or kind column is caught")
