@@ -3,7 +3,9 @@ import Foundation
 /// Runs `body` for 0..<count on every core and returns the results in order. Small inputs run inline.
 func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T] {
     guard count > 64 else { return (0..<count).map(body) }
-    let workers = min(ProcessInfo.processInfo.activeProcessorCount, 16)
+    // More slices than cores, so a core that is busy elsewhere (the verifier's in-order thread) does not hold
+    // everyone up at the end: idle threads take the remaining slices.
+    let workers = min(count, ProcessInfo.processInfo.activeProcessorCount * 8)
     let results = UnsafeMutableBufferPointer<T?>.allocate(capacity: count)
     results.initialize(repeating: nil)
     defer {
