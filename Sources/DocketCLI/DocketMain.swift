@@ -17,8 +17,17 @@ public enum ExitStatus {
 /// The executable's entry point: parses, runs, and maps every error to a documented exit code.
 public enum DocketMain {
     public static func run() -> Never {
+        var command: ParsableCommand
         do {
-            var command = try Docket.parseAsRoot()
+            command = try Docket.parseAsRoot()
+        } catch {
+            // Usage errors: ArgumentParser's own message, with the usage line of the subcommand concerned.
+            let code = Docket.exitCode(for: error)
+            if code == .success { Docket.exit(withError: error) }
+            FileHandle.standardError.write(Data((Docket.fullMessage(for: error).terminalSafe() + "\n").utf8))
+            exit(code == .validationFailure ? ExitStatus.badInput : ExitStatus.failure)
+        }
+        do {
             try command.run()
             exit(ExitStatus.success)
         } catch let failure as DocketFailure {
@@ -30,11 +39,12 @@ public enum DocketMain {
             }
         } catch let code as ExitCode {
             exit(code.rawValue)
+        } catch let error as ValidationError {
+            Terminal.error(error.message)
+            exit(ExitStatus.badInput)
         } catch {
-            let code = Docket.exitCode(for: error)
-            if code == .success { Docket.exit(withError: error) }
-            Terminal.error(Docket.fullMessage(for: error))
-            exit(code == .validationFailure ? ExitStatus.badInput : ExitStatus.failure)
+            Terminal.error("\(error)")
+            exit(ExitStatus.failure)
         }
     }
 }

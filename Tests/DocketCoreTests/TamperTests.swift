@@ -142,6 +142,16 @@ struct TamperTests {
         #expect(report.problems.allSatisfy { !$0.message.isEmpty })
     }
 
+    @Test("One deleted projection row is reported once, as that row, not as a shift of every row after it")
+    func oneRowOneProblem() throws {
+        let (s, _) = try Self.story()
+        try Self.edit(s, "DELETE FROM digest_entries WHERE idx = 8")
+        let report = try Self.verify(s)
+        #expect(report.problems.count == 1, "\(report.problems)")
+        #expect(report.problems.first?.index == 8)
+        #expect(report.problems.first?.message.contains("missing a row the entries imply") == true)
+    }
+
     @Test("An edited origin in the meta table is caught")
     func origin() throws {
         let (s, _) = try Self.story()

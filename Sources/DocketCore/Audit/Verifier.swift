@@ -136,34 +136,78 @@ public enum Verifier {
             return
         }
         let right = try rebuilt.prepare(sql)
+        // A merge join on the key columns (every table's key comes first in its columns): a row only in the
+        // stored table, a row only in the rebuilt one, and a row whose key matches but whose values differ are
+        // reported as such, instead of pairing unrelated rows after the first gap.
+        let keyCount = orderBy.split(separator: ",").count
         var differences = 0
-        while differences < 5 {
-            let a = try left.step()
-            let b = try right.step()
-            if a == nil && b == nil { break }
-            guard a != b else { continue }
-            differences += 1
-            let index = indexHint(table: table, row: a ?? b!)
+        var a = try left.step()
+        var b = try right.step()
+        while differences < 5, a != nil || b != nil {
+            let order: Int
             switch (a, b) {
-            case (nil, let b?):
-                report.problem(index, "projection", "table \(table) is missing a row the entries imply: \(describe(b))")
-            case (let a?, nil):
-                report.problem(index, "projection", "table \(table) has a row the entries do not imply: \(describe(a))")
-            case (let a?, let b?):
-                if table == "merkle", a.int(0) == 0, a.int(1) == b.int(1) {
-                    report.problem(
-                        a.int(1), "merkle",
-                        "entry \(a.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
-                } else {
-                    report.problem(
-                        index, "projection",
-                        "table \(table) differs from the entries: stored \(describe(a)), expected \(describe(b))")
+            case (nil, _): order = 1
+            case (_, nil): order = -1
+            case (let x?, let y?): order = Self.compareKeys(x, y, count: keyCount)
+            }
+            if order == 0 {
+                if a != b {
+                    differences += 1
+                    let x = a!, y = b!
+                    if table == "merkle", x.int(0) == 0 {
+                        report.problem(
+                            x.int(1), "merkle",
+                            "entry \(x.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
+                    } else {
+                        report.problem(
+                            indexHint(table: table, row: y), "projection",
+                            "table \(table) differs from the entries: stored \(describe(x)), expected \(describe(y))")
+                    }
                 }
-            default: break
+                a = try left.step()
+                b = try right.step()
+            } else if order < 0 {
+                differences += 1
+                report.problem(
+                    indexHint(table: table, row: a!), "projection",
+                    "table \(table) has a row the entries do not imply: \(describe(a!))")
+                a = try left.step()
+            } else {
+                differences += 1
+                report.problem(
+                    indexHint(table: table, row: b!), "projection",
+                    "table \(table) is missing a row the entries imply: \(describe(b!))")
+                b = try right.step()
             }
         }
         left.reset()
         right.reset()
+    }
+
+    /// SQLite's order for the first `count` columns: NULL < integers < text (bytewise) < blobs.
+    static func compareKeys(_ x: Row, _ y: Row, count: Int) -> Int {
+        func rank(_ v: SQLValue) -> Int {
+            switch v {
+            case .null: 0
+            case .integer: 1
+            case .text: 2
+            case .blob: 3
+            }
+        }
+        func bytes(_ a: [UInt8], _ b: [UInt8]) -> Int { a.lexicographicallyPrecedes(b) ? -1 : (a == b ? 0 : 1) }
+        for i in 0..<min(count, x.values.count, y.values.count) {
+            let (p, q) = (x[i], y[i])
+            if rank(p) != rank(q) { return rank(p) < rank(q) ? -1 : 1 }
+            let c: Int
+            switch (p, q) {
+            case (.integer(let m), .integer(let n)): c = m < n ? -1 : (m == n ? 0 : 1)
+            case (.text(let m), .text(let n)): c = bytes(Array(m.utf8), Array(n.utf8))
+            case (.blob(let m), .blob(let n)): c = bytes(Array(m), Array(n))
+            default: c = 0
+            }
+            if c != 0 { return c }
+        }
+        return 0
     }
 
     private static func indexHint(table: String, row: Row) -> Int? {
