@@ -445,3 +445,30 @@ struct ReviewFindingTests {
         }
     }
 }
+
+@Suite("Events must refer to something")
+struct ReferenceTests {
+    @Test("Resolving an incident that is not open, opening one twice, or withdrawing nothing is refused")
+    func references() throws {
+        let s = try Scenario(policy: "environments:\n  - name: staging\n  - name: production\n    from: staging\n")
+        let a = digest("a")
+        try s.record("ci", a, .built(.init()))
+        let resolveNothing = #expect(throws: LedgerError.self) {
+            try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-9", state: .resolved)))
+        }
+        #expect("\(resolveNothing!)".contains("not open"))
+        try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-9", state: .open)))
+        #expect(throws: LedgerError.self) {
+            try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-9", state: .open)))
+        }
+        try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-9", state: .resolved)))
+        let withdrawNothing = #expect(throws: LedgerError.self) {
+            try s.record("alice", a, .withdrawn(.init(environment: "production")))
+        }
+        #expect("\(withdrawNothing!)".contains("no standing approval"))
+        try s.record("alice", a, .approved(.init(environment: "production")))
+        try s.record("alice", a, .withdrawn(.init(environment: "production")))
+        #expect(throws: LedgerError.self) { try s.record("alice", a, .withdrawn(.init(environment: "production"))) }
+        #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
+    }
+}

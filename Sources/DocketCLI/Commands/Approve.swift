@@ -17,7 +17,8 @@ extension Docket {
             var expiresAt: String? = nil
             if let expires {
                 guard let duration = PolicyDuration(parsing: expires), duration.seconds > 0 else {
-                    throw ValidationError("--expires \(expires): give a duration such as 30m, 72h or 7d")
+                    throw ValidationError(
+                        "--expires \(expires): give a duration such as 30m, 72h or 7d (at most 100 years)")
                 }
                 expiresAt = Timestamp.now().adding(seconds: duration.seconds).rfc3339
             }

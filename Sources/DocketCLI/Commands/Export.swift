@@ -1,5 +1,6 @@
 import ArgumentParser
 import DocketCore
+import Foundation
 
 extension Docket {
     struct Export: ParsableCommand {
@@ -12,6 +13,9 @@ extension Docket {
         var out: String
 
         func run() throws {
+            guard !FileManager.default.fileExists(atPath: out) else {
+                throw CLIError.badInput("\(out) already exists; choose another path or remove it first")
+            }
             let header = try options.open(readOnly: true).exportBundle(to: out) {
                 Terminal.progress("exporting", $0, $1)
             }

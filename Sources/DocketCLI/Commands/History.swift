@@ -84,9 +84,14 @@ extension Docket {
                 guard let last = events.last else { break }
                 for event in events {
                     if options.json {
-                        print((first ? "\n" : ",\n") + String(decoding: try encoder.encode(EventRecord(event)), as: UTF8.self), terminator: "")
+                        print(
+                            (first ? "\n" : ",\n")
+                                + String(decoding: try encoder.encode(EventRecord(event)), as: UTF8.self),
+                            terminator: "")
                     } else {
-                        print("#\(event.index)  \(event.time.rfc3339)  \(event.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Render.event(event))")
+                        print(
+                            "#\(event.index)  \(event.time.rfc3339)  \(event.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Render.event(event))"
+                        )
                     }
                     first = false
                 }

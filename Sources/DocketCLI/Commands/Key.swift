@@ -114,14 +114,14 @@ extension Docket.Key {
                     let record = try ledger.keys().first(where: { $0.keyID == line.key.keyID && $0.revokedIndex == nil }
                     )
                 else {
-                    throw CLIError.badInput(
+                    throw CLIError.no(
                         "the key in \(identity) is not enrolled (or already revoked); see `docket key list`")
                 }
                 target = record
             } else {
                 let active = try ledger.keys(identity: identity).filter { $0.revokedIndex == nil }
                 guard active.count == 1 else {
-                    throw CLIError.badInput(
+                    throw CLIError.no(
                         active.isEmpty
                             ? "\(identity) has no active key; see `docket key list`"
                             : "\(identity) has \(active.count) active keys; name the one to revoke by its FILE.pub")

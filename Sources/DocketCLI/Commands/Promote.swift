@@ -26,6 +26,12 @@ extension Docket {
             name: .long, help: "Promote despite a failing gate, for this reason (if the policy allows break-glass).")
         var breakGlass: String?
 
+        func validate() throws {
+            if let breakGlass, !breakGlass.contains(where: { !$0.isWhitespace }) {
+                throw ValidationError("--break-glass needs a reason: say why the gate is being bypassed")
+            }
+        }
+
         func run() throws {
             let reference = try parseReference(digest)
             let ledger = try options.open()
@@ -54,6 +60,11 @@ extension Docket {
                     subjectDigest: reference.digest.hex,
                     predicate: .promoted(.init(from: from, to: to, tags: tag.isEmpty ? nil : tag, breakGlass: glass)),
                     ledger: ledger)
+                if let glass, !options.json {
+                    print(
+                        "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"
+                    )
+                }
             } catch LedgerError.gateRefused(let verdict) {
                 try options.output(verdict) { Render.verdict(verdict) }
                 Terminal.error("not promoted: the gate did not pass; nothing was appended")

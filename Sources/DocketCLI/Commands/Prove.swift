@@ -13,7 +13,9 @@ extension Docket {
         @Argument(help: "An entry index, or a digest.")
         var target: String
 
-        @Option(name: .long, help: "Write each proof to DIR/<index>.tlog-proof and the entry to DIR/<index>.entry.")
+        @Option(
+            name: .long, help: "Write each proof to DIR/<index>.tlog-proof and the entry to DIR/<index>.entry.",
+            transform: { $0.count > 1 && $0.hasSuffix("/") ? String($0.dropLast()) : $0 })
         var outDir: String?
 
         func run() throws {
@@ -39,9 +41,14 @@ extension Docket {
                 guard let entry = try ledger.entry(at: index) else { throw CLIError.badInput("no entry \(index)") }
                 items.append(Item(index: index, proof: proof.text, entry: String(decoding: entry.bytes, as: UTF8.self)))
                 if let outDir {
-                    try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
-                    try Data(proof.text.utf8).write(to: URL(fileURLWithPath: "\(outDir)/\(index).tlog-proof"))
-                    try (entry.bytes + Data("\n".utf8)).write(to: URL(fileURLWithPath: "\(outDir)/\(index).entry"))
+                    do {
+                        try FileManager.default.createDirectory(atPath: outDir, withIntermediateDirectories: true)
+                        try Data(proof.text.utf8).write(to: URL(fileURLWithPath: "\(outDir)/\(index).tlog-proof"))
+                        try (entry.bytes + Data("\n".utf8)).write(to: URL(fileURLWithPath: "\(outDir)/\(index).entry"))
+                    } catch {
+                        throw CLIError.badInput(
+                            "cannot write proofs into \(outDir): it must be a folder you can write to")
+                    }
                 }
             }
             if options.json {
@@ -77,27 +84,51 @@ extension Docket {
         var logKey: String
 
         func run() throws {
-            let key = try NoteVerifierKey(parsing: logKey)
+            let key = try verifierKey(logKey)
             let text = String(decoding: try readLimited(proof, limit: 1 << 20), as: UTF8.self)
             var evidenceBytes = try readLimited(evidence, limit: Envelope.maximumSize + 8192)
-            do {
-                if text.hasPrefix(InclusionProof.header) {
-                    if evidenceBytes.last == UInt8(ascii: "\n") { evidenceBytes.removeLast() }
-                    let parsed = try InclusionProof(parsing: text, source: proof)
-                    let checkpoint = try parsed.verify(entryBytes: evidenceBytes, logKey: key, source: proof)
-                    print(
-                        "entry \(parsed.index) is in \(checkpoint.origin) at tree size \(checkpoint.size) (root \(checkpoint.root.base64EncodedString()))"
-                    )
-                } else {
-                    let parsed = try ConsistencyProof(parsing: text, source: proof)
-                    let old = try Checkpoint.verified(
-                        text: String(decoding: evidenceBytes, as: UTF8.self), logKey: key, source: evidence
-                    ).0
-                    let new = try parsed.verify(oldCheckpoint: old, logKey: key, source: proof)
-                    print(
-                        "the checkpoint of size \(old.size) is a prefix of the one of size \(new.size): the log only grew"
+            // Reading the inputs: anything malformed is bad input (exit 2). Checking them: a proof that does not
+            // hold is a "no" (exit 1).
+            if text.hasPrefix(InclusionProof.header) {
+                if evidenceBytes.last == UInt8(ascii: "\n") { evidenceBytes.removeLast() }
+                let parsed = try InclusionProof(parsing: text, source: proof)
+                let entry: Entry
+                do {
+                    entry = try Entry(bytes: evidenceBytes, source: evidence)
+                } catch {
+                    throw CLIError.badInput(
+                        "\(evidence) is not an entry (one line of a bundle, or the .entry file `docket prove --out-dir` writes)"
                     )
                 }
+                guard entry.index == parsed.index else {
+                    // The proof does not prove this entry: a "no", like any other proof that does not hold.
+                    Terminal.error("\(evidence) is entry \(entry.index) but \(proof) proves entry \(parsed.index)")
+                    throw ExitCode(ExitStatus.no)
+                }
+                let checkpoint = try holds { try parsed.verify(entryBytes: evidenceBytes, logKey: key, source: proof) }
+                print(
+                    "entry \(parsed.index) is in \(checkpoint.origin) at tree size \(checkpoint.size) (root \(checkpoint.root.base64EncodedString()))"
+                )
+            } else {
+                let parsed = try ConsistencyProof(parsing: text, source: proof)
+                let oldText = String(decoding: evidenceBytes, as: UTF8.self)
+                let old = try Checkpoint(note: try SignedNote(parsing: oldText, source: evidence), source: evidence)
+                guard old.size == parsed.oldSize else {
+                    throw CLIError.badInput(
+                        "\(proof) starts at tree size \(parsed.oldSize) but \(evidence) is a checkpoint of size \(old.size): they do not go together"
+                    )
+                }
+                _ = try holds { try Checkpoint.verified(text: oldText, logKey: key, source: evidence) }
+                let new = try holds { try parsed.verify(oldCheckpoint: old, logKey: key, source: proof) }
+                print(
+                    "the checkpoint of size \(old.size) is a prefix of the one of size \(new.size): the log only grew")
+            }
+        }
+
+        /// Runs a check; its failure is the "no" answer.
+        private func holds<T>(_ check: () throws -> T) throws -> T {
+            do {
+                return try check()
             } catch let error as NoteError {
                 Terminal.error(error.description)
                 throw ExitCode(ExitStatus.no)

@@ -21,6 +21,12 @@ extension Docket {
         @Option(name: .long, help: "Why (recorded in the ledger).")
         var reason: String
 
+        func validate() throws {
+            guard reason.contains(where: { !$0.isWhitespace }) else {
+                throw ValidationError("--reason must not be empty: say why")
+            }
+        }
+
         func run() throws {
             let ledger = try options.open()
             guard let current = try ledger.current(environment: env) else {
@@ -43,7 +49,12 @@ extension Docket {
                 target = match
             } else {
                 guard let first = try ledger.rollbackTargets(environment: env, excludingRolledBack: true).first else {
-                    throw CLIError.no("\(env) has no earlier digest to roll back to")
+                    let named = try ledger.rollbackTargets(environment: env, excludingRolledBack: false).map(\.digest)
+                    throw CLIError.no(
+                        named.isEmpty
+                            ? "\(env) has no earlier digest to roll back to"
+                            : "\(env) has no default rollback target (the earlier digests were rolled back from); name one with --to: \(named.joined(separator: ", "))"
+                    )
                 }
                 target = first
             }

@@ -32,9 +32,9 @@ extension Docket {
 
         func run() throws {
             var verifyOptions = Verifier.Options()
-            verifyOptions.pinnedLogKey = try logKey.map { try NoteVerifierKey(parsing: $0) }
+            verifyOptions.pinnedLogKey = try logKey.map { try verifierKey($0) }
             verifyOptions.since = try since.map { String(decoding: try readLimited($0, limit: 1 << 16), as: UTF8.self) }
-            verifyOptions.witnesses = try witness.map { try NoteVerifierKey(parsing: $0) }
+            verifyOptions.witnesses = try witness.map { try verifierKey($0) }
             let progress: (Int, Int) -> Void = { Terminal.progress("verifying", $0, $1) }
             let report: VerificationReport
             if let bundle {

@@ -37,7 +37,7 @@ extension Docket.Witness {
                 FileManager.default.fileExists(atPath: state)
                 ? try JSONDecoder().decode([String: String].self, from: try readLimited(state, limit: 1 << 20)) : [:]
             let pinnedText = try logKey ?? stateObject["logKey"] ?? ledger.logVerifierKey().text
-            let pinned = try NoteVerifierKey(parsing: pinnedText)
+            let pinned = try verifierKey(pinnedText)
             let note = try ledger.checkpointNote()
             var (checkpoint, signed) = try Checkpoint.verified(
                 text: note, logKey: pinned, source: "the ledger's checkpoint")

@@ -21,7 +21,9 @@ enum Render {
 
     static func status(_ s: LedgerStatus) -> String {
         var lines = [
-            "\(s.origin): \(s.size) entries; state as of entry \(s.asOfIndex) (\(s.asOfTime))"
+            "\(s.origin): \(s.size) entries; "
+                + (s.asOfIndex < 0
+                    ? "state before the first entry" : "state as of entry \(s.asOfIndex) (\(s.asOfTime))")
                 + (s.policyIndex.map { ", policy of entry \($0)" } ?? ", no policy yet")
         ]
         var rows = [["ENVIRONMENT", "DIGEST", "SINCE", "BY", "VIA", "TAGS", "ROLLBACK TO"]]

@@ -153,7 +153,8 @@ public enum Verifier {
             if order == 0 {
                 if a != b {
                     differences += 1
-                    let x = a!, y = b!
+                    let x = a!
+                    let y = b!
                     if table == "merkle", x.int(0) == 0 {
                         report.problem(
                             x.int(1), "merkle",

@@ -108,7 +108,27 @@ extension Ledger {
             try admitPromotion(event, p, policy: policy)
         case .rolledBack(let p):
             try admitRollback(event, p)
-        case .deployed, .check, .incident, .approved, .withdrawn:
+        case .incident(let p):
+            let state = try projector.incidentState(
+                digest: statement.subjectDigest, environment: p.environment, incident: p.incident)
+            if p.state == .resolved && state != .open {
+                throw LedgerError.refused(
+                    "incident \(p.incident) against this digest in \(p.environment) is not open; there is nothing to resolve"
+                )
+            }
+            if p.state == .open && state == .open {
+                throw LedgerError.refused(
+                    "incident \(p.incident) against this digest in \(p.environment) is already open")
+            }
+        case .withdrawn(let p):
+            guard
+                try projector.hasStandingApproval(
+                    digest: statement.subjectDigest, environment: p.environment, identity: event.signer.identity)
+            else {
+                throw LedgerError.refused(
+                    "\(event.signer.identity) has no standing approval of this digest for \(p.environment) to withdraw")
+            }
+        case .deployed, .check, .approved:
             break
         }
     }

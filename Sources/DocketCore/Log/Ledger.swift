@@ -29,11 +29,23 @@ public final class Ledger {
                 "origin `\(origin)` must be non-empty with no spaces or `+` (for example ledger.example.com/app)")
         }
         let fm = FileManager.default
-        guard !fm.fileExists(atPath: path) else { throw LedgerError.alreadyExists(path: path) }
+        var isDirectory: ObjCBool = false
+        if fm.fileExists(atPath: path, isDirectory: &isDirectory) {
+            if isDirectory.boolValue {
+                throw LedgerError.badArgument("\(path) is a folder; give the path of the ledger file to create")
+            }
+            throw LedgerError.alreadyExists(path: path)
+        }
         let logKeyPath = logKeyPath(for: path)
         guard !fm.fileExists(atPath: logKeyPath) else { throw FileError.exists(logKeyPath) }
         let logKey = try SigningKey.generate()
         try KeyFileFormat.write(KeyFile(identity: origin, key: logKey), to: logKeyPath, passphrase: nil)
+        // Beside it, what auditors need: the verifier key text (`--log-key` takes the text or this file).
+        try? FileManager.default.removeItem(atPath: logKeyPath + ".pub")
+        try SecureFile.createExclusive(
+            path: logKeyPath + ".pub",
+            contents: Data((NoteVerifierKey(name: origin, publicKey: logKey.publicKey).text + "\n").utf8),
+            mode: 0o644)
         do {
             let db = try Database(path: path, mode: .readWriteCreate)
             try db.execute("PRAGMA journal_mode=WAL")
@@ -71,8 +83,12 @@ public final class Ledger {
     /// Opens an existing ledger.
     public init(path: String, clock: any LedgerClock = SystemClock(), readOnly: Bool = false) throws {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw LedgerError.noLedger(path: path)
+        }
+        guard !isDirectory.boolValue else {
+            throw LedgerError.badArgument(
+                "\(path) is a folder, not a ledger file; point --ledger / DOCKET_LEDGER at the ledger's file")
         }
         self.path = path
         self.clock = clock

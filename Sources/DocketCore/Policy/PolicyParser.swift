@@ -130,7 +130,7 @@ private struct PolicyReader {
     func duration(_ value: JSONValue?, _ path: String) throws -> PolicyDuration? {
         guard let value else { return nil }
         guard case .string(let s) = value, let d = PolicyDuration(parsing: s) else {
-            throw fail(path, "expected a duration such as 30m, 24h or 7d (units s, m, h, d)")
+            throw fail(path, "expected a duration such as 30m, 24h or 7d (units s, m, h, d; at most 100 years)")
         }
         return d
     }

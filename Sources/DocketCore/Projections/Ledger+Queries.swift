@@ -118,9 +118,14 @@ extension Ledger {
         var environments: [EnvironmentStatus] = []
         for name in names {
             let current = try projector.current(environment: name, before: limit)
-            // The most recent drift records (the full list is in `verify`).
+            // The most recent drift still standing: not since promoted there (the full history is in `verify`).
             let drift = try db.rows(
-                "SELECT idx, environment, digest, current_digest FROM drift WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 20",
+                """
+                SELECT d.idx, d.environment, d.digest, d.current_digest FROM drift d
+                WHERE d.environment = ?1 AND d.idx < ?2 AND NOT EXISTS (SELECT 1 FROM env_timeline t
+                    WHERE t.environment = d.environment AND t.digest = d.digest AND t.kind = 'promoted' AND t.idx > d.idx AND t.idx < ?2)
+                ORDER BY d.idx DESC LIMIT 20
+                """,
                 [.text(name), .int(limit)]
             ).map {
                 DriftRecord(

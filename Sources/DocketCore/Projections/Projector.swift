@@ -162,6 +162,21 @@ final class Projector {
         return out
     }
 
+    /// The latest state of one incident against a digest (hex) in an environment, if it was ever recorded.
+    func incidentState(digest hex: String, environment: String, incident: String) throws -> Predicates.IncidentState? {
+        try db.row(
+            "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
+            [.text("sha256:" + hex), .text(environment), .text(incident)])?.text(0).flatMap(
+                Predicates.IncidentState.init(rawValue:))
+    }
+
+    /// Whether `identity` has an approval of the digest (hex) for `environment` that was not withdrawn.
+    func hasStandingApproval(digest hex: String, environment: String, identity: String) throws -> Bool {
+        try db.row(
+            "SELECT state FROM approvals WHERE digest = ? AND environment = ? AND identity = ?",
+            [.text("sha256:" + hex), .text(environment), .text(identity)])?.text(0) == "approved"
+    }
+
     /// The digest `tag` names in `repository`, if any.
     func digest(tagged tag: String, in repository: String) throws -> String? {
         try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?.text(0)
