@@ -155,7 +155,7 @@ extension Ledger {
     }
 
     private func admitPromotion(_ event: LedgerEvent, _ p: Predicates.Promoted, policy: Policy?) throws {
-        let digest = event.statement.digest!
+        guard let digest = event.statement.digest else { throw LedgerError.refused("a promotion needs an image digest") }
         try checkTags(p.tags ?? [], repository: event.statement.subjectName, digest: digest.hex, policy: policy)
         if let rules = policy?.environment(p.to), let from = rules.from, from != p.from {
             throw LedgerError.refused("\(p.to) is promoted to from \(from), not from \(p.from)")
@@ -189,7 +189,9 @@ extension Ledger {
     }
 
     private func admitRollback(_ event: LedgerEvent, _ p: Predicates.RolledBack) throws {
-        let target = event.statement.digest!.description
+        guard let target = event.statement.digest?.description else {
+            throw LedgerError.refused("a rollback needs the image digest to restore")
+        }
         guard let current = try projector.current(environment: p.environment, before: event.index) else {
             throw LedgerError.refused("nothing is current in \(p.environment); there is nothing to roll back")
         }

@@ -197,8 +197,9 @@ final class Projector {
             keyCache.removeAll()
             latestPolicy = nil
         }
-        let digest = statement.digest?.description
-        if let digest {
+        // Image events always carry a valid digest (the statement parser checks it); governance events use none.
+        let digest = statement.digest?.description ?? ""
+        if !statement.kind.isGovernance {
             try db.run(
                 "INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)", [.text(digest), .integer(index)])
         }
@@ -224,7 +225,7 @@ final class Projector {
                 [.integer(index), .text(String(decoding: p.policy.canonicalData, as: UTF8.self))])
             policyCache = nil
         case .built(let p):
-            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest!, index: index)
+            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest, index: index)
         case .deployed(let p):
             let rules = try policy(before: event.index)?.policy.environment(p.environment)
             let current = try self.current(environment: p.environment, before: event.index)
@@ -232,11 +233,11 @@ final class Projector {
                 let promotedThere =
                     try db.row(
                         "SELECT 1 FROM env_timeline WHERE environment = ? AND digest = ? AND kind = 'promoted' AND idx < ? LIMIT 1",
-                        [.text(p.environment), .text(digest!), .integer(index)]) != nil
+                        [.text(p.environment), .text(digest), .integer(index)]) != nil
                 if current?.digest != digest && !promotedThere {
                     try db.run(
                         "INSERT INTO drift(idx, environment, digest, current_digest) VALUES (?, ?, ?, ?)",
-                        [.integer(index), .text(p.environment), .text(digest!), .optionalText(current?.digest)])
+                        [.integer(index), .text(p.environment), .text(digest), .optionalText(current?.digest)])
                 }
             } else if current?.digest != digest {
                 try insertTimeline(event, environment: p.environment)
@@ -244,27 +245,27 @@ final class Projector {
         case .check(let p):
             try db.run(
                 "INSERT OR REPLACE INTO checks(digest, name, result, idx) VALUES (?, ?, ?, ?)",
-                [.text(digest!), .text(p.check), .text(p.result.rawValue), .integer(index)])
+                [.text(digest), .text(p.check), .text(p.result.rawValue), .integer(index)])
         case .incident(let p):
             try db.run(
                 "INSERT OR REPLACE INTO incidents(digest, environment, incident, state, idx) VALUES (?, ?, ?, ?, ?)",
-                [.text(digest!), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)])
+                [.text(digest), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)])
         case .approved(let p):
             try db.run(
                 "INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, 'approved')",
-                [.text(digest!), .text(p.environment), .text(event.signer.identity), .integer(index)])
+                [.text(digest), .text(p.environment), .text(event.signer.identity), .integer(index)])
         case .withdrawn(let p):
             try db.run(
                 "INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, 'withdrawn')",
-                [.text(digest!), .text(p.environment), .text(event.signer.identity), .integer(index)])
+                [.text(digest), .text(p.environment), .text(event.signer.identity), .integer(index)])
         case .promoted(let p):
             try insertTimeline(event, environment: p.to)
-            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest!, index: index)
+            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest, index: index)
             if let glass = p.breakGlass {
                 try db.run(
                     "INSERT INTO break_glass(idx, digest, environment, reason, failed_rules) VALUES (?, ?, ?, ?, ?)",
                     [
-                        .integer(index), .text(digest!), .text(p.to), .text(glass.reason),
+                        .integer(index), .text(digest), .text(p.to), .text(glass.reason),
                         .text(glass.failedRules.joined(separator: ",")),
                     ])
             }
@@ -293,7 +294,7 @@ final class Projector {
         try db.run(
             "INSERT INTO env_timeline(environment, idx, digest, repository, integrated_ms, identity, kind, left_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                .text(environment), .integer(Int64(event.index)), .text(event.statement.digest!.description),
+                .text(environment), .integer(Int64(event.index)), .text(event.statement.digest?.description ?? ""),
                 .text(event.statement.subjectName),
                 .integer(event.time.milliseconds), .text(event.signer.identity), .text(event.kind.rawValue),
                 .optionalText(left),
