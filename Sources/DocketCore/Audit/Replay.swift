@@ -293,16 +293,11 @@ final class Replayer {
 
     /// Fills the report's summary sections from the replayed projections.
     func summarize() throws {
-        let status = try scratch.status()
-        for env in status.environments {
-            if let current = env.current { report.environments[env.environment] = current.digest }
+        for environment in try scratch.projector.environmentsSeen() {
+            report.environments[environment] = try scratch.projector.current(environment: environment)?.digest
         }
         report.drift = try scratch.db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx")
-            .map {
-                DriftRecord(
-                    index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "",
-                    currentDigest: $0.text(3))
-            }
+            .map(Ledger.driftRecord)
         report.tagMoves = try scratch.db.rows(
             "SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves ORDER BY idx"
         ).map(Ledger.tagMove)

@@ -50,8 +50,10 @@ public struct PublicKeyLine: Sendable, Equatable {
 public enum KeyFileFormat {
     static let format = "docket-key/v1"
 
-    /// Writes `path` (mode 0600, refusing to overwrite) and `path.pub`.
-    public static func write(_ keyFile: KeyFile, to path: String, passphrase: String?) throws {
+    /// Writes `path` (mode 0600, refusing to overwrite) and `path.pub`, which holds `publicText` (by default the
+    /// key's ``KeyFile/publicLine``).
+    public static func write(_ keyFile: KeyFile, to path: String, passphrase: String?, publicText: String? = nil) throws
+    {
         var object: [String: Any] = [
             "format": format, "identity": keyFile.identity, "publicKey": keyFile.key.publicKey.base64,
         ]
@@ -65,7 +67,7 @@ public enum KeyFileFormat {
         try SecureFile.createExclusive(path: path, contents: data + Data("\n".utf8), mode: 0o600)
         do {
             try SecureFile.createExclusive(
-                path: path + ".pub", contents: Data((keyFile.publicLine + "\n").utf8), mode: 0o644)
+                path: path + ".pub", contents: Data(((publicText ?? keyFile.publicLine) + "\n").utf8), mode: 0o644)
         } catch {
             try? FileManager.default.removeItem(atPath: path)  // never leave half a key pair
             throw error

@@ -34,9 +34,7 @@ extension Ledger {
         }
         for record in candidates {
             if record.keyID != preverified {
-                guard let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw),
-                    envelope.isSigned(by: key)
-                else { continue }
+                guard let key = record.key, envelope.isSigned(by: key) else { continue }
             }
             if let revoked = record.revokedIndex, revoked < index {
                 throw LedgerError.refused(
@@ -72,9 +70,9 @@ extension Ledger {
                     + policy.environmentNames.joined(separator: ", "))
         }
         switch statement.predicate {
-        case .initialized:
+        case .initialized(let p):
             guard event.index == 0 else { throw LedgerError.refused("the ledger is already initialized") }
-            guard case .initialized(let p) = statement.predicate, let key = try? NoteVerifierKey(parsing: p.logKey),
+            guard let key = try? NoteVerifierKey(parsing: p.logKey),
                 key.name == origin, SHA256.hash(key.publicKey.raw).hex == statement.subjectDigest
             else { throw LedgerError.refused("the genesis entry's log key does not match its subject") }
         case .keyEnrolled(let p):
@@ -155,7 +153,9 @@ extension Ledger {
     }
 
     private func admitPromotion(_ event: LedgerEvent, _ p: Predicates.Promoted, policy: Policy?) throws {
-        guard let digest = event.statement.digest else { throw LedgerError.refused("a promotion needs an image digest") }
+        guard let digest = event.statement.digest else {
+            throw LedgerError.refused("a promotion needs an image digest")
+        }
         try checkTags(p.tags ?? [], repository: event.statement.subjectName, digest: digest.hex, policy: policy)
         if let rules = policy?.environment(p.to), let from = rules.from, from != p.from {
             throw LedgerError.refused("\(p.to) is promoted to from \(from), not from \(p.from)")
@@ -178,9 +178,6 @@ extension Ledger {
                 "the policy does not allow break-glass promotions to \(p.to); the gate failed: "
                     + verdict.failedRules.joined(separator: ", "))
         }
-        guard !glass.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw LedgerError.refused("a break-glass promotion needs a reason")
-        }
         guard Set(glass.failedRules) == Set(verdict.failedRules) else {
             throw LedgerError.refused(
                 "the break-glass promotion lists failed rules [\(glass.failedRules.joined(separator: ", "))] but the rules failing now are [\(verdict.failedRules.joined(separator: ", "))]; sign it again"
@@ -198,9 +195,6 @@ extension Ledger {
         guard current.digest == p.from else {
             throw LedgerError.refused(
                 "\(p.environment) runs \(current.digest), not \(p.from); a rollback leaves the current digest")
-        }
-        guard !p.reason.trimmingCharacters(in: .whitespaces).isEmpty else {
-            throw LedgerError.refused("a rollback needs a reason")
         }
         guard target != current.digest else {
             throw LedgerError.refused("\(target) is already current in \(p.environment)")

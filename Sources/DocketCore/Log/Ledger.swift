@@ -39,13 +39,10 @@ public final class Ledger {
         let logKeyPath = logKeyPath(for: path)
         guard !fm.fileExists(atPath: logKeyPath) else { throw FileError.exists(logKeyPath) }
         let logKey = try SigningKey.generate()
-        try KeyFileFormat.write(KeyFile(identity: origin, key: logKey), to: logKeyPath, passphrase: nil)
-        // Beside it, what auditors need: the verifier key text (`--log-key` takes the text or this file).
-        try? FileManager.default.removeItem(atPath: logKeyPath + ".pub")
-        try SecureFile.createExclusive(
-            path: logKeyPath + ".pub",
-            contents: Data((NoteVerifierKey(name: origin, publicKey: logKey.publicKey).text + "\n").utf8),
-            mode: 0o644)
+        let verifier = NoteVerifierKey(name: origin, publicKey: logKey.publicKey)
+        // Beside the secret, what auditors need: the verifier key text (`--log-key` takes the text or this file).
+        try KeyFileFormat.write(
+            KeyFile(identity: origin, key: logKey), to: logKeyPath, passphrase: nil, publicText: verifier.text)
         do {
             let db = try Database(path: path, mode: .readWriteCreate)
             try db.execute("PRAGMA journal_mode=WAL")
@@ -53,15 +50,7 @@ public final class Ledger {
             try db.run(
                 "INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)",
                 [.text(origin), .text(Schema.version)])
-        } catch {
-            for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] {
-                try? fm.removeItem(atPath: file)
-            }
-            throw error
-        }
-        do {
             let ledger = try Ledger(path: path, clock: clock)
-            let verifier = NoteVerifierKey(name: origin, publicKey: logKey.publicKey)
             let statement = try Statement.make(
                 subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
                 predicate: .initialized(
@@ -73,6 +62,7 @@ public final class Ledger {
                 Envelope.sign(payload: statement.encoded(), with: admin.key).compactJSON, source: "genesis")
             return ledger
         } catch {
+            // Nothing half-made stays behind: no ledger without its genesis entry, no orphaned log key.
             for file in [path, path + "-wal", path + "-shm", logKeyPath, logKeyPath + ".pub"] {
                 try? fm.removeItem(atPath: file)
             }
@@ -129,10 +119,12 @@ public final class Ledger {
             throw LedgerError.logKeyUnavailable(path: keyPath, reason: error.description)
         }
         // Before the genesis entry exists, the key is the one just created; afterwards it must be the one recorded.
-        if try treeSize() > 0, try logVerifierKey().publicKey != key.publicKey {
-            throw LedgerError.logKeyUnavailable(
-                path: keyPath,
-                reason: "it is not the log key recorded in the genesis entry (\(try logVerifierKey().text))")
+        if try treeSize() > 0 {
+            let recorded = try logVerifierKey()
+            guard recorded.publicKey == key.publicKey else {
+                throw LedgerError.logKeyUnavailable(
+                    path: keyPath, reason: "it is not the log key recorded in the genesis entry (\(recorded.text))")
+            }
         }
         logKeyCache = key
         return key
@@ -150,7 +142,6 @@ public final class Ledger {
     /// Appends several envelopes in one transaction with one checkpoint. All or nothing: if any is refused,
     /// none is appended.
     public func appendBatch(_ items: [(data: Data, source: String)]) throws -> [AppendReceipt] {
-        let items = items.map { SendableItem(data: $0.data, source: $0.source) }
         // Parsing and signature checks need no ledger state: they run on every core, before the transaction.
         // Whether the key that signed may sign this kind now is decided inside it.
         let parsed = try concurrentMap(items.count) { i in
@@ -159,13 +150,7 @@ public final class Ledger {
                 return (envelope, try Statement(parsing: envelope.payload, source: items[i].source))
             }
         }.map { try $0.get() }
-        var keys: [String: PublicKey] = [:]
-        for record in try projector.keys() {
-            if let raw = Data(anyBase64: record.publicKey), let key = try? PublicKey(raw: raw) {
-                keys[record.keyID] = key
-            }
-        }
-        let known = keys
+        let known = Dictionary(try projector.keys().compactMap { r in r.key.map { (r.keyID, $0) } }) { a, _ in a }
         let signedBy = concurrentMap(parsed.count) { signingKey(of: parsed[$0].0, among: known) }
         return try retryingWhileBusy {
             try db.immediateTransaction {
@@ -176,8 +161,7 @@ public final class Ledger {
                     appended = appended || !receipt.duplicate
                     receipts.append(receipt)
                 }
-                if appended { try signCheckpoint() }
-                let size = try treeSize()
+                let size = appended ? try signCheckpoint() : try treeSize()
                 return receipts.map {
                     var r = $0
                     r.treeSize = size
@@ -209,9 +193,8 @@ public final class Ledger {
             // The same statement again is only a duplicate if this envelope is genuinely signed by the key that
             // signed the stored one: an altered signature must not be answered with "already there".
             let index = existing.int(0) ?? 0
-            guard let record = try projector.key(id: existing.text(2) ?? ""),
-                let raw = Data(anyBase64: record.publicKey),
-                let key = try? PublicKey(raw: raw), envelope.isSigned(by: key)
+            guard let record = try projector.key(id: existing.text(2) ?? ""), let key = record.key,
+                record.keyID == preverified || envelope.isSigned(by: key)
             else {
                 throw LedgerError.refused(
                     "this statement is already in the ledger as entry \(index), but this envelope's signature does not verify under the key that signed it"
@@ -237,7 +220,6 @@ public final class Ledger {
             digest: statement.digest?.description, duplicate: false, treeSize: index + 1)
     }
 
-    /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
     /// Writes an admitted entry: its bytes, its Merkle nodes, its projections.
     func store(_ entry: Entry, event: LedgerEvent, payloadHash: Data) throws {
         try storeRow(
@@ -273,12 +255,14 @@ public final class Ledger {
         }
     }
 
-    private func signCheckpoint() throws {
+    /// Signs a checkpoint over every entry and returns the tree size it covers.
+    private func signCheckpoint() throws -> Int {
         let size = try treeSize()
         let root = try MerkleTree(store: StoredSubtrees(db: db)).root(size: size)
         let note = Checkpoint(origin: origin, size: size, root: root).signed(with: try logKey())
         try db.run(
             "INSERT OR REPLACE INTO checkpoint(id, size, note) VALUES (1, ?, ?)", [.int(size), .text(note.text)])
+        return size
     }
 
     // MARK: Basic reads
@@ -347,9 +331,4 @@ struct StoredSubtrees: SubtreeStore {
         else { throw LedgerError.corrupt("Merkle node (\(level), \(index)) is missing; run `docket verify`") }
         return hash
     }
-}
-
-private struct SendableItem: Sendable {
-    var data: Data
-    var source: String
 }

@@ -5,14 +5,11 @@ public struct GateFacts: Sendable {
     public var events: [LedgerEvent]
     /// What is current in the `from` environment.
     public var sourceCurrent: TimelineEntry?
-    /// What is current in the target environment.
-    public var targetCurrent: TimelineEntry?
 
-    public init(digest: Digest, events: [LedgerEvent], sourceCurrent: TimelineEntry?, targetCurrent: TimelineEntry?) {
+    public init(digest: Digest, events: [LedgerEvent], sourceCurrent: TimelineEntry?) {
         self.digest = digest
         self.events = events
         self.sourceCurrent = sourceCurrent
-        self.targetCurrent = targetCurrent
     }
 }
 

@@ -4,9 +4,22 @@ import Foundation
 public struct Policy: Sendable, Equatable {
     public var environments: [EnvironmentRules]
     /// Patterns of tags that may never move to another digest (top level and every environment's, together).
-    public var protectedTags: [String]
+    public let protectedTags: [String]
     /// The document as written (normalised to JSON), as recorded in the `policy` event.
     public var document: JSONValue
+    /// `protectedTags`, compiled once (the parser has already refused patterns that do not compile).
+    private let matchers: [NSRegularExpression]
+
+    init(environments: [EnvironmentRules], protectedTags: [String], document: JSONValue) {
+        self.environments = environments
+        self.protectedTags = protectedTags
+        self.document = document
+        self.matchers = protectedTags.compactMap { try? NSRegularExpression(pattern: $0) }
+    }
+
+    public static func == (a: Policy, b: Policy) -> Bool {
+        a.environments == b.environments && a.protectedTags == b.protectedTags && a.document == b.document
+    }
 
     public func environment(_ name: String) -> EnvironmentRules? { environments.first { $0.name == name } }
 
@@ -17,10 +30,7 @@ public struct Policy: Sendable, Equatable {
 
     /// True when `tag` matches a protected pattern.
     public func isProtected(tag: String) -> Bool {
-        protectedTags.contains { pattern in
-            (try? NSRegularExpression(pattern: pattern))?.firstMatch(
-                in: tag, range: NSRange(tag.startIndex..., in: tag)) != nil
-        }
+        matchers.contains { $0.firstMatch(in: tag, range: NSRange(tag.startIndex..., in: tag)) != nil }
     }
 }
 

@@ -58,8 +58,8 @@ extension Ledger {
         let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
         // A stored row is not trusted: its signature is checked again, except in the verifier's own scratch copy,
         // whose rows it wrote itself right after checking them.
-        guard let record = try projector.key(id: keyID), let raw = Data(anyBase64: record.publicKey),
-            let key = try? PublicKey(raw: raw), projector.exclusive || entry.envelope.isSigned(by: key)
+        guard let record = try projector.key(id: keyID), let key = record.key,
+            projector.exclusive || entry.envelope.isSigned(by: key)
         else { throw LedgerError.corrupt("entry \(index)'s signature does not verify; run `docket verify`") }
         return LedgerEvent(index: index, time: entry.integratedTime, signer: record.signer, statement: statement)
     }
@@ -78,8 +78,7 @@ extension Ledger {
         let source = policy?.policy.environment(environment)?.from
         let facts = GateFacts(
             digest: digest, events: try events(digest: digest, before: bound),
-            sourceCurrent: try source.flatMap { try projector.current(environment: $0, before: bound) },
-            targetCurrent: try projector.current(environment: environment, before: bound))
+            sourceCurrent: try source.flatMap { try projector.current(environment: $0, before: bound) })
         return Gate.evaluate(
             environment: environment, policy: policy?.policy, policyIndex: policy?.index, facts: facts,
             now: time, promoter: promoter)
@@ -127,11 +126,7 @@ extension Ledger {
                 ORDER BY d.idx DESC LIMIT 20
                 """,
                 [.text(name), .int(limit)]
-            ).map {
-                DriftRecord(
-                    index: $0.int(0) ?? 0, environment: $0.text(1) ?? "", digest: $0.text(2) ?? "",
-                    currentDigest: $0.text(3))
-            }.reversed()
+            ).map(Self.driftRecord).reversed()
             environments.append(
                 EnvironmentStatus(
                     environment: name, gated: policy?.policy.environment(name)?.isGated ?? false, current: current,
@@ -163,6 +158,13 @@ extension Ledger {
             origin: origin, size: size, asOfIndex: limit - 1,
             asOfTime: (time ?? Timestamp(milliseconds: lastTime)).rfc3339, policyIndex: policy?.index,
             environments: environments, openIncidents: open, tagMoves: Array(moves))
+    }
+
+    /// A `drift` row: idx, environment, digest, current_digest.
+    static func driftRecord(_ row: Row) -> DriftRecord {
+        DriftRecord(
+            index: row.int(0) ?? 0, environment: row.text(1) ?? "", digest: row.text(2) ?? "",
+            currentDigest: row.text(3))
     }
 
     static func tagMove(_ row: Row) -> TagMove {

@@ -11,6 +11,9 @@ public struct KeyRecord: Sendable, Codable, Equatable {
     public var revokeReason: String?
 
     public var signer: Signer { Signer(identity: identity, keyID: keyID, roles: roles) }
+
+    /// The public key itself (`nil` only if the stored bytes are not a key).
+    public var key: PublicKey? { Data(anyBase64: publicKey).flatMap { try? PublicKey(raw: $0) } }
 }
 
 /// Maintains and reads the projection tables. `apply` runs inside the append transaction, so the tables are
@@ -251,13 +254,9 @@ final class Projector {
                 "INSERT OR REPLACE INTO incidents(digest, environment, incident, state, idx) VALUES (?, ?, ?, ?, ?)",
                 [.text(digest), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)])
         case .approved(let p):
-            try db.run(
-                "INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, 'approved')",
-                [.text(digest), .text(p.environment), .text(event.signer.identity), .integer(index)])
+            try recordApproval(digest: digest, environment: p.environment, event: event, state: "approved")
         case .withdrawn(let p):
-            try db.run(
-                "INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, 'withdrawn')",
-                [.text(digest), .text(p.environment), .text(event.signer.identity), .integer(index)])
+            try recordApproval(digest: digest, environment: p.environment, event: event, state: "withdrawn")
         case .promoted(let p):
             try insertTimeline(event, environment: p.to)
             try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest, index: index)
@@ -277,6 +276,16 @@ final class Projector {
             }
             try insertTimeline(event, environment: p.environment)
         }
+    }
+
+    /// An identity's latest word on a (digest, environment): approved or withdrawn.
+    private func recordApproval(digest: String, environment: String, event: LedgerEvent, state: String) throws {
+        try db.run(
+            "INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, ?)",
+            [
+                .text(digest), .text(environment), .text(event.signer.identity), .integer(Int64(event.index)),
+                .text(state),
+            ])
     }
 
     private func insertKey(raw: Data, identity: String, roles: [Role], index: Int64) throws {
