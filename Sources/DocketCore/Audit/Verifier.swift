@@ -2,17 +2,18 @@ import Foundation
 
 /// Re-checks a ledger, or a bundle file, from its entry bytes alone.
 public enum Verifier {
-    /// Verifies a ledger database: every entry, the Merkle tree against the signed checkpoint, and every
-    /// projection table against a rebuild from the entries.
-    static func verify(
-        ledger: Ledger, pinnedLogKey: NoteVerifierKey?, progress: ((Int, Int) -> Void)?,
-        prepare: (Replayer) throws -> Extra, finish: (Extra, Replayer, inout VerificationReport) -> Void
-    ) throws -> VerificationReport {
+    /// Verifies a ledger database: every entry, the Merkle tree against the signed checkpoint, every projection
+    /// table against a rebuild from the entries, and the extra checks of `options`.
+    public static func verify(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws
+        -> VerificationReport
+    {
         let replayer = try Replayer(source: ledger.path)
-        let extra = try prepare(replayer)
-        // One read transaction: entries, checkpoint and tables from the same snapshot, even while others append.
+        // One read transaction: entries, checkpoint, cosignatures and tables from the same snapshot, even while
+        // others append.
         try ledger.db.execute("BEGIN")
         defer { try? ledger.db.execute("COMMIT") }
+        let witnessed = try ledger.db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
+        let extra = try prepare(options: options, witnessed: witnessed, replayer: replayer)
         // The file itself first: a damaged page or an index that disagrees with its table is reported as such
         // (queries through a damaged index could otherwise miss rows).
         do {
@@ -52,14 +53,15 @@ public enum Verifier {
         }
         let note = (try? ledger.db.row("SELECT note FROM checkpoint WHERE id = 1"))??.text(0)
         checkCheckpoint(
-            note: note, source: "stored checkpoint", genesisLogKey: replayer.genesisLogKey, pinned: pinnedLogKey,
+            note: note, source: "stored checkpoint", genesisLogKey: replayer.genesisLogKey,
+            pinned: options.pinnedLogKey,
             root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
         for table in [("merkle", "level, pos")] + Schema.projectionTables {
             try compare(
                 table: table.name, orderBy: table.orderBy, stored: ledger.db, rebuilt: replayer.scratch.db,
                 report: &report)
         }
-        finish(extra, replayer, &report)
+        finishExtra(extra, replayer: replayer, report: &report)
         replayer.report = report
         try replayer.summarize()
         return replayer.report
@@ -310,18 +312,6 @@ extension Verifier {
         replayer.report = report
         try replayer.summarize()
         return replayer.report
-    }
-
-    /// Verifies a ledger with the extra checks of `options`.
-    public static func verify(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws
-        -> VerificationReport
-    {
-        let witnessed = try ledger.db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
-        return try verify(ledger: ledger, pinnedLogKey: options.pinnedLogKey, progress: progress) { replayer in
-            try prepare(options: options, witnessed: witnessed, replayer: replayer)
-        } finish: { extra, replayer, report in
-            finishExtra(extra, replayer: replayer, report: &report)
-        }
     }
 
     /// Checkpoints to compare against roots recomputed during the replay.
