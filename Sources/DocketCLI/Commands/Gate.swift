@@ -25,7 +25,7 @@ extension Docket {
         var promoter: String?
 
         func run() throws {
-            let reference = try parseReference(digest)
+            let reference = try ImageReference(parsing: digest)
             let ledger = try options.open(readOnly: true)
             let point = try ledger.resolvePoint(at)
             let verdict = try ledger.gate(

@@ -37,7 +37,7 @@ extension Docket {
         var digest: String
 
         func run() throws {
-            let reference = try parseReference(digest)
+            let reference = try ImageReference(parsing: digest)
             let ledger = try options.open(readOnly: true)
             let events = try ledger.events(digest: reference.digest)
             let moves = try ledger.tagMoves(digest: reference.digest)

@@ -33,7 +33,7 @@ extension Docket {
         }
 
         func run() throws {
-            let reference = try parseReference(digest)
+            let reference = try ImageReference(parsing: digest)
             let ledger = try options.open()
             guard let (_, policy) = try ledger.policy() else {
                 throw CLIError.badInput("no policy is recorded yet; set one with `docket policy set FILE`")

@@ -26,7 +26,7 @@ extension Docket {
             } else if !target.isEmpty, target.allSatisfy(\.isASCII), target.allSatisfy(\.isNumber) {
                 throw CLIError.badInput("there is no entry \(target)")
             } else {
-                let digest = try parseReference(target).digest
+                let digest = try ImageReference(parsing: target).digest
                 indexes = try ledger.events(digest: digest).map(\.index)
                 guard !indexes.isEmpty else { throw CLIError.no("\(digest) is not in the ledger") }
             }

@@ -20,7 +20,7 @@ struct RecordOptions: ParsableArguments {
 
     func emit(_ predicate: EventPredicate) throws {
         try EventEmitter(ledgerOptions: options, signing: signing, emit: emit).run(
-            subject: try parseReference(image), predicate: predicate)
+            subject: try ImageReference(parsing: image), predicate: predicate)
     }
 }
 

@@ -34,7 +34,7 @@ extension Docket {
             }
             let target: TimelineEntry
             if let to {
-                let digest = try parseReference(to).digest
+                let digest = try ImageReference(parsing: to).digest
                 guard digest.description != current.digest else {
                     throw CLIError.no("\(digest) is already current in \(env)")
                 }

@@ -39,9 +39,7 @@ struct EventEmitter {
     /// Resolves the repository of a reference given as a bare digest, from the ledger's history.
     func repository(for reference: ImageReference, ledger: Ledger?) throws -> String {
         if let repository = reference.repository { return repository }
-        if let ledger, let first = try ledger.events(digest: reference.digest).first(where: { !$0.kind.isGovernance }) {
-            return first.statement.subjectName
-        }
+        if let ledger, let repository = try ledger.repository(of: reference.digest) { return repository }
         throw CLIError.badInput(
             "\(reference.digest) is not in the ledger yet; give it as REPOSITORY@\(reference.digest)")
     }

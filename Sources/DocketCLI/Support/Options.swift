@@ -50,9 +50,6 @@ struct SigningOptions: ParsableArguments {
     }
 }
 
-/// Parses `REPO@sha256:…` or a bare digest, with the user-facing errors of the model.
-func parseReference(_ text: String) throws -> ImageReference { try ImageReference(parsing: text) }
-
 /// A verifier key given as text (`origin+keyid+base64`) or as a file holding it (such as `LEDGER.logkey.pub`).
 func verifierKey(_ text: String) throws -> NoteVerifierKey {
     if !text.contains("+"), FileManager.default.fileExists(atPath: text) {

@@ -317,13 +317,11 @@ extension Verifier {
     /// Checkpoints to compare against roots recomputed during the replay.
     struct Extra {
         var since: (Checkpoint, SignedNote)?
-        var sinceError: String?
         var witnessed: [(NoteVerifierKey, Checkpoint?, String?)]
-        var witnessKeys: [NoteVerifierKey]
     }
 
     static func prepare(options: Options, witnessed: [String], replayer: Replayer) throws -> Extra {
-        var extra = Extra(witnessed: [], witnessKeys: options.witnesses)
+        var extra = Extra(witnessed: [])
         if let since = options.since {
             let note = try SignedNote(parsing: since, source: "--since checkpoint")
             let checkpoint = try Checkpoint(note: note, source: "--since checkpoint")

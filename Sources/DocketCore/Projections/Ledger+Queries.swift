@@ -64,6 +64,16 @@ extension Ledger {
         return LedgerEvent(index: index, time: entry.integratedTime, signer: record.signer, statement: statement)
     }
 
+    /// The repository the digest was first recorded under, if it is in the ledger (one indexed read).
+    public func repository(of digest: Digest) throws -> String? {
+        guard
+            let first = try db.row(
+                "SELECT idx FROM digest_entries WHERE digest = ? ORDER BY idx LIMIT 1", [.text(digest.description)])?
+                .int(0)
+        else { return nil }
+        return try event(at: first).statement.subjectName
+    }
+
     /// Every event naming `digest` before entry `bound`, in order.
     public func events(digest: Digest, before bound: Int = Int.max) throws -> [LedgerEvent] {
         try projector.entryIndexes(digest: digest, before: bound).map { try event(at: $0) }
