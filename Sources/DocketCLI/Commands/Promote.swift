@@ -46,9 +46,11 @@ extension Docket {
                 throw CLIError.badInput("`\(to)` has no gate: digests enter it with `docket record deployed`")
             }
             var glass: Predicates.BreakGlass? = nil
+            var key: SigningKey? = nil
             if let breakGlass {
-                let key = try signing.load()
-                let promoter = try ledger.keys().first { $0.keyID == key.publicKey.keyID }?.identity
+                let loaded = try signing.load()
+                key = loaded
+                let promoter = try ledger.keys().first { $0.keyID == loaded.publicKey.keyID }?.identity
                 let verdict = try ledger.gate(
                     digest: reference.digest, environment: to, at: try ledger.ledgerTime(), promoter: promoter)
                 glass = Predicates.BreakGlass(reason: breakGlass, failedRules: verdict.failedRules)
@@ -59,7 +61,7 @@ extension Docket {
                     subjectName: try emitter.repository(for: reference, ledger: ledger),
                     subjectDigest: reference.digest.hex,
                     predicate: .promoted(.init(from: from, to: to, tags: tag.isEmpty ? nil : tag, breakGlass: glass)),
-                    ledger: ledger)
+                    ledger: ledger, key: key)
                 if let glass, !options.json {
                     print(
                         "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"

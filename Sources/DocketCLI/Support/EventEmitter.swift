@@ -50,15 +50,17 @@ struct EventEmitter {
         try run(subjectName: repository, subjectDigest: reference.digest.hex, predicate: predicate, ledger: ledger)
     }
 
-    func run(subjectName: String, subjectDigest: String, predicate: EventPredicate, ledger preopened: Ledger? = nil)
-        throws
-    {
+    /// `key`: a key the caller already loaded (so an encrypted key file asks for its passphrase once).
+    func run(
+        subjectName: String, subjectDigest: String, predicate: EventPredicate, ledger preopened: Ledger? = nil,
+        key loaded: SigningKey? = nil
+    ) throws {
         let ledger = try preopened ?? ledgerIfPresent()
         guard let origin = origin ?? ledger?.origin else {
             throw CLIError.badInput(
                 "no ledger at \(ledgerOptions.path) to read the origin from; pass --origin ORIGIN with --out")
         }
-        let key = try signing.load()
+        let key = try loaded ?? signing.load()
         let statement = try Statement.make(
             subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, predicate: predicate)
         let envelope = Envelope.sign(payload: statement.encoded(), with: key)
