@@ -31,7 +31,7 @@ public enum DocketMain {
             try command.run()
             exit(ExitStatus.success)
         } catch let failure as DocketFailure {
-            Terminal.error(failure.description)
+            Terminal.error(Hints.message(for: failure))
             switch failure.category {
             case .refused: exit(ExitStatus.no)
             case .badInput: exit(ExitStatus.badInput)

@@ -251,15 +251,14 @@ struct GateTests {
         try approve(s, "alice", "bob", image: b)
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest
-                == a.description)
+            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a)
         let c = digest("c")
         let bad = #expect(throws: LedgerError.self) {
             try s.record("rel", c, .rolledBack(.init(environment: "production", from: b.description, reason: "x")))
         }
         #expect("\(bad!)".contains("valid rollback targets: \(a.description)"))
         try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "errors")))
-        #expect(try s.ledger.current(environment: "production")?.digest == a.description)
+        #expect(try s.ledger.current(environment: "production")?.digest == a)
         // Staging still runs b; its approvals for production were given before the rollback.
         let verdict = try s.gate(b, "production")
         #expect(s.rule(verdict, "approvals")?.reason.contains("before the rollback") == true)
@@ -286,8 +285,9 @@ struct GateTests {
         try approve(s, "alice")
         let before = try s.ledger.treeSize() - 1
         try approve(s, "bob")
-        let point = try s.ledger.resolvePoint(String(before))
-        let then = try s.ledger.gate(digest: a, environment: "production", before: point.bound, at: point.time)
+        // `--at N` (parsed by the CLI): the entries up to N, at N's ledger time.
+        let time = try #require(try s.ledger.entry(at: before)).integratedTime
+        let then = try s.ledger.gate(digest: a, environment: "production", before: before + 1, at: time)
         #expect(then.failedRules.contains("approvals"))
         #expect(try s.gate(a, "production").eligible)
         let status = try s.ledger.status(before: 4)
@@ -409,15 +409,13 @@ struct ReviewFindingTests {
         try s.record("alice", b, .approved(.init(environment: "production")))
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))  // b fixed and promoted again
         #expect(
-            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest
-                == a.description)
+            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a)
         try s.record("ci", c, .built(.init()))
         try s.record("ci", c, .deployed(.init(environment: "staging")))
         try s.record("alice", c, .approved(.init(environment: "production")))
         try s.record("rel", c, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest
-                == b.description)
+            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == b)
         let current = #expect(throws: LedgerError.self) {
             try s.record("rel", c, .rolledBack(.init(environment: "production", from: c.description, reason: "x")))
         }

@@ -27,7 +27,7 @@ extension Docket {
         func run() throws {
             let reference = try ImageReference(parsing: digest)
             let ledger = try options.open(readOnly: true)
-            let point = try ledger.resolvePoint(at)
+            let point = try LedgerPoint(at, in: ledger)
             let verdict = try ledger.gate(
                 digest: reference.digest, environment: env, before: point.bound, at: point.time, promoter: promoter)
             try options.output(verdict) { Render.verdict(verdict) }

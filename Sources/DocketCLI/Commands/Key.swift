@@ -129,7 +129,7 @@ extension Docket.Key {
                 target = active[0]
             }
             guard let raw = Data(base64Encoded: target.publicKey) else {
-                throw LedgerError.corrupt("stored key is not base64")
+                throw LedgerError.corrupt(.unreadableKey(keyID: target.keyID))
             }
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: target.identity, subjectDigest: SHA256.hash(raw).hex,

@@ -35,34 +35,16 @@ extension Docket {
         func run() throws {
             let reference = try ImageReference(parsing: digest)
             let ledger = try options.open()
-            guard let (_, policy) = try ledger.policy() else {
-                throw CLIError.badInput("no policy is recorded yet; set one with `docket policy set FILE`")
-            }
-            guard let rules = policy.environment(to) else {
-                throw CLIError.badInput(
-                    "`\(to)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))")
-            }
-            guard let from = rules.from else {
-                throw CLIError.badInput("`\(to)` has no gate: digests enter it with `docket record deployed`")
-            }
-            var glass: Predicates.BreakGlass? = nil
-            var key: SigningKey? = nil
-            if let breakGlass {
-                let loaded = try signing.load()
-                key = loaded
-                let promoter = try ledger.keys().first { $0.keyID == loaded.publicKey.keyID }?.identity
-                let verdict = try ledger.gate(
-                    digest: reference.digest, environment: to, at: try ledger.ledgerTime(), promoter: promoter)
-                glass = Predicates.BreakGlass(reason: breakGlass, failedRules: verdict.failedRules)
-            }
+            // An encrypted key asks for its passphrase once: loaded here for break-glass, passed on to sign.
+            let key = breakGlass == nil ? nil : try signing.load()
+            let promotion = try ledger.promotion(
+                of: reference.digest, to: to, tags: tag, breakGlass: breakGlass, promoterKeyID: key?.publicKey.keyID)
             let emitter = EventEmitter(ledgerOptions: options, signing: signing)
             do {
                 try emitter.run(
                     subjectName: try emitter.repository(for: reference, ledger: ledger),
-                    subjectDigest: reference.digest.hex,
-                    predicate: .promoted(.init(from: from, to: to, tags: tag.isEmpty ? nil : tag, breakGlass: glass)),
-                    ledger: ledger, key: key)
-                if let glass, !options.json {
+                    subjectDigest: reference.digest.hex, predicate: .promoted(promotion), ledger: ledger, key: key)
+                if let glass = promotion.breakGlass, !options.json {
                     print(
                         "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"
                     )

@@ -25,7 +25,7 @@ extension Docket {
 
         func run() throws {
             let ledger = try options.open(readOnly: true)
-            let point = try ledger.resolvePoint(at)
+            let point = try LedgerPoint(at, in: ledger)
             let status = try ledger.status(before: point.bound, at: point.time)
             try options.output(status) { Render.status(status) }
         }

@@ -28,13 +28,13 @@ enum Render {
         ]
         var rows = [["ENVIRONMENT", "DIGEST", "SINCE", "BY", "VIA", "TAGS", "ROLLBACK TO"]]
         for env in s.environments {
-            rows.append(
-                [
-                    env.environment, short(env.current?.digest), env.current?.time ?? "-", env.current?.identity ?? "-",
-                    env.current.map { "\($0.kind) #\($0.index)" } ?? "-",
-                    env.tags.isEmpty ? "-" : env.tags.joined(separator: ","),
-                    short(env.rollbackTarget),
-                ].map { $0.terminalSafe(keepNewlines: false, limit: 200) })
+            let current = env.current
+            let row: [String] = [
+                env.environment, short(current?.digest.description), current?.time.rfc3339 ?? "-",
+                current?.identity ?? "-", current.map { "\($0.kind.rawValue) #\($0.index)" } ?? "-",
+                env.tags.isEmpty ? "-" : env.tags.joined(separator: ","), short(env.rollbackTarget),
+            ]
+            rows.append(row.map { $0.terminalSafe(keepNewlines: false, limit: 200) })
         }
         lines.append(Terminal.table(rows))
         let drift = s.environments.flatMap(\.drift)

@@ -23,37 +23,34 @@ extension Ledger {
         guard FileManager.default.createFile(atPath: temporary, contents: nil),
             let handle = FileHandle(forWritingAtPath: temporary)
         else { throw FileError.cannotWrite(path, reason: "cannot create \(temporary)") }
-        var header: BundleHeader
+        let header: BundleHeader
         do {
             defer { try? handle.close() }
-            try db.execute("BEGIN")
-            defer { try? db.execute("COMMIT") }
-            let note = try checkpointNote()
-            let checkpoint = try Checkpoint(
-                note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
-            let witnessed = try db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
-            header = BundleHeader(
-                format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
-                size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            var buffer = try encoder.encode(header) + Data("\n".utf8)
-            var after = -1
-            while after + 1 < checkpoint.size {
-                let rows = try db.rows(
-                    "SELECT idx, bytes FROM entries WHERE idx > ? AND idx < ? ORDER BY idx LIMIT 4096",
-                    [.int(after), .int(checkpoint.size)])
-                guard let last = rows.last?.int(0) else { break }
-                for row in rows {
-                    buffer.append(row.blob(1) ?? Data())
-                    buffer.append(UInt8(ascii: "\n"))
+            header = try log.readSnapshot {
+                let (note, checkpoint) = try latestCheckpoint()
+                let witnessed = try log.cosignedNotes()
+                let header = BundleHeader(
+                    format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
+                    size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+                var buffer = try encoder.encode(header) + Data("\n".utf8)
+                var after = -1
+                while after + 1 < checkpoint.size {
+                    let rows = try log.storedEntries(after: after, before: checkpoint.size, limit: 4096)
+                    guard let last = rows.last?.column?.index else { break }
+                    for row in rows {
+                        buffer.append(row.bytes)
+                        buffer.append(UInt8(ascii: "\n"))
+                    }
+                    try handle.write(contentsOf: buffer)
+                    buffer.removeAll(keepingCapacity: true)
+                    after = last
+                    progress?(after + 1, checkpoint.size)
                 }
                 try handle.write(contentsOf: buffer)
-                buffer.removeAll(keepingCapacity: true)
-                after = last
-                progress?(after + 1, checkpoint.size)
+                return header
             }
-            try handle.write(contentsOf: buffer)
             try handle.synchronize()
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)

@@ -122,36 +122,25 @@ public struct ConsistencyProof: Sendable, Equatable {
 extension Ledger {
     /// The inclusion proof of entry `index` against the latest checkpoint.
     public func inclusionProof(index: Int) throws -> InclusionProof {
-        let note = try checkpointNote()
-        let checkpoint = try Checkpoint(
-            note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
+        let (note, checkpoint) = try latestCheckpoint()
         guard index >= 0, index < checkpoint.size else {
-            throw LedgerError.badArgument("entry \(index) is not in the checkpointed tree (size \(checkpoint.size))")
+            throw LedgerError.notInTree(index: index, size: checkpoint.size)
         }
-        let hashes = try MerkleTree(store: StoredSubtrees(db: db)).inclusionProof(index: index, size: checkpoint.size)
+        let hashes = try log.tree.inclusionProof(index: index, size: checkpoint.size)
         return InclusionProof(index: index, hashes: hashes, checkpointNote: note)
     }
 
     /// The consistency proof from `old` (a checkpoint this ledger signed) to the latest checkpoint.
     public func consistencyProof(from old: Checkpoint) throws -> ConsistencyProof {
-        let note = try checkpointNote()
-        let current = try Checkpoint(
-            note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
-        guard old.origin == origin else {
-            throw LedgerError.badArgument("the checkpoint is for `\(old.origin)`, not this ledger `\(origin)`")
-        }
+        let (note, current) = try latestCheckpoint()
+        guard old.origin == origin else { throw LedgerError.foreignCheckpoint(origin: old.origin, this: origin) }
         guard old.size >= 1, old.size <= current.size else {
-            throw LedgerError.refused(
-                "the old checkpoint has size \(old.size) but the ledger has only \(current.size) entries: it was truncated"
-            )
+            throw LedgerError.refused(.checkpointTruncated(oldSize: old.size, size: current.size))
         }
-        let tree = MerkleTree(store: StoredSubtrees(db: db))
-        guard try tree.root(size: old.size) == old.root else {
-            throw LedgerError.refused(
-                "the checkpoint's root is not this ledger's root at size \(old.size): the ledger was rewritten after that checkpoint, or the checkpoint is not one it issued"
-            )
+        guard try log.tree.root(size: old.size) == old.root else {
+            throw LedgerError.refused(.checkpointNotIssued(size: old.size))
         }
-        let hashes = try tree.consistencyProof(from: old.size, to: current.size)
+        let hashes = try log.tree.consistencyProof(from: old.size, to: current.size)
         return ConsistencyProof(oldSize: old.size, newSize: current.size, hashes: hashes, checkpointNote: note)
     }
 }

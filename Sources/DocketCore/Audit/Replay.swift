@@ -1,27 +1,13 @@
 import Foundation
 
-/// One stored entry as a verifier reads it: the bytes, plus what the database says about them (absent for
-/// bundles, where the line is all there is).
-struct StoredEntry: Sendable {
-    var bytes: Data
-    var column: Columns?
-
-    struct Columns: Sendable {
-        var index: Int
-        var integratedMilliseconds: Int64
-        var payloadHash: Data
-        var kind: String
-        var signer: String
-    }
-}
-
-/// Replays entries into a fresh scratch ledger through the same admission and projection code as `append`,
-/// recording every deviation instead of stopping at the first.
+/// Replays entries into a fresh scratch copy through the append pipeline (``AppendPipeline``, the same code as
+/// every append), recording every deviation instead of stopping at the first.
 ///
 /// The scratch ledger is a temporary SQLite file (not memory), so verifying a million entries holds only the
 /// Merkle frontier and two runs of entries (one being checked, one being prepared) in memory.
 final class Replayer {
-    let scratch: Ledger
+    let pipeline: AppendPipeline
+    var projector: Projector { pipeline.projector }
     private let scratchPath: String
     var report: VerificationReport
     var frontier = MerkleFrontier()
@@ -33,10 +19,13 @@ final class Replayer {
     /// Tree sizes whose roots the caller wants (old checkpoints, witnessed checkpoints), and the roots found.
     var rootsWanted: Set<Int> = []
     var roots: [Int: Data] = [:]
-    /// For bundles: the line number of entry 0, so messages name the line.
-    var firstLine: Int? = nil
-    /// Whether to rebuild the Merkle node table (to compare with a database's); bundles need only the root.
-    var rebuildsMerkleNodes: Bool { firstLine == nil }
+    private(set) var firstLine: Int? = nil
+    /// For bundles: the line number of entry 0, so messages name the line. A bundle has no Merkle node table
+    /// to compare, so none is rebuilt.
+    func readingBundle(firstLine: Int) {
+        self.firstLine = firstLine
+        pipeline.storesMerkleNodes = false
+    }
 
     func label(_ position: Int) -> String { Self.label(position, firstLine: firstLine) }
 
@@ -48,8 +37,11 @@ final class Replayer {
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384")
         try db.execute(Schema.log + Schema.projections)
         try db.execute("BEGIN")
-        scratch = Ledger(database: db, origin: "", clock: SystemClock())
-        scratch.projector.exclusive = true
+        let log = LogStore(db: db)
+        let projector = Projector(db: db, log: log)
+        projector.exclusive = true
+        projector.trustsLog = true
+        pipeline = AppendPipeline(log: log, projector: projector, origin: nil)
     }
 
     deinit {
@@ -61,7 +53,7 @@ final class Replayer {
 
     func finish() throws {
         flush()
-        try scratch.db.execute("COMMIT")
+        try pipeline.log.commitAndContinue()
         report.entries = frontier.size
         report.root = frontier.root.base64EncodedString()
     }
@@ -95,7 +87,7 @@ final class Replayer {
         for (stored, p) in zip(run.chunk, run.prepared) { replay(stored, p) }
         // Commit each run: SQLite keeps a transaction's dirty pages in memory, so one transaction for the whole
         // replay would hold the whole scratch database in memory.
-        try? scratch.db.execute("COMMIT; BEGIN")
+        try? pipeline.log.commitAndContinue()
     }
 
     /// A run being prepared on other threads; the box is written once by them and read after `group` is done.
@@ -155,7 +147,7 @@ final class Replayer {
         let candidates = keys
         let envelopes = prepared.map { $0.entry?.envelope }
         let checked = concurrentMap(chunk.count) { i -> String? in
-            envelopes[i].flatMap { signingKey(of: $0, among: candidates) }
+            envelopes[i].flatMap { $0.signingKey(among: candidates) }
         }
         for i in prepared.indices { prepared[i].signedBy = checked[i] }
         return (prepared, keys)
@@ -175,16 +167,11 @@ final class Replayer {
     private func replay(_ stored: StoredEntry, _ prepared: Prepared) {
         let position = expectedIndex
         let label = label(position)
-        let nodes = frontier.append(leafHash: prepared.leafHash)
-        if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
-        defer { expectedIndex = position + 1 }
-        // Only a database has a stored Merkle table to compare; a bundle's root comes from the frontier alone.
-        if rebuildsMerkleNodes {
-            do {
-                try scratch.storeNodes(nodes)
-            } catch {
-                report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
-            }
+        defer {
+            // Every line is a leaf, whatever it holds: the tree is over the bytes.
+            if frontier.size == position { try? pipeline.addLeaf(prepared.leafHash, to: &frontier) }
+            if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
+            expectedIndex = position + 1
         }
         if let column = stored.column, column.index - position != columnShift {
             if column.index > position + columnShift {
@@ -220,7 +207,6 @@ final class Replayer {
             )
         }
         lastTime = max(lastTime, ms)
-        let payloadHash = prepared.payloadHash
         guard let statement = prepared.statement else {
             report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
             return
@@ -232,7 +218,7 @@ final class Replayer {
                     "\(label): the stored time column (\(Timestamp(milliseconds: column.integratedMilliseconds))) differs from the entry's integratedTime \(entry.integratedTime)"
                 )
             }
-            if column.payloadHash != payloadHash {
+            if column.payloadHash != prepared.payloadHash {
                 report.problem(position, "entry", "\(label): stored payload hash does not match the payload")
             }
             if column.kind != statement.kind.rawValue {
@@ -244,76 +230,57 @@ final class Replayer {
         if position == 0, case .initialized(let p) = statement.predicate {
             genesisLogKey = p.logKey
             report.origin = statement.ledger
-            scratch.origin = statement.ledger
         }
-        let signer: Signer
+        let candidate = AppendPipeline.Candidate(
+            envelope: entry.envelope, statement: statement, payloadHash: prepared.payloadHash,
+            signedBy: prepared.signedBy)
+        let outcome: AppendPipeline.Outcome
         do {
-            signer = try scratch.authorize(entry.envelope, statement, index: position, preverified: prepared.signedBy)
-        } catch {
+            outcome = try pipeline.integrate(candidate, at: position, source: .stored(entry), frontier: &frontier) {
+                refusal in
+                if case LedgerError.gateRefused(let verdict) = refusal {
+                    report.problem(
+                        position, "promotion",
+                        "\(label): promotion of \(verdict.digest) to \(verdict.environment) was not eligible and not break-glass: "
+                            + verdict.rules.filter { !$0.passed }.map { "\($0.rule): \($0.reason)" }.joined(
+                                separator: "; "))
+                } else {
+                    report.problem(position, "authorization", "\(label): \(Self.message(refusal))")
+                }
+            }
+        } catch let error as LedgerError {
             report.problem(position, "signature", "\(label): \(Self.message(error))")
             return
-        }
-        if let column = stored.column, column.signer != signer.keyID {
-            report.problem(position, "entry", "\(label): stored signer column does not name the key that signed it")
-        }
-        let event = LedgerEvent(index: position, time: entry.integratedTime, signer: signer, statement: statement)
-        do {
-            try scratch.admit(event)
-        } catch LedgerError.gateRefused(let verdict) {
-            report.problem(
-                position, "promotion",
-                "\(label): promotion of \(verdict.digest) to \(verdict.environment) was not eligible and not break-glass: "
-                    + verdict.rules.filter { !$0.passed }.map { "\($0.rule): \($0.reason)" }.joined(separator: "; "))
-        } catch {
-            report.problem(position, "authorization", "\(label): \(Self.message(error))")
-        }
-        if case .promoted = statement.predicate { report.promotionsChecked += 1 }
-        do {
-            try scratch.storeRow(
-                entry, at: position, kind: statement.kind.rawValue, signer: signer.keyID, payloadHash: payloadHash)
-        } catch let error as DatabaseError
-            where error.code & 0xff == 19 /* SQLITE_CONSTRAINT: payload_hash is unique */
-        {
-            let earlier =
-                (try? scratch.db.row("SELECT idx FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]))??.int(0)
-            report.problem(
-                position, "entry", "\(label) repeats entry \(earlier ?? -1): the same signed envelope appears twice")
-            return
         } catch {
             report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
             return
         }
-        do {
-            try scratch.projector.apply(event)
-        } catch {
-            report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
+        switch outcome {
+        case .duplicate(let earlier, _, _):
+            report.problem(
+                position, "entry", "\(label) repeats entry \(earlier): the same signed envelope appears twice")
+        case .integrated(let event, _):
+            if let column = stored.column, column.signer != event.signer.keyID {
+                report.problem(
+                    position, "entry", "\(label): stored signer column does not name the key that signed it")
+            }
+            if event.kind == .promoted { report.promotionsChecked += 1 }
         }
     }
 
     static func message(_ error: Error) -> String {
-        var text = "\(error)"
-        if text.hasPrefix("refused: ") { text.removeFirst(9) }
-        return text
+        if case LedgerError.refused(let refusal) = error { return refusal.description }
+        return "\(error)"
     }
 
     /// Fills the report's summary sections from the replayed projections.
     func summarize() throws {
-        for environment in try scratch.projector.environmentsSeen() {
-            report.environments[environment] = try scratch.projector.current(environment: environment)?.digest
+        for environment in try projector.environmentsSeen() {
+            report.environments[environment] = try projector.current(environment: environment)?.digest.description
         }
-        report.drift = try scratch.db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx")
-            .map(Ledger.driftRecord)
-        report.tagMoves = try scratch.db.rows(
-            "SELECT idx, repository, tag, from_digest, to_digest FROM tag_moves ORDER BY idx"
-        ).map(Ledger.tagMove)
-        report.breakGlass = try scratch.db.rows(
-            "SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx"
-        ).map {
-            .init(
-                index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
-                reason: $0.text(3) ?? "",
-                failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
-        }
+        report.drift = try projector.allDrift()
+        report.tagMoves = try projector.allTagMoves()
+        report.breakGlass = try projector.breakGlassPromotions()
     }
 }
 

@@ -9,14 +9,6 @@ public struct VerificationReport: Sendable, Codable, Equatable {
         public var message: String
     }
 
-    public struct BreakGlassRecord: Sendable, Codable, Equatable {
-        public var index: Int
-        public var digest: String
-        public var environment: String
-        public var reason: String
-        public var failedRules: [String]
-    }
-
     public var source: String
     public var origin: String
     public var entries: Int

@@ -10,61 +10,47 @@ public enum Verifier {
         let replayer = try Replayer(source: ledger.path)
         // One read transaction: entries, checkpoint, cosignatures and tables from the same snapshot, even while
         // others append.
-        try ledger.db.execute("BEGIN")
-        defer { try? ledger.db.execute("COMMIT") }
-        let witnessed = try ledger.db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
-        let extra = try prepare(options: options, witnessed: witnessed, replayer: replayer)
-        // The file itself first: a damaged page or an index that disagrees with its table is reported as such
-        // (queries through a damaged index could otherwise miss rows).
-        do {
-            let findings = try ledger.db.rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter {
-                $0 != "ok"
+        return try ledger.log.readSnapshot {
+            let extra = try prepare(options: options, witnessed: try ledger.log.cosignedNotes(), replayer: replayer)
+            // The file itself first: a damaged page or an index that disagrees with its table is reported as such
+            // (queries through a damaged index could otherwise miss rows).
+            do {
+                for finding in try ledger.log.integrityProblems() {
+                    replayer.report.problem(nil, "database", "the SQLite file is damaged: \(finding)")
+                }
+            } catch {
+                replayer.report.problem(nil, "database", "the SQLite file is damaged: \(error)")
             }
-            for finding in findings {
-                replayer.report.problem(nil, "database", "the SQLite file is damaged: \(finding)")
+            let total = try ledger.treeSize()
+            var after = -1
+            while true {
+                let rows = try ledger.log.storedEntries(after: after, limit: 2048)
+                guard let last = rows.last?.column?.index else { break }
+                replayer.replay(rows)
+                after = last
+                progress?(after + 1, total)
             }
-        } catch {
-            replayer.report.problem(nil, "database", "the SQLite file is damaged: \(error)")
+            try replayer.finish()
+            var report = replayer.report
+            if !report.origin.isEmpty, report.origin != ledger.origin {
+                report.problem(
+                    0, "entry",
+                    "the genesis entry names origin `\(report.origin)` but the ledger's is `\(ledger.origin)`")
+            }
+            checkCheckpoint(
+                note: try ledger.log.checkpointNote(), source: "stored checkpoint",
+                genesisLogKey: replayer.genesisLogKey, pinned: options.pinnedLogKey,
+                root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
+            for table in [("merkle", "level, pos")] + Schema.projectionTables {
+                try compare(
+                    table: table.name, orderBy: table.orderBy, stored: ledger.log, rebuilt: replayer.pipeline.log,
+                    report: &report)
+            }
+            finishExtra(extra, replayer: replayer, report: &report)
+            replayer.report = report
+            try replayer.summarize()
+            return replayer.report
         }
-        let total = try ledger.treeSize()
-        var after = -1
-        while true {
-            let rows = try ledger.db.rows(
-                "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? ORDER BY idx LIMIT 2048",
-                [.int(after)])
-            guard let last = rows.last?.int(0) else { break }
-            replayer.replay(
-                rows.map { row in
-                    let index = row.int(0) ?? 0
-                    return StoredEntry(
-                        bytes: row.blob(5) ?? Data(),
-                        column: .init(
-                            index: index, integratedMilliseconds: row.int64(1) ?? 0, payloadHash: row.blob(2) ?? Data(),
-                            kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
-                })
-            after = last
-            progress?(after + 1, total)
-        }
-        try replayer.finish()
-        var report = replayer.report
-        if !report.origin.isEmpty, report.origin != ledger.origin {
-            report.problem(
-                0, "entry", "the genesis entry names origin `\(report.origin)` but the ledger's is `\(ledger.origin)`")
-        }
-        let note = (try? ledger.db.row("SELECT note FROM checkpoint WHERE id = 1"))??.text(0)
-        checkCheckpoint(
-            note: note, source: "stored checkpoint", genesisLogKey: replayer.genesisLogKey,
-            pinned: options.pinnedLogKey,
-            root: replayer.frontier.root, size: replayer.frontier.size, report: &report)
-        for table in [("merkle", "level, pos")] + Schema.projectionTables {
-            try compare(
-                table: table.name, orderBy: table.orderBy, stored: ledger.db, rebuilt: replayer.scratch.db,
-                report: &report)
-        }
-        finishExtra(extra, replayer: replayer, report: &report)
-        replayer.report = report
-        try replayer.summarize()
-        return replayer.report
     }
 
     /// Checks the signed checkpoint against the recomputed tree.
@@ -91,7 +77,7 @@ public enum Verifier {
         }
         if pinned == nil {
             report.notes.append(
-                "trusting the log key recorded in the ledger itself; pin it with --log-key to detect a re-signed history"
+                "trusting the log key recorded in the ledger itself; pin the log key to detect a re-signed history"
             )
         }
         report.logKey = logKey?.text ?? ""
@@ -127,17 +113,16 @@ public enum Verifier {
 
     /// Streams two ordered copies of a table side by side and reports where they differ.
     static func compare(
-        table: String, orderBy: String, stored: Database, rebuilt: Database, report: inout VerificationReport
+        table: String, orderBy: String, stored: LogStore, rebuilt: LogStore, report: inout VerificationReport
     ) throws {
-        let sql = "SELECT * FROM \(table) ORDER BY \(orderBy)"
         let left: PreparedStatement
         do {
-            left = try stored.prepare(sql)
+            left = try stored.orderedRows(of: table, orderBy: orderBy)
         } catch {
             report.problem(nil, "projection", "table \(table) cannot be read: \(error)")
             return
         }
-        let right = try rebuilt.prepare(sql)
+        let right = try rebuilt.orderedRows(of: table, orderBy: orderBy)
         // A merge join on the key columns (every table's key comes first in its columns): a row only in the
         // stored table, a row only in the rebuilt one, and a row whose key matches but whose values differ are
         // reported as such, instead of pairing unrelated rows after the first gap.
@@ -271,7 +256,7 @@ extension Verifier {
                 source: "\(path) line 1", reason: "format `\(header.format)` is not \(BundleHeader.format)")
         }
         let replayer = try Replayer(source: path)
-        replayer.firstLine = 2
+        replayer.readingBundle(firstLine: 2)
         let extra = try prepare(options: options, witnessed: header.witnessed ?? [], replayer: replayer)
         var position = 0
         var chunk: [StoredEntry] = []
@@ -323,8 +308,8 @@ extension Verifier {
     static func prepare(options: Options, witnessed: [String], replayer: Replayer) throws -> Extra {
         var extra = Extra(witnessed: [])
         if let since = options.since {
-            let note = try SignedNote(parsing: since, source: "--since checkpoint")
-            let checkpoint = try Checkpoint(note: note, source: "--since checkpoint")
+            let note = try SignedNote(parsing: since, source: "earlier checkpoint")
+            let checkpoint = try Checkpoint(note: note, source: "earlier checkpoint")
             extra.since = (checkpoint, note)
             replayer.rootsWanted.insert(checkpoint.size)
         }
@@ -349,30 +334,30 @@ extension Verifier {
             if let logKey, !note.isSigned(by: logKey) {
                 report.problem(
                     nil, "consistency",
-                    "the --since checkpoint is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint"
+                    "the earlier checkpoint is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint"
                 )
             } else if old.origin != report.origin {
                 report.problem(
-                    nil, "consistency", "the --since checkpoint is for `\(old.origin)`, not `\(report.origin)`")
+                    nil, "consistency", "the earlier checkpoint is for `\(old.origin)`, not `\(report.origin)`")
             } else if old.size > report.entries {
                 report.problem(
                     report.entries, "consistency",
-                    "the ledger has \(report.entries) entries but the --since checkpoint covered \(old.size): it was truncated"
+                    "the ledger has \(report.entries) entries but the earlier checkpoint covered \(old.size): it was truncated"
                 )
             } else if replayer.roots[old.size] != old.root && !(old.size == 0 && old.root == Merkle.emptyRoot) {
                 report.problem(
                     nil, "consistency",
-                    "the first \(old.size) entries no longer hash to the --since checkpoint's root: the ledger was rewritten after that checkpoint"
+                    "the first \(old.size) entries no longer hash to the earlier checkpoint's root: the ledger was rewritten after that checkpoint"
                 )
             } else {
-                report.notes.append("consistent with the --since checkpoint of size \(old.size)")
+                report.notes.append("consistent with the earlier checkpoint of size \(old.size)")
             }
         }
         for (witness, checkpoint, text) in extra.witnessed {
             guard let checkpoint, let text else {
                 report.problem(
                     nil, "witness",
-                    "no checkpoint cosigned by witness \(witness.name) (\(witness.text)); have it run `docket witness cosign`"
+                    "no checkpoint cosigned by witness \(witness.name) (\(witness.text)): the witness has not cosigned one"
                 )
                 continue
             }

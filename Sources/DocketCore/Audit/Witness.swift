@@ -34,14 +34,3 @@ public enum Cosignature {
         return nil
     }
 }
-
-extension Ledger {
-    /// Stores a witness's cosigned checkpoint so `verify --witness` and bundles carry it.
-    public func recordCosigned(witness: String, note: String) throws {
-        let checkpoint = try Checkpoint(
-            note: try SignedNote(parsing: note, source: "cosigned checkpoint"), source: "cosigned checkpoint")
-        try db.run(
-            "INSERT OR REPLACE INTO cosigned(witness, size, note) VALUES (?, ?, ?)",
-            [.text(witness), .int(checkpoint.size), .text(note)])
-    }
-}

@@ -75,7 +75,7 @@ public enum EnvelopeError: DocketFailure, Equatable {
         case .tooLarge(let source, let bytes, let limit):
             "\(source): envelope is \(bytes) bytes, over the \(limit)-byte limit; an event envelope is a few KiB"
         case .notJSON(let source, let reason):
-            "\(source): not a DSSE envelope (\(reason)); expected the JSON written by `docket … --out FILE`"
+            "\(source): not a DSSE envelope (\(reason))"
         case .missingField(let source, let field): "\(source): DSSE envelope has no `\(field)`"
         case .badBase64(let source, let field): "\(source): `\(field)` is not valid base64"
         case .wrongPayloadType(let source, let found):
@@ -141,5 +141,41 @@ extension Envelope {
             signatures.append(Signature(keyID: (s["keyid"] as? String) ?? "", sig: sig))
         }
         self.init(payloadType: type, payload: payload, signatures: signatures)
+    }
+}
+
+extension Envelope {
+    /// Reads the compact form Docket writes (``compactJSON``, optionally followed by a newline) without a general
+    /// JSON parser; `nil` for anything else, which then goes through the general parser.
+    static func parseCanonical(_ bytes: Data) -> Envelope? {
+        bytes.withUnsafeBytes { raw -> Envelope? in
+            var scan = CanonicalScanner(raw)
+            guard let envelope = scan.envelope() else { return nil }
+            _ = scan.literal("\n")
+            return scan.atEnd ? envelope : nil
+        }
+    }
+}
+
+extension CanonicalScanner {
+    /// `{"payloadType":"application/vnd.in-toto+json","payload":"…","signatures":[{"keyid":"…","sig":"…"}]}`
+    mutating func envelope() -> Envelope? {
+        guard literal("{\"payloadType\":\"application/vnd.in-toto+json\",\"payload\":\""),
+            let payload = base64String(),
+            literal(",\"signatures\":[{\"keyid\":\""), let keyID = string(Self.hex),
+            literal(",\"sig\":\""), let sig = base64String(),
+            literal("}]}")
+        else { return nil }
+        return Envelope(
+            payloadType: Envelope.inTotoPayloadType, payload: payload, signatures: [.init(keyID: keyID, sig: sig)])
+    }
+}
+
+extension Envelope {
+    /// The id of the key among `keys` that the signature verifies under: the hinted one first.
+    func signingKey(among keys: [String: PublicKey]) -> String? {
+        let hint = signatures.first?.keyID.lowercased() ?? ""
+        if let key = keys[hint], isSigned(by: key) { return hint }
+        return keys.first { $0.key != hint && isSigned(by: $0.value) }?.key
     }
 }

@@ -26,12 +26,11 @@ public enum CryptoError: DocketFailure, Equatable {
         case .wrongPassphrase(let file):
             "cannot decrypt key file \(file): wrong passphrase (or the file was altered)"
         case .malformedKeyFile(let file, let reason):
-            "\(file) is not a Docket key file: \(reason); create one with `docket key generate`"
+            "\(file) is not a Docket key file: \(reason)"
         case .insecurePermissions(let file, let mode):
             "key file \(file) is readable by other users (mode \(mode)); run `chmod 600 \(file)` and try again"
         case .passphraseRequired(let file):
-            "key file \(file) is encrypted: give the passphrase on a terminal or name an environment variable "
-                + "holding it with --passphrase-env"
+            "key file \(file) is encrypted: give its passphrase"
         case .randomFailure: "the system random number generator failed"
         }
     }

@@ -199,6 +199,17 @@ public struct MerkleFrontier: Sendable {
 
     public init() {}
 
+    /// The frontier of a stored tree of `size` leaves, from its perfect subtrees (one per set bit of `size`,
+    /// largest first): what an append needs to extend the tree without reading anything else.
+    init(size: Int, node: (_ level: Int, _ index: Int) throws -> Data) rethrows {
+        var start = 0
+        for level in stride(from: Int.bitWidth - 2, through: 0, by: -1) where size & (1 << level) != 0 {
+            stack.append((level, try node(level, start >> level)))
+            start += 1 << level
+        }
+        self.size = size
+    }
+
     /// Adds a leaf and returns the nodes it completes (the leaf itself first), as stored in the `merkle` table.
     @discardableResult
     public mutating func append(leafHash: Data) -> [(level: Int, index: Int, hash: Data)] {

@@ -1,32 +1,57 @@
 internal import CSQLite
 import Foundation
 
+/// SQLite's primary result codes that Docket tells apart, by name (an extended code's low byte is its primary).
+public enum ResultCode: Int32, Sendable {
+    case ok = 0
+    case error = 1
+    case permission = 3
+    case busy = 5
+    case locked = 6
+    case readOnly = 8
+    case ioError = 10
+    case corrupt = 11
+    case full = 13
+    case cannotOpen = 14
+    case constraint = 19
+    case notADatabase = 26
+    case row = 100
+    case done = 101
+
+    /// The primary code of a (possibly extended) result code; `nil` for one Docket does not name.
+    init?(extended code: Int32) { self.init(rawValue: code & 0xff) }
+}
+
 /// A failure reported by SQLite, with its result code and message.
 public struct DatabaseError: DocketFailure {
+    /// The extended result code as SQLite returned it.
     public let code: Int32
     public let message: String
     public let path: String
 
+    /// The primary result code, by name.
+    public var resultCode: ResultCode? { ResultCode(extended: code) }
+
     public var category: FailureCategory {
-        switch code & 0xff {
-        case SQLITE_NOTADB, SQLITE_CORRUPT, SQLITE_CANTOPEN, SQLITE_READONLY, SQLITE_PERM: .badInput
+        switch resultCode {
+        case .notADatabase, .corrupt, .cannotOpen, .readOnly, .permission: .badInput
         default: .failure
         }
     }
 
     /// True for "try again later" codes.
-    var isBusy: Bool { code & 0xff == SQLITE_BUSY || code & 0xff == SQLITE_LOCKED }
+    var isBusy: Bool { resultCode == .busy || resultCode == .locked }
 
     public var description: String {
-        switch code & 0xff {
-        case SQLITE_NOTADB: "\(path) is not a Docket ledger (not an SQLite database); check --ledger / DOCKET_LEDGER"
-        case SQLITE_CORRUPT: "\(path) is damaged (SQLite: \(message)); restore it from a backup or an exported bundle"
-        case SQLITE_READONLY:
+        switch resultCode {
+        case .notADatabase: "\(path) is not a Docket ledger (not an SQLite database)"
+        case .corrupt: "\(path) is damaged (SQLite: \(message)); restore it from a backup or an exported bundle"
+        case .readOnly:
             "\(path) is read-only (SQLite: \(message)); appends need write access to the file and its folder"
-        case SQLITE_CANTOPEN: "cannot open \(path) (SQLite: \(message)); check the path and the folder's permissions"
-        case SQLITE_BUSY: "\(path) stayed locked by another process (SQLite: \(message)); try again"
-        case SQLITE_FULL: "\(path): the disk is full; nothing was written. Free space and try again"
-        case SQLITE_IOERR:
+        case .cannotOpen: "cannot open \(path) (SQLite: \(message)); check the path and the folder's permissions"
+        case .busy: "\(path) stayed locked by another process (SQLite: \(message)); try again"
+        case .full: "\(path): the disk is full; nothing was written. Free space and try again"
+        case .ioError:
             "\(path): SQLite could not read or write the file (\(message), code \(code)); the disk may be full or failing. Nothing partial was kept"
         default: "\(path): SQLite error \(code): \(message)"
         }

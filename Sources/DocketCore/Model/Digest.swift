@@ -75,3 +75,21 @@ public struct ImageReference: Hashable, Sendable, CustomStringConvertible {
 
     public var description: String { repository.map { "\($0)@\(digest)" } ?? digest.description }
 }
+
+extension Digest: Codable {
+    /// Encoded as its text, `sha256:` and the hex digits.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "\(error)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}

@@ -16,7 +16,8 @@ public struct GateFacts: Sendable {
 /// The gate: a pure function of the facts, the policy in force and the time (DESIGN.md §5).
 ///
 /// `promote` (inside the append transaction), `gate`, `replay` and `verify` all call this one function, so a
-/// promotion re-checked later from the same events reaches the same verdict.
+/// promotion re-checked later from the same events reaches the same verdict. Each rule is its own function of
+/// a ``Context``; ``evaluate(environment:policy:policyIndex:facts:now:promoter:)`` only puts them in order.
 public enum Gate {
     public static func evaluate(
         environment target: String, policy: Policy?, policyIndex: Int?, facts: GateFacts,
@@ -25,143 +26,200 @@ public enum Gate {
         var verdict = GateVerdict(
             digest: facts.digest.description, environment: target, eligible: false,
             evaluatedAt: now.rfc3339, policyIndex: policyIndex, rules: [], eligibleAt: nil)
-        func add(_ rule: String, _ passed: Bool, _ reason: String) {
-            verdict.rules.append(.init(rule: rule, passed: passed, reason: reason))
-        }
         guard let policy else {
-            add("policy", false, "no policy is recorded yet; an admin sets one with `docket policy set FILE`")
+            verdict.rules = [
+                .init(
+                    rule: "policy", passed: false,
+                    reason: "no policy is recorded yet; an admin sets one with `docket policy set FILE`")
+            ]
             return verdict
         }
         guard let rules = policy.environment(target) else {
-            add(
-                "environment", false,
-                "`\(target)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))")
+            verdict.rules = [
+                .init(
+                    rule: "environment", passed: false,
+                    reason:
+                        "`\(target)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))"
+                )
+            ]
             return verdict
         }
         guard let source = rules.from else {
-            add(
-                "environment", false, "`\(target)` has no gate: digests enter it by a `deployed` event, not a promotion"
-            )
+            verdict.rules = [
+                .init(
+                    rule: "environment", passed: false,
+                    reason: "`\(target)` has no gate: digests enter it by a `deployed` event, not a promotion")
+            ]
             return verdict
         }
-        let digest = facts.digest
-        let events = facts.events
-
-        // 1. built
-        if let built = events.first(where: { $0.kind == .built }) {
-            add("built", true, "built at entry \(built.index) by \(built.signer.identity)")
-        } else {
-            add(
-                "built", false, "no `built` event for \(digest.short); CI records provenance with `docket record built`"
-            )
-        }
-
-        // 2. from S
-        let current = facts.sourceCurrent
-        let inSource = current?.digest == digest.description
-        if inSource, let current {
-            add("from", true, "current in \(source) since \(current.time) (entry \(current.index))")
-        } else if let current {
-            add(
-                "from", false,
-                "not current in \(source): \(source) runs \(Self.short(current.digest)) since \(current.time)")
-        } else {
-            add("from", false, "nothing is current in \(source) yet; \(digest.short) must run there first")
-        }
-
-        // 4. incidents (computed before soak: resolutions restart the soak clock)
-        var incidents: [String: (event: LedgerEvent, open: Bool)] = [:]
-        var lastOpenedIndex = -1
-        var lastResolvedInSource: Timestamp? = nil
-        for event in events {
-            guard case .incident(let p) = event.statement.predicate else { continue }
-            incidents["\(p.environment)/\(p.incident)"] = (event, p.state == .open)
-            if p.state == .open { lastOpenedIndex = event.index }
-            if p.state == .resolved && p.environment == source { lastResolvedInSource = event.time }
-        }
-        let open = incidents.filter { $0.value.open }.keys.sorted()
-        if open.isEmpty {
-            add("incidents", true, incidents.isEmpty ? "no incidents" : "\(incidents.count) incident(s), all resolved")
-        } else {
-            add(
-                "incidents", false,
-                "open incident(s) \(open.joined(separator: ", ")); resolve with `docket record incident … --state resolved`"
-            )
-        }
-
-        // 3. soak
-        var soakReady: Timestamp? = nil
-        if let soak = rules.soak, soak.seconds > 0 {
-            if inSource, let current, let arrived = Timestamp(rfc3339: current.time) {
-                let start = max(arrived, lastResolvedInSource ?? arrived)
-                let ready = start.adding(seconds: soak.seconds)
-                let elapsed = max(0, (now.milliseconds - start.milliseconds) / 1000)
-                let restart = start > arrived ? " (counted from the incident resolved at \(start.rfc3339))" : ""
-                if now >= ready {
-                    add(
-                        "soak", true,
-                        "soaked \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(source)\(restart)")
-                } else {
-                    soakReady = ready
-                    add(
-                        "soak", false,
-                        "soak \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(source)\(restart), eligible at \(ready.rfc3339)"
-                    )
-                }
-            } else {
-                add("soak", false, "soak of \(soak) in \(source) has not started: \(digest.short) is not current there")
-            }
-        } else {
-            add("soak", true, "no soak required")
-        }
-
-        // 5. approvals
-        if let rule = rules.approvals {
-            let result = approvals(
-                rule: rule, target: target, digest: digest, events: events, lastOpenedIndex: lastOpenedIndex, now: now,
-                promoter: promoter)
-            add("approvals", result.count >= rule.min, result.reason)
-        } else {
-            add("approvals", true, "no approvals required")
-        }
-
-        // 6. checks
-        if rules.checks.isEmpty {
-            add("checks", true, "no checks required")
-        } else {
-            var latest: [String: (Predicates.Check, Int)] = [:]
-            for event in events {
-                if case .check(let p) = event.statement.predicate { latest[p.check] = (p, event.index) }
-            }
-            var problems: [String] = []
-            var passed: [String] = []
-            for name in rules.checks {
-                switch latest[name] {
-                case nil: problems.append("\(name) has not run")
-                case (let p, let index)? where p.result == .fail: problems.append("\(name) failed (entry \(index))")
-                case _?: passed.append(name)
-                }
-            }
-            add(
-                "checks", problems.isEmpty,
-                problems.isEmpty ? "passed: \(passed.joined(separator: ", "))" : problems.joined(separator: "; "))
-        }
-
+        let context = Context(
+            target: target, source: source, rules: rules, facts: facts, now: now, promoter: promoter,
+            incidents: IncidentHistory(facts.events, source: source))
+        let soak = soak(context)
+        verdict.rules = [built(context), from(context), incidents(context), soak.rule, approvals(context), checks(context)]
         verdict.eligible = verdict.rules.allSatisfy(\.passed)
-        if !verdict.eligible, let soakReady, verdict.failedRules == ["soak"] {
-            verdict.eligibleAt = soakReady.rfc3339
+        if !verdict.eligible, let ready = soak.ready, verdict.failedRules == ["soak"] {
+            verdict.eligibleAt = ready.rfc3339
         }
         return verdict
     }
 
-    private static func approvals(
-        rule: ApprovalRule, target: String, digest: Digest, events: [LedgerEvent], lastOpenedIndex: Int,
-        now: Timestamp, promoter: String?
-    ) -> (count: Int, reason: String) {
+    /// What every rule reads.
+    struct Context {
+        var target: String
+        var source: String
+        var rules: EnvironmentRules
+        var facts: GateFacts
+        var now: Timestamp
+        var promoter: String?
+        var incidents: IncidentHistory
+
+        var digest: Digest { facts.digest }
+        var events: [LedgerEvent] { facts.events }
+        /// When the digest became current in the source environment, if it is current there.
+        var arrivedInSource: TimelineEntry? { facts.sourceCurrent.flatMap { $0.digest == digest ? $0 : nil } }
+    }
+
+    /// The incidents against the digest, folded once for the incident, soak and approval rules.
+    struct IncidentHistory {
+        /// The latest state of each incident, keyed by `environment/id`.
+        var latest: [String: (event: LedgerEvent, open: Bool)] = [:]
+        /// The index of the last incident opened against the digest (-1: none).
+        var lastOpenedIndex = -1
+        /// When the last incident against the digest in the source environment was resolved.
+        var lastResolvedInSource: Timestamp?
+
+        init(_ events: [LedgerEvent], source: String) {
+            for event in events {
+                guard case .incident(let p) = event.statement.predicate else { continue }
+                latest["\(p.environment)/\(p.incident)"] = (event, p.state == .open)
+                if p.state == .open { lastOpenedIndex = event.index }
+                if p.state == .resolved && p.environment == source { lastResolvedInSource = event.time }
+            }
+        }
+
+        var open: [String] { latest.filter { $0.value.open }.keys.sorted() }
+    }
+
+    /// 1. built: provenance first.
+    static func built(_ c: Context) -> GateVerdict.Rule {
+        if let built = c.events.first(where: { $0.kind == .built }) {
+            return .init(rule: "built", passed: true, reason: "built at entry \(built.index) by \(built.signer.identity)")
+        }
+        return .init(
+            rule: "built", passed: false,
+            reason: "no `built` event for \(c.digest.short); CI records provenance with `docket record built`")
+    }
+
+    /// 2. from S: the digest is current in the source environment.
+    static func from(_ c: Context) -> GateVerdict.Rule {
+        if let current = c.arrivedInSource {
+            return .init(
+                rule: "from", passed: true, reason: "current in \(c.source) since \(current.time) (entry \(current.index))")
+        }
+        if let current = c.facts.sourceCurrent {
+            return .init(
+                rule: "from", passed: false,
+                reason: "not current in \(c.source): \(c.source) runs \(current.digest.short) since \(current.time)")
+        }
+        return .init(
+            rule: "from", passed: false,
+            reason: "nothing is current in \(c.source) yet; \(c.digest.short) must run there first")
+    }
+
+    /// 4. incidents: none open against the digest, in any environment.
+    static func incidents(_ c: Context) -> GateVerdict.Rule {
+        let open = c.incidents.open
+        if open.isEmpty {
+            return .init(
+                rule: "incidents", passed: true,
+                reason: c.incidents.latest.isEmpty
+                    ? "no incidents" : "\(c.incidents.latest.count) incident(s), all resolved")
+        }
+        return .init(
+            rule: "incidents", passed: false,
+            reason:
+                "open incident(s) \(open.joined(separator: ", ")); resolve with `docket record incident … --state resolved`"
+        )
+    }
+
+    /// 3. soak: current in the source long enough, counted from the later of arrival and the last resolution
+    /// of an incident there. Also returns when it will be ready, if it is not yet.
+    static func soak(_ c: Context) -> (rule: GateVerdict.Rule, ready: Timestamp?) {
+        guard let soak = c.rules.soak, soak.seconds > 0 else {
+            return (.init(rule: "soak", passed: true, reason: "no soak required"), nil)
+        }
+        guard let current = c.arrivedInSource else {
+            return (
+                .init(
+                    rule: "soak", passed: false,
+                    reason: "soak of \(soak) in \(c.source) has not started: \(c.digest.short) is not current there"),
+                nil
+            )
+        }
+        let arrived = current.time
+        let start = max(arrived, c.incidents.lastResolvedInSource ?? arrived)
+        let ready = start.adding(seconds: soak.seconds)
+        let elapsed = max(0, (c.now.milliseconds - start.milliseconds) / 1000)
+        let restart = start > arrived ? " (counted from the incident resolved at \(start.rfc3339))" : ""
+        if c.now >= ready {
+            return (
+                .init(
+                    rule: "soak", passed: true,
+                    reason: "soaked \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(c.source)\(restart)"),
+                nil
+            )
+        }
+        return (
+            .init(
+                rule: "soak", passed: false,
+                reason:
+                    "soak \(PolicyDuration.format(seconds: elapsed)) of \(soak) in \(c.source)\(restart), eligible at \(ready.rfc3339)"
+            ),
+            ready
+        )
+    }
+
+    /// 5. approvals: enough standing approvals that count.
+    static func approvals(_ c: Context) -> GateVerdict.Rule {
+        guard let rule = c.rules.approvals else {
+            return .init(rule: "approvals", passed: true, reason: "no approvals required")
+        }
+        let result = count(rule: rule, c)
+        return .init(rule: "approvals", passed: result.count >= rule.min, reason: result.reason)
+    }
+
+    /// 6. checks: the latest run of each required check passed.
+    static func checks(_ c: Context) -> GateVerdict.Rule {
+        guard !c.rules.checks.isEmpty else {
+            return .init(rule: "checks", passed: true, reason: "no checks required")
+        }
+        var latest: [String: (Predicates.Check, Int)] = [:]
+        for event in c.events {
+            if case .check(let p) = event.statement.predicate { latest[p.check] = (p, event.index) }
+        }
+        var problems: [String] = []
+        var passed: [String] = []
+        for name in c.rules.checks {
+            switch latest[name] {
+            case nil: problems.append("\(name) has not run")
+            case (let p, let index)? where p.result == .fail: problems.append("\(name) failed (entry \(index))")
+            case _?: passed.append(name)
+            }
+        }
+        return .init(
+            rule: "checks", passed: problems.isEmpty,
+            reason: problems.isEmpty ? "passed: \(passed.joined(separator: ", "))" : problems.joined(separator: "; "))
+    }
+
+    /// The approvals that count for `rule`, and why the others do not.
+    private static func count(rule: ApprovalRule, _ c: Context) -> (count: Int, reason: String) {
+        let (target, digest, now, promoter) = (c.target, c.digest, c.now, c.promoter)
+        let lastOpenedIndex = c.incidents.lastOpenedIndex
         var standing: [String: LedgerEvent] = [:]
         var lastRollbackIndex = -1
         var producers: Set<String> = []
-        for event in events {
+        for event in c.events {
             switch event.statement.predicate {
             case .approved(let p) where p.environment == target: standing[event.signer.identity] = event
             case .withdrawn(let p) where p.environment == target: standing[event.signer.identity] = nil
@@ -208,7 +266,4 @@ public enum Gate {
         return (counted.count, reason)
     }
 
-    static func short(_ digest: String) -> String {
-        digest.hasPrefix("sha256:") ? String(digest.prefix(19)) : digest
-    }
 }

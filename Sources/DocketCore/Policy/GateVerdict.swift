@@ -25,11 +25,11 @@ public struct GateVerdict: Sendable, Codable, Equatable {
 /// One step of an environment's history: a digest became current.
 public struct TimelineEntry: Sendable, Codable, Equatable {
     public var environment: String
-    public var digest: String
+    public var digest: Digest
     public var repository: String
     public var index: Int
-    public var time: String
+    public var time: Timestamp
     public var identity: String
     /// The event kind that made it current: `deployed`, `promoted` or `rolled-back`.
-    public var kind: String
+    public var kind: EventKind
 }

@@ -16,180 +16,42 @@ public struct KeyRecord: Sendable, Codable, Equatable {
     public var key: PublicKey? { Data(anyBase64: publicKey).flatMap { try? PublicKey(raw: $0) } }
 }
 
-/// Maintains and reads the projection tables. `apply` runs inside the append transaction, so the tables are
-/// always exactly the fold of the entries; every read is an indexed lookup, so its cost does not grow with
-/// the ledger.
+/// The projection tables: the one fold of admitted events into them (``apply(_:)``) and every read of them
+/// (`Projector+Reads.swift`, `+Gate`, `+Status`). `apply` runs inside the append transaction, so the tables
+/// are always exactly the fold of the entries; every read is an indexed lookup, so its cost does not grow
+/// with the ledger.
 final class Projector {
     let db: Database
-    private var policyCache: (index: Int, text: String, policy: Policy)?
+    /// The log the events come from (for reads that decode entries: the gate's facts).
+    let log: LogStore
+    var policyCache: (index: Int, text: String, policy: Policy)?
 
-    /// True for a connection no other process writes (the verifier's scratch copy): keys and the latest policy
-    /// are then answered from memory, kept current by ``apply(_:)``, the only writer.
+    /// True for a connection no other process writes (a verifier's scratch copy, a historical fold): keys and
+    /// the latest policy are then answered from memory, kept current by ``apply(_:)``, the only writer.
     var exclusive = false
-    private var keyCache: [String: KeyRecord?] = [:]
-    private var latestPolicy: (index: Int, policy: Policy)??
+    /// True when `log` is a verifier's own scratch log, whose entries it wrote right after checking their
+    /// signatures: they are not checked again when read back.
+    var trustsLog = false
+    var keyCache: [String: KeyRecord?] = [:]
+    var latestPolicy: (index: Int, policy: Policy)??
+    var lastApplied = -1
 
-    init(db: Database) { self.db = db }
-
-    // MARK: Reads
-
-    func key(id: String) throws -> KeyRecord? {
-        if exclusive, let cached = keyCache[id] { return cached }
-        let record = try db.row(
-            "SELECT key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason FROM keys WHERE key_id = ?",
-            [.text(id)]
-        )
-        .map(Self.keyRecord)
-        if exclusive { keyCache[id] = record }
-        return record
+    init(db: Database, log: LogStore) {
+        self.db = db
+        self.log = log
     }
 
-    func keys() throws -> [KeyRecord] {
-        try db.rows(
-            "SELECT key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason FROM keys ORDER BY enrolled_idx"
-        )
-        .map(Self.keyRecord)
+    /// A fresh, private set of projection tables in memory, folded from nothing: for answering questions about
+    /// an earlier point of a ledger with the same fold as the live tables.
+    static func scratch(reading log: LogStore) throws -> Projector {
+        let db = try Database(path: ":memory:", mode: .readWriteCreate)
+        try db.execute(Schema.projections)
+        let projector = Projector(db: db, log: log)
+        projector.exclusive = true
+        return projector
     }
 
-    private static func keyRecord(_ row: Row) -> KeyRecord {
-        KeyRecord(
-            keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
-            roles: (row.text(3) ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) },
-            enrolledIndex: row.int(4) ?? 0, revokedIndex: row.int(5), revokeReason: row.text(6))
-    }
-
-    /// The policy in force before entry `bound` (nil: the latest).
-    func policy(before bound: Int? = nil) throws -> (index: Int, policy: Policy)? {
-        // In the exclusive scratch copy events are applied in order, so "before the next entry" is the latest.
-        if exclusive, bound == nil || bound! > lastApplied, let latest = latestPolicy { return latest }
-        let result = try storedPolicy(before: bound)
-        if exclusive, bound == nil || bound! > lastApplied { latestPolicy = .some(result) }
-        return result
-    }
-
-    private var lastApplied = -1
-
-    private func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
-        let row = try db.row(
-            "SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1",
-            [.integer(Int64(bound ?? Int.max))])
-        guard let row, let index = row.int(0), let text = row.text(1) else { return nil }
-        // Keyed by the document too: a batch that was rolled back may have shown this connection a policy row
-        // at an index another process later filled with a different one.
-        if let cached = policyCache, cached.index == index, cached.text == text { return (index, cached.policy) }
-        guard let document = try? JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) else {
-            throw LedgerError.corrupt("the policy recorded at entry \(index) cannot be read; run `docket verify`")
-        }
-        let policy = try Policy(document: document, source: "policy at entry \(index)")
-        policyCache = (index, text, policy)
-        return (index, policy)
-    }
-
-    private static let timelineColumns = "environment, digest, repository, idx, integrated_ms, identity, kind"
-
-    private static func timelineEntry(_ row: Row) -> TimelineEntry {
-        TimelineEntry(
-            environment: row.text(0) ?? "", digest: row.text(1) ?? "", repository: row.text(2) ?? "",
-            index: row.int(3) ?? 0, time: Timestamp(milliseconds: row.int64(4) ?? 0).rfc3339,
-            identity: row.text(5) ?? "", kind: row.text(6) ?? "")
-    }
-
-    /// The digest current in `environment` before entry `bound`.
-    func current(environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
-        try db.row(
-            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
-            [.text(environment), .integer(Int64(bound))]
-        ).map(Self.timelineEntry)
-    }
-
-    /// Environments that have had a current digest, in first-use order.
-    func environmentsSeen(before bound: Int = Int.max) throws -> [String] {
-        try db.rows("SELECT name FROM environments WHERE first_idx < ? ORDER BY first_idx", [.integer(Int64(bound))])
-            .compactMap { $0.text(0) }
-    }
-
-    /// Indexes of entries that name `digest`, before `bound`.
-    func entryIndexes(digest: Digest, before bound: Int = Int.max) throws -> [Int] {
-        try db.rows(
-            "SELECT idx FROM digest_entries WHERE digest = ? AND idx < ? ORDER BY idx",
-            [.text(digest.description), .integer(Int64(bound))]
-        ).compactMap { $0.int(0) }
-    }
-
-    /// When `digest` was last current in `environment` before `bound` (not counting a current stint).
-    func lastStint(of digest: String, in environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
-        try db.row(
-            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND digest = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
-            [.text(environment), .text(digest), .integer(Int64(bound))]
-        ).map(Self.timelineEntry)
-    }
-
-    /// Rollback targets for `environment`: digests that were current there before the current one, newest
-    /// first, each once, at most `limit`. `excludingRolledBack` leaves out digests that were rolled back from
-    /// (the default choice should not restore a digest that was just removed). Reads pages of the timeline
-    /// only until it has enough, so the cost does not grow with the environment's history.
-    func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool, limit: Int = 20)
-        throws -> [TimelineEntry]
-    {
-        guard let current = try current(environment: environment, before: bound) else { return [] }
-        // A digest rolled back from is not a default target, unless it became current again after that rollback.
-        var rolledBackFrom: [String: Int] = [:]
-        if excludingRolledBack {
-            for row in try db.rows(
-                "SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
-                [.text(environment), .integer(Int64(bound))])
-            {
-                if let digest = row.text(0), let idx = row.int(1) {
-                    rolledBackFrom[digest] = max(rolledBackFrom[digest] ?? -1, idx)
-                }
-            }
-        }
-        var seen: Set<String> = [current.digest]
-        var out: [TimelineEntry] = []
-        var cursor = current.index
-        while out.count < limit {
-            let page = try db.rows(
-                "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
-                [.text(environment), .int(cursor)]
-            ).map(Self.timelineEntry)
-            guard let last = page.last else { break }
-            // Newest first, so the first row of a digest is its latest stint.
-            for row in page
-            where seen.insert(row.digest).inserted && (rolledBackFrom[row.digest] ?? -1) < row.index
-                && out.count < limit
-            {
-                out.append(row)
-            }
-            cursor = last.index
-        }
-        return out
-    }
-
-    /// The latest state of one incident against a digest (hex) in an environment, if it was ever recorded.
-    func incidentState(digest hex: String, environment: String, incident: String) throws -> Predicates.IncidentState? {
-        try db.row(
-            "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
-            [.text("sha256:" + hex), .text(environment), .text(incident)])?.text(0).flatMap(
-                Predicates.IncidentState.init(rawValue:))
-    }
-
-    /// Whether `identity` has an approval of the digest (hex) for `environment` that was not withdrawn.
-    func hasStandingApproval(digest hex: String, environment: String, identity: String) throws -> Bool {
-        try db.row(
-            "SELECT state FROM approvals WHERE digest = ? AND environment = ? AND identity = ?",
-            [.text("sha256:" + hex), .text(environment), .text(identity)])?.text(0) == "approved"
-    }
-
-    /// The digest `tag` names in `repository`, if any.
-    func digest(tagged tag: String, in repository: String) throws -> String? {
-        try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?.text(0)
-    }
-
-    func tags(digest: String) throws -> [String] {
-        try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest)]).compactMap { $0.text(0) }
-    }
-
-    // MARK: Apply
+    // MARK: The fold
 
     /// Folds one admitted event into the tables. The only writer of projection tables.
     func apply(_ event: LedgerEvent) throws {
@@ -233,16 +95,16 @@ final class Projector {
             let rules = try policy(before: event.index)?.policy.environment(p.environment)
             let current = try self.current(environment: p.environment, before: event.index)
             if rules?.isGated == true {
-                let promotedThere =
-                    try db.row(
-                        "SELECT 1 FROM env_timeline WHERE environment = ? AND digest = ? AND kind = 'promoted' AND idx < ? LIMIT 1",
-                        [.text(p.environment), .text(digest), .integer(index)]) != nil
-                if current?.digest != digest && !promotedThere {
+                let promotedThere = try wasPromoted(digest: digest, to: p.environment, before: event.index)
+                if current?.digest.description != digest && !promotedThere {
                     try db.run(
                         "INSERT INTO drift(idx, environment, digest, current_digest) VALUES (?, ?, ?, ?)",
-                        [.integer(index), .text(p.environment), .text(digest), .optionalText(current?.digest)])
+                        [
+                            .integer(index), .text(p.environment), .text(digest),
+                            .optionalText(current?.digest.description),
+                        ])
                 }
-            } else if current?.digest != digest {
+            } else if current?.digest.description != digest {
                 try insertTimeline(event, environment: p.environment)
             }
         case .check(let p):
@@ -315,7 +177,9 @@ final class Projector {
 
     private func applyTags(_ tags: [String], repository: String, digest: String, index: Int64) throws {
         for tag in Set(tags).sorted() {
-            if let previous = try self.digest(tagged: tag, in: repository), previous != digest {
+            let previous = try db.row(
+                "SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?.text(0)
+            if let previous, previous != digest {
                 try db.run(
                     "INSERT INTO tag_moves(idx, repository, tag, from_digest, to_digest) VALUES (?, ?, ?, ?, ?)",
                     [.integer(index), .text(repository), .text(tag), .text(previous), .text(digest)])

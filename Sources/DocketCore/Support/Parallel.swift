@@ -24,10 +24,3 @@ func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [
     }
     return results.map { $0! }
 }
-
-/// The id of the key among `keys` that the envelope's signature verifies under: the hinted one first.
-func signingKey(of envelope: Envelope, among keys: [String: PublicKey]) -> String? {
-    let hint = envelope.signatures.first?.keyID.lowercased() ?? ""
-    if let key = keys[hint], envelope.isSigned(by: key) { return hint }
-    return keys.first { $0.key != hint && envelope.isSigned(by: $0.value) }?.key
-}

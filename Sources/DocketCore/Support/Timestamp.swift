@@ -131,3 +131,20 @@ public struct SystemClock: LedgerClock {
     public init() {}
     public func now() -> Timestamp { .now() }
 }
+
+extension Timestamp: Codable {
+    /// Encoded as RFC 3339 with milliseconds, the form entries carry.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let time = Timestamp(rfc3339: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "`\(text)` is not an RFC 3339 time")
+        }
+        self = time
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(rfc3339)
+    }
+}

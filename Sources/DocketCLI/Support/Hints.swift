@@ -1,0 +1,54 @@
+import DocketCore
+
+/// What to do next, for failures from the core. The core says what went wrong and with which input; only the
+/// command line knows its flags and commands, so the advice that names them is added here.
+enum Hints {
+    /// The failure's description followed by the advice for it, if there is any.
+    static func message(for failure: DocketFailure) -> String {
+        guard let hint = hint(for: failure) else { return failure.description }
+        return failure.description + "; " + hint
+    }
+
+    static func hint(for failure: DocketFailure) -> String? {
+        switch failure {
+        case let error as LedgerError: hint(for: error)
+        case let error as DatabaseError where error.resultCode == .notADatabase: "check --ledger / DOCKET_LEDGER"
+        case let error as CryptoError: hint(for: error)
+        case EnvelopeError.notJSON: "expected the JSON written by `docket … --out FILE`"
+        default: nil
+        }
+    }
+
+    private static func hint(for error: LedgerError) -> String? {
+        switch error {
+        case .noLedger: "create one with `docket init`, or point --ledger / DOCKET_LEDGER at it"
+        case .notALedger: "check --ledger / DOCKET_LEDGER"
+        case .isFolder: "point --ledger / DOCKET_LEDGER at the ledger's file"
+        case .corrupt: "run `docket verify`"
+        case .logKeyUnavailable: "appends need the log key created by `docket init` beside the ledger"
+        case .noPolicy: "set one with `docket policy set FILE`"
+        case .notGated: "record them with `docket record deployed`"
+        case .refused(let refusal): hint(for: refusal)
+        default: nil
+        }
+    }
+
+    private static func hint(for refusal: Refusal) -> String? {
+        switch refusal {
+        case .missingRole(_, _, let kind):
+            "an admin can enrol a key with it (`docket key enroll … --role \(kind.requiredRole.rawValue)`)"
+        case .unknownSigner: "if the key is new, an admin enrols it with `docket key enroll FILE.pub --role ROLE`"
+        case .breakGlassNotNeeded: "promote without --break-glass"
+        case .noDefaultRollbackTarget: "name one with --to"
+        default: nil
+        }
+    }
+
+    private static func hint(for error: CryptoError) -> String? {
+        switch error {
+        case .malformedKeyFile: "create one with `docket key generate`"
+        case .passphraseRequired: "on a terminal, or name an environment variable holding it with --passphrase-env"
+        default: nil
+        }
+    }
+}

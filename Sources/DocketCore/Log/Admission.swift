@@ -1,0 +1,172 @@
+import Foundation
+
+/// Decides whether an event may join the ledger: who signed it (``authorize(_:_:index:preverified:)``) and
+/// whether the ledger's state and the policy in force allow it (``admit(_:)``). Reads only projections; writes
+/// nothing. The append pipeline calls it for every entry, live or replayed.
+struct Admission {
+    let projector: Projector
+    /// The ledger's origin; `nil` until the genesis entry names it (a verifier replaying a bundle).
+    var origin: String?
+
+    /// Finds the enrolled key whose signature is on the envelope and checks it may sign this kind now.
+    ///
+    /// The envelope's keyid is only a hint: the signature must verify under the enrolled public key.
+    /// `preverified` names a key a caller has already verified the signature under (signatures are checked in
+    /// parallel before the transaction); its record is then trusted without verifying again.
+    func authorize(_ envelope: Envelope, _ statement: Statement, index: Int, preverified: String? = nil) throws
+        -> Signer
+    {
+        let kind = statement.kind
+        if index == 0 {
+            guard case .initialized(let p) = statement.predicate else {
+                throw LedgerError.refused(.genesisNotInitialized)
+            }
+            for admin in p.admins {
+                guard let raw = Data(anyBase64: admin.publicKey), let key = try? PublicKey(raw: raw) else { continue }
+                if envelope.isSigned(by: key) {
+                    return Signer(identity: admin.identity, keyID: key.keyID, roles: [.admin])
+                }
+            }
+            throw LedgerError.refused(.genesisNotSignedByAdmin)
+        }
+        // The keyid is a hint: look it up first, then fall back to every enrolled key (a handful).
+        let candidates: [KeyRecord]
+        if let preverified, let record = try projector.key(id: preverified) {
+            candidates = [record]
+        } else {
+            let hinted = try envelope.signatures.compactMap { try projector.key(id: $0.keyID.lowercased()) }
+            candidates =
+                hinted + (try projector.keys().filter { record in !hinted.contains { $0.keyID == record.keyID } })
+        }
+        for record in candidates {
+            if record.keyID != preverified {
+                guard let key = record.key, envelope.isSigned(by: key) else { continue }
+            }
+            if let revoked = record.revokedIndex, revoked < index {
+                throw LedgerError.refused(
+                    .keyRevoked(identity: record.identity, keyID: record.keyID, at: revoked, reason: record.revokeReason))
+            }
+            guard record.roles.contains(kind.requiredRole) else {
+                throw LedgerError.refused(.missingRole(identity: record.identity, holds: record.roles, kind: kind))
+            }
+            return record.signer
+        }
+        let hint = envelope.signatures.first?.keyID ?? ""
+        throw LedgerError.refused(.unknownSigner(keyIDHint: hint.isEmpty ? nil : hint))
+    }
+
+    /// Checks an authorised event against the ledger's state and the policy in force. Throws the refusal.
+    func admit(_ event: LedgerEvent) throws {
+        let statement = event.statement
+        try statement.validateFields()
+        guard statement.ledger == origin else {
+            throw LedgerError.refused(.foreignLedger(signedFor: statement.ledger, this: origin ?? ""))
+        }
+        let policy = try projector.policy(before: event.index)?.policy
+        if let environment = statement.predicate.environment, let policy, policy.environment(environment) == nil {
+            throw LedgerError.refused(.unknownEnvironment(environment, known: policy.environmentNames))
+        }
+        switch statement.predicate {
+        case .initialized(let p):
+            guard event.index == 0 else { throw LedgerError.refused(.alreadyInitialized) }
+            guard let key = try? NoteVerifierKey(parsing: p.logKey),
+                key.name == origin, SHA256.hash(key.publicKey.raw).hex == statement.subjectDigest
+            else { throw LedgerError.refused(.genesisLogKeyMismatch) }
+        case .keyEnrolled(let p):
+            let raw = try publicKeyBytes(p.publicKey, identity: p.identity, subject: statement.subjectDigest)
+            guard !p.roles.isEmpty else { throw LedgerError.refused(.noRoles) }
+            if let existing = try projector.key(id: SHA256.hash(raw).hex) {
+                if let revoked = existing.revokedIndex { throw LedgerError.refused(.keyRevokedForever(at: revoked)) }
+                throw LedgerError.refused(.keyAlreadyEnrolled(identity: existing.identity, at: existing.enrolledIndex))
+            }
+        case .keyRevoked(let p):
+            let raw = try publicKeyBytes(p.publicKey, identity: p.identity, subject: statement.subjectDigest)
+            guard let existing = try projector.key(id: SHA256.hash(raw).hex), existing.revokedIndex == nil else {
+                throw LedgerError.refused(.noSuchKey(identity: p.identity))
+            }
+            guard existing.identity == p.identity else {
+                throw LedgerError.refused(.keyOfAnotherIdentity(owner: existing.identity, claimed: p.identity))
+            }
+        case .policy(let p):
+            let parsed = try Policy(document: p.policy, source: "policy event")
+            guard parsed.documentHash == statement.subjectDigest else {
+                throw LedgerError.refused(.policyHashMismatch)
+            }
+        case .built(let p):
+            try checkTags(p.tags ?? [], repository: statement.subjectName, digest: event.digest, policy: policy)
+        case .promoted(let p):
+            try admitPromotion(event, p, policy: policy)
+        case .rolledBack(let p):
+            try admitRollback(event, p)
+        case .incident(let p):
+            guard let digest = event.digest else { throw LedgerError.refused(.notAnImageEvent(event.kind)) }
+            let state = try projector.incidentState(digest: digest, environment: p.environment, incident: p.incident)
+            if p.state == .resolved && state != .open {
+                throw LedgerError.refused(.incidentNotOpen(incident: p.incident, environment: p.environment))
+            }
+            if p.state == .open && state == .open {
+                throw LedgerError.refused(.incidentAlreadyOpen(incident: p.incident, environment: p.environment))
+            }
+        case .withdrawn(let p):
+            guard let digest = event.digest,
+                try projector.hasStandingApproval(
+                    digest: digest, environment: p.environment, identity: event.signer.identity)
+            else {
+                throw LedgerError.refused(
+                    .nothingToWithdraw(identity: event.signer.identity, environment: p.environment))
+            }
+        case .deployed, .check, .approved:
+            break
+        }
+    }
+
+    private func publicKeyBytes(_ text: String, identity: String, subject: String) throws -> Data {
+        guard let raw = Data(anyBase64: text), raw.count == 32 else {
+            throw LedgerError.refused(.badPublicKey(identity: identity))
+        }
+        guard SHA256.hash(raw).hex == subject else {
+            throw LedgerError.refused(.publicKeySubjectMismatch(identity: identity))
+        }
+        return raw
+    }
+
+    private func checkTags(_ tags: [String], repository: String, digest: Digest?, policy: Policy?) throws {
+        guard let policy, let digest, !tags.isEmpty else { return }
+        for tag in tags where policy.isProtected(tag: tag) {
+            if let current = try projector.digest(tagged: tag, in: repository), current != digest {
+                throw LedgerError.refused(
+                    .protectedTag(tag: tag, repository: repository, current: current.description))
+            }
+        }
+    }
+
+    private func admitPromotion(_ event: LedgerEvent, _ p: Predicates.Promoted, policy: Policy?) throws {
+        guard let digest = event.digest else { throw LedgerError.refused(.notAnImageEvent(.promoted)) }
+        try checkTags(p.tags ?? [], repository: event.statement.subjectName, digest: digest, policy: policy)
+        if let rules = policy?.environment(p.to), let from = rules.from, from != p.from {
+            throw LedgerError.refused(.wrongSource(environment: p.to, required: from, given: p.from))
+        }
+        if try projector.current(environment: p.to, before: event.index)?.digest == digest {
+            throw LedgerError.refused(.alreadyCurrent(digest: digest.short, environment: p.to))
+        }
+        let verdict = try projector.gate(
+            digest: digest, environment: p.to, before: event.index, at: event.time, promoter: event.signer.identity)
+        if verdict.eligible {
+            guard p.breakGlass == nil else { throw LedgerError.refused(.breakGlassNotNeeded) }
+            return
+        }
+        guard let glass = p.breakGlass else { throw LedgerError.gateRefused(verdict) }
+        guard policy?.environment(p.to)?.breakGlass == true else {
+            throw LedgerError.refused(.breakGlassNotAllowed(environment: p.to, failedRules: verdict.failedRules))
+        }
+        guard Set(glass.failedRules) == Set(verdict.failedRules) else {
+            throw LedgerError.refused(.breakGlassRulesMismatch(listed: glass.failedRules, failing: verdict.failedRules))
+        }
+    }
+
+    private func admitRollback(_ event: LedgerEvent, _ p: Predicates.RolledBack) throws {
+        guard let target = event.digest else { throw LedgerError.refused(.notAnImageEvent(.rolledBack)) }
+        _ = try projector.rollbackChoice(
+            environment: p.environment, requested: target, before: event.index, claimedCurrent: p.from)
+    }
+}

@@ -1,0 +1,128 @@
+import Foundation
+
+/// The one append pipeline (DESIGN §6): authorise → admit → store the entry → add its Merkle nodes → fold it
+/// into the projections, for one entry or a batch, in order, inside a transaction its caller holds.
+///
+/// ``Ledger/appendBatch(_:)`` (every live append, and the server's batch writer) and the verifier's replay both
+/// integrate through ``integrate(_:at:source:frontier:onRefusal:)``, so an event is judged by the same code
+/// when it is appended and whenever it is re-checked.
+///
+/// Not `Sendable`: it works on the connection of the transaction its caller holds.
+final class AppendPipeline {
+    let log: LogStore
+    let projector: Projector
+    var admission: Admission
+    /// Whether Merkle nodes are written (a bundle's verifier needs only the root, from the frontier).
+    var storesMerkleNodes = true
+
+    init(log: LogStore, projector: Projector, origin: String?) {
+        self.log = log
+        self.projector = projector
+        self.admission = Admission(projector: projector, origin: origin)
+    }
+
+    /// An envelope parsed, ready to be integrated. Parsing and signature checks need no ledger state, so callers
+    /// do them on every core before taking the write lock (``prepare(_:knownKeys:)``).
+    struct Candidate: Sendable {
+        var envelope: Envelope
+        var statement: Statement
+        var payloadHash: Data
+        /// The id of the known key the signature verified under, if any.
+        var signedBy: String?
+    }
+
+    /// Where an entry's bytes come from.
+    enum Source {
+        /// A new append at ledger time `time`: the pipeline writes the entry bytes, recording the id of the key
+        /// that really signed (the envelope's keyid is only a hint).
+        case new(time: Timestamp)
+        /// A replay of entry bytes already written (their time is in them).
+        case stored(Entry)
+    }
+
+    enum Outcome {
+        case integrated(LedgerEvent, Entry)
+        /// The same statement is already the entry at `index`; nothing was written.
+        case duplicate(index: Int, time: Timestamp, signer: String)
+    }
+
+    /// Parses envelopes and finds the known key each verifies under, on every core.
+    static func prepare(_ items: [(data: Data, source: String)], knownKeys: [String: PublicKey]) throws -> [Candidate]
+    {
+        let parsed = try concurrentMap(items.count) { i in
+            Result { () throws -> Candidate in
+                let envelope = try Envelope(parsing: items[i].data, source: items[i].source)
+                return Candidate(
+                    envelope: envelope, statement: try Statement(parsing: envelope.payload, source: items[i].source),
+                    payloadHash: SHA256.hash(envelope.payload), signedBy: nil)
+            }
+        }.map { try $0.get() }
+        let signedBy = concurrentMap(parsed.count) { parsed[$0].envelope.signingKey(among: knownKeys) }
+        return zip(parsed, signedBy).map { candidate, key in
+            var c = candidate
+            c.signedBy = key
+            return c
+        }
+    }
+
+    /// Integrates one entry at `index`. Throws when the signer is not authorised (nothing is written);
+    /// a refused admission goes to `onRefusal`: appends rethrow it, a verifier reports it and integrates the
+    /// entry anyway, so the rest of a damaged history is checked against the state its ledger holds.
+    func integrate(
+        _ candidate: Candidate, at index: Int, source: Source, frontier: inout MerkleFrontier,
+        onRefusal: (Error) throws -> Void
+    ) throws -> Outcome {
+        if let existing = try log.entry(payloadHash: candidate.payloadHash) {
+            return .duplicate(index: existing.index, time: existing.time, signer: existing.signer)
+        }
+        if index == 0, admission.origin == nil, case .initialized = candidate.statement.predicate {
+            admission.origin = candidate.statement.ledger
+        }
+        let signer = try admission.authorize(
+            candidate.envelope, candidate.statement, index: index, preverified: candidate.signedBy)
+        let time: Timestamp
+        switch source {
+        case .new(let now): time = now
+        case .stored(let entry): time = entry.integratedTime
+        }
+        let event = LedgerEvent(index: index, time: time, signer: signer, statement: candidate.statement)
+        do {
+            try admission.admit(event)
+        } catch {
+            try onRefusal(error)
+        }
+        let entry: Entry
+        switch source {
+        case .new:
+            var recorded = candidate.envelope
+            recorded.signatures[0].keyID = signer.keyID
+            entry = Entry(index: index, integratedTime: time, envelope: recorded)
+        case .stored(let stored):
+            entry = stored
+        }
+        try log.insert(
+            entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash)
+        try addLeaf(entry.leafHash, to: &frontier)
+        try projector.apply(event)
+        return .integrated(event, entry)
+    }
+
+    /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store.
+    func addLeaf(_ leafHash: Data, to frontier: inout MerkleFrontier) throws {
+        let nodes = frontier.append(leafHash: leafHash)
+        if storesMerkleNodes { try log.insert(nodes: nodes) }
+    }
+
+    /// Whether `envelope` is genuinely signed by the key recorded for an earlier entry: only then is it a
+    /// duplicate of that entry, and not a forgery reusing its statement.
+    func isSignedLikeStored(_ candidate: Candidate, storedSigner: String) throws -> Bool {
+        guard let record = try projector.key(id: storedSigner), let key = record.key else { return false }
+        return record.keyID == candidate.signedBy || candidate.envelope.isSigned(by: key)
+    }
+
+    /// Signs and stores a checkpoint over the tree `frontier` describes.
+    func sealCheckpoint(_ frontier: MerkleFrontier, origin: String, logKey: SigningKey) throws {
+        let note = Checkpoint(origin: origin, size: frontier.size, root: frontier.root).signed(with: logKey)
+        try log.save(checkpoint: note, size: frontier.size)
+    }
+}

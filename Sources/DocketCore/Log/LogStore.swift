@@ -1,0 +1,232 @@
+import Foundation
+
+/// The log tables of one ledger file: entries, Merkle nodes, the signed checkpoint, witnesses' cosignatures and
+/// the file's metadata. Every SQL statement about them is here; the projection tables belong to ``Projector``.
+///
+/// Not `Sendable`: it shares the connection of the ``Ledger`` (or scratch copy) that owns it.
+final class LogStore: SubtreeStore {
+    let db: Database
+
+    init(db: Database) { self.db = db }
+
+    // MARK: Metadata
+
+    /// The `meta` value for `key`, if the file has one.
+    func meta(_ key: String) throws -> String? {
+        try db.row("SELECT value FROM meta WHERE key = ?", [.text(key)])?.text(0)
+    }
+
+    func createTables(origin: String) throws {
+        try db.execute("PRAGMA journal_mode=WAL")
+        try db.execute(Schema.log + Schema.projections)
+        try db.run(
+            "INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)",
+            [.text(origin), .text(Schema.version)])
+    }
+
+    // MARK: Transactions
+
+    /// Runs `body` in a write transaction, retrying while another process holds the lock.
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try db.immediateTransaction(body)
+            } catch let error as DatabaseError where error.isBusy && attempt < 20 {
+                attempt += 1
+                usleep(useconds_t(1000 * (attempt * 10 + Int.random(in: 0..<20))))
+            }
+        }
+    }
+
+    /// Runs `body` in one read transaction: every read inside sees the same snapshot, even while others append.
+    func readSnapshot<T>(_ body: () throws -> T) throws -> T {
+        try db.execute("BEGIN")
+        defer { try? db.execute("COMMIT") }
+        return try body()
+    }
+
+    /// Ends the scratch copy's open transaction and starts the next (a verifier commits run by run, so SQLite
+    /// does not hold the whole replay's dirty pages in memory).
+    func commitAndContinue() throws { try db.execute("COMMIT; BEGIN") }
+
+    // MARK: Entries
+
+    /// The number of entries.
+    func treeSize() throws -> Int {
+        try db.row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?.int(0) ?? 0
+    }
+
+    /// The last entry's index and ledger time, if there is one.
+    func tip() throws -> (index: Int, time: Timestamp)? {
+        guard let row = try db.row("SELECT idx, integrated_ms FROM entries ORDER BY idx DESC LIMIT 1"),
+            let index = row.int(0)
+        else { return nil }
+        return (index, Timestamp(milliseconds: row.int64(1) ?? 0))
+    }
+
+    /// The entry holding the statement whose payload hashes to `payloadHash`, if any.
+    func entry(payloadHash: Data) throws -> (index: Int, time: Timestamp, signer: String)? {
+        guard
+            let row = try db.row(
+                "SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]),
+            let index = row.int(0)
+        else { return nil }
+        return (index, Timestamp(milliseconds: row.int64(1) ?? 0), row.text(2) ?? "")
+    }
+
+    /// Writes an entry row at `index` (its own index on append; a verifier replaying a damaged history stores
+    /// each entry at its position instead, so one gap does not derail what follows). Throws
+    /// ``LogStoreError/duplicatePayload(earlier:)`` when the same statement is already stored.
+    func insert(_ entry: Entry, at index: Int, kind: EventKind, signer: String, payloadHash: Data) throws {
+        do {
+            try db.run(
+                "INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    .int(index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
+                    .text(kind.rawValue), .text(signer), .blob(entry.bytes),
+                ])
+        } catch let error as DatabaseError where error.resultCode == .constraint {
+            if let earlier = try self.entry(payloadHash: payloadHash) {
+                throw LogStoreError.duplicatePayload(earlier: earlier.index)
+            }
+            throw error
+        }
+    }
+
+    /// The stored bytes of entry `index` and the id of the key recorded as its signer.
+    func storedEntry(at index: Int) throws -> (bytes: Data, signer: String)? {
+        guard let row = try db.row("SELECT bytes, signer FROM entries WHERE idx = ?", [.int(index)]),
+            let bytes = row.blob(0)
+        else { return nil }
+        return (bytes, row.text(1) ?? "")
+    }
+
+    /// Entries `[from, from+limit)` as stored.
+    func entries(from: Int, limit: Int) throws -> [Entry] {
+        try db.rows("SELECT idx, bytes FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)])
+            .map { try Entry(bytes: $0.blob(1) ?? Data(), source: "entry \($0.int(0) ?? -1)") }
+    }
+
+    /// Indexes of the entries `[from, from+limit)` that exist.
+    func indexes(from: Int, limit: Int) throws -> [Int] {
+        try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)])
+            .compactMap { $0.int(0) }
+    }
+
+    /// Entry rows after index `after` (exclusive) and before `bound`, in order, with every column: what a
+    /// verifier compares.
+    func storedEntries(after: Int, before bound: Int = Int.max, limit: Int) throws -> [StoredEntry] {
+        try db.rows(
+            "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? AND idx < ? ORDER BY idx LIMIT ?",
+            [.int(after), .integer(Int64(bound)), .int(limit)]
+        ).map { row in
+            StoredEntry(
+                bytes: row.blob(5) ?? Data(),
+                column: .init(
+                    index: row.int(0) ?? 0, integratedMilliseconds: row.int64(1) ?? 0,
+                    payloadHash: row.blob(2) ?? Data(), kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
+        }
+    }
+
+    /// Indexes of the entries of `kinds` before `bound`, in order.
+    func indexes(ofKinds kinds: [EventKind], before bound: Int) throws -> [Int] {
+        let list = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+        return try db.rows("SELECT idx FROM entries WHERE idx < ? AND kind IN (\(list)) ORDER BY idx", [.int(bound)])
+            .compactMap { $0.int(0) }
+    }
+
+    /// The index of the last entry at or before `time`, or nil if none.
+    func lastIndex(atOrBefore time: Timestamp) throws -> Int? {
+        try db.row("SELECT MAX(idx) FROM entries WHERE integrated_ms <= ?", [.integer(time.milliseconds)])?.int(0)
+    }
+
+    /// The ledger time of the last entry before `bound`, if any.
+    func lastTime(before bound: Int) throws -> Timestamp? {
+        try db.row("SELECT integrated_ms FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.int(bound)])?
+            .int64(0).map(Timestamp.init(milliseconds:))
+    }
+
+    // MARK: Merkle nodes
+
+    /// Stores perfect-subtree nodes (a leaf and those it completes).
+    func insert(nodes: [(level: Int, index: Int, hash: Data)]) throws {
+        for node in nodes {
+            try db.run(
+                "INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)",
+                [.int(node.level), .int(node.index), .blob(node.hash)])
+        }
+    }
+
+    func node(level: Int, index: Int) throws -> Data {
+        guard
+            let hash = try db.row("SELECT hash FROM merkle WHERE level = ? AND pos = ?", [.int(level), .int(index)])?
+                .blob(0),
+            hash.count == 32
+        else { throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index)) }
+        return hash
+    }
+
+    /// The right edge of the stored tree of `size` leaves: O(log n) reads.
+    func frontier(size: Int) throws -> MerkleFrontier {
+        try MerkleFrontier(size: size) { level, index in try node(level: level, index: index) }
+    }
+
+    var tree: MerkleTree<LogStore> { MerkleTree(store: self) }
+
+    // MARK: Checkpoints
+
+    /// The latest signed checkpoint note, as stored.
+    func checkpointNote() throws -> String? {
+        try db.row("SELECT note FROM checkpoint WHERE id = 1")?.text(0)
+    }
+
+    func save(checkpoint note: SignedNote, size: Int) throws {
+        try db.run(
+            "INSERT OR REPLACE INTO checkpoint(id, size, note) VALUES (1, ?, ?)", [.int(size), .text(note.text)])
+    }
+
+    /// Checkpoints cosigned by witnesses, as stored (one per witness).
+    func cosignedNotes() throws -> [String] {
+        try db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
+    }
+
+    func save(cosigned note: String, witness: String, size: Int) throws {
+        try db.run(
+            "INSERT OR REPLACE INTO cosigned(witness, size, note) VALUES (?, ?, ?)",
+            [.text(witness), .int(size), .text(note)])
+    }
+
+    // MARK: The file
+
+    /// What SQLite's own integrity check finds wrong with the file (empty when it is sound).
+    func integrityProblems() throws -> [String] {
+        try db.rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter { $0 != "ok" }
+    }
+
+    /// Every row of `table` in the order of its key columns, one at a time (a verifier's merge join).
+    func orderedRows(of table: String, orderBy: String) throws -> PreparedStatement {
+        try db.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
+    }
+}
+
+/// What the log store refuses.
+enum LogStoreError: Error, Equatable {
+    /// The statement is already stored, at `earlier`.
+    case duplicatePayload(earlier: Int)
+}
+
+/// One stored entry as a verifier reads it: the bytes, plus what the database says about them (absent for
+/// bundles, where the line is all there is).
+struct StoredEntry: Sendable {
+    var bytes: Data
+    var column: Columns?
+
+    struct Columns: Sendable {
+        var index: Int
+        var integratedMilliseconds: Int64
+        var payloadHash: Data
+        var kind: String
+        var signer: String
+    }
+}

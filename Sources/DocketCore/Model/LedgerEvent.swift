@@ -1,0 +1,32 @@
+import Foundation
+
+/// Who signed an event, as enrolled in the ledger.
+public struct Signer: Sendable, Equatable, Codable {
+    public var identity: String
+    public var keyID: String
+    public var roles: [Role]
+
+    public init(identity: String, keyID: String, roles: [Role]) {
+        self.identity = identity
+        self.keyID = keyID
+        self.roles = roles
+    }
+}
+
+/// An appended, authenticated event: the unit every projection and the gate work on.
+public struct LedgerEvent: Sendable {
+    public let index: Int
+    public let time: Timestamp
+    public let signer: Signer
+    public let statement: Statement
+
+    public init(index: Int, time: Timestamp, signer: Signer, statement: Statement) {
+        self.index = index
+        self.time = time
+        self.signer = signer
+        self.statement = statement
+    }
+
+    public var kind: EventKind { statement.kind }
+    public var digest: Digest? { statement.digest }
+}

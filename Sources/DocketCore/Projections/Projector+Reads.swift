@@ -1,0 +1,314 @@
+import Foundation
+
+/// A `deployed` event for a gated environment naming a digest that is not current there.
+public struct DriftRecord: Sendable, Codable, Equatable {
+    public var index: Int
+    public var environment: String
+    public var digest: String
+    public var currentDigest: String?
+}
+
+/// A tag that moved from one digest to another.
+public struct TagMove: Sendable, Codable, Equatable {
+    public var index: Int
+    public var repository: String
+    public var tag: String
+    public var from: String
+    public var to: String
+}
+
+/// A break-glass promotion, as verify lists it.
+public struct BreakGlassRecord: Sendable, Codable, Equatable {
+    public var index: Int
+    public var digest: String
+    public var environment: String
+    public var reason: String
+    public var failedRules: [String]
+}
+
+public struct OpenIncident: Sendable, Codable, Equatable {
+    public var digest: String
+    public var environment: String
+    public var incident: String
+    public var index: Int
+}
+
+extension Projector {
+    // MARK: Keys and policy
+
+    private static let keyColumns =
+        "key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason"
+
+    func key(id: String) throws -> KeyRecord? {
+        if exclusive, let cached = keyCache[id] { return cached }
+        let record = try db.row("SELECT \(Self.keyColumns) FROM keys WHERE key_id = ?", [.text(id)])
+            .map(Self.keyRecord)
+        if exclusive { keyCache[id] = record }
+        return record
+    }
+
+    func keys() throws -> [KeyRecord] {
+        try db.rows("SELECT \(Self.keyColumns) FROM keys ORDER BY enrolled_idx").map(Self.keyRecord)
+    }
+
+    private static func keyRecord(_ row: Row) -> KeyRecord {
+        KeyRecord(
+            keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
+            roles: (row.text(3) ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) },
+            enrolledIndex: row.int(4) ?? 0, revokedIndex: row.int(5), revokeReason: row.text(6))
+    }
+
+    /// The policy in force before entry `bound` (nil: the latest).
+    func policy(before bound: Int? = nil) throws -> (index: Int, policy: Policy)? {
+        // In an exclusive copy events are applied in order, so "before the next entry" is the latest.
+        let latest = bound.map { $0 > lastApplied } ?? true
+        if exclusive, latest, let cached = latestPolicy { return cached }
+        let result = try storedPolicy(before: bound)
+        if exclusive, latest { latestPolicy = .some(result) }
+        return result
+    }
+
+    private func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
+        let row = try db.row(
+            "SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1",
+            [.integer(Int64(bound ?? Int.max))])
+        guard let row, let index = row.int(0), let text = row.text(1) else { return nil }
+        // Keyed by the document too: a batch that was rolled back may have shown this connection a policy row
+        // at an index another process later filled with a different one.
+        if let cached = policyCache, cached.index == index, cached.text == text { return (index, cached.policy) }
+        let document: JSONValue
+        do {
+            document = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
+        } catch {
+            throw LedgerError.corrupt(.unreadablePolicy(entry: index))
+        }
+        let policy = try Policy(document: document, source: "policy at entry \(index)")
+        policyCache = (index, text, policy)
+        return (index, policy)
+    }
+
+    // MARK: Environments
+
+    private static let timelineColumns = "environment, digest, repository, idx, integrated_ms, identity, kind"
+
+    /// A timeline row, typed. A row that does not read as one is a damaged file, never a silent default.
+    private static func timelineEntry(_ row: Row) throws -> TimelineEntry {
+        let index = row.int(3) ?? -1
+        guard let digest = try? Digest(parsing: row.text(1) ?? ""), let ms = row.int64(4),
+            let kind = EventKind(rawValue: row.text(6) ?? "")
+        else { throw LedgerError.corrupt(.unreadableRow(table: "env_timeline", index: index)) }
+        return TimelineEntry(
+            environment: row.text(0) ?? "", digest: digest, repository: row.text(2) ?? "", index: index,
+            time: Timestamp(milliseconds: ms), identity: row.text(5) ?? "", kind: kind)
+    }
+
+    /// The digest current in `environment` before entry `bound`.
+    func current(environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
+        try db.row(
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+            [.text(environment), .integer(Int64(bound))]
+        ).map(Self.timelineEntry)
+    }
+
+    /// Environments that have had a current digest, in first-use order.
+    func environmentsSeen(before bound: Int = Int.max) throws -> [String] {
+        try db.rows("SELECT name FROM environments WHERE first_idx < ? ORDER BY first_idx", [.integer(Int64(bound))])
+            .compactMap { $0.text(0) }
+    }
+
+    /// When `digest` was last current in `environment` before `bound` (not counting a current stint).
+    func lastStint(of digest: Digest, in environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
+        try db.row(
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND digest = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+            [.text(environment), .text(digest.description), .integer(Int64(bound))]
+        ).map(Self.timelineEntry)
+    }
+
+    /// Whether `digest` was ever promoted to `environment` before `bound`.
+    func wasPromoted(digest: String, to environment: String, before bound: Int) throws -> Bool {
+        try db.row(
+            "SELECT 1 FROM env_timeline WHERE environment = ? AND digest = ? AND kind = 'promoted' AND idx < ? LIMIT 1",
+            [.text(environment), .text(digest), .int(bound)]) != nil
+    }
+
+    /// Rollback targets for `environment`: digests that were current there before the current one, newest
+    /// first, each once, at most `limit`. `excludingRolledBack` leaves out digests that were rolled back from
+    /// (the default choice should not restore a digest that was just removed). Reads pages of the timeline
+    /// only until it has enough, so the cost does not grow with the environment's history.
+    func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool, limit: Int = 20)
+        throws -> [TimelineEntry]
+    {
+        guard let current = try current(environment: environment, before: bound) else { return [] }
+        // A digest rolled back from is not a default target, unless it became current again after that rollback.
+        var rolledBackFrom: [String: Int] = [:]
+        if excludingRolledBack {
+            for row in try db.rows(
+                "SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
+                [.text(environment), .integer(Int64(bound))])
+            {
+                if let digest = row.text(0), let idx = row.int(1) {
+                    rolledBackFrom[digest] = max(rolledBackFrom[digest] ?? -1, idx)
+                }
+            }
+        }
+        var seen: Set<Digest> = [current.digest]
+        var out: [TimelineEntry] = []
+        var cursor = current.index
+        while out.count < limit {
+            let page = try db.rows(
+                "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
+                [.text(environment), .int(cursor)]
+            ).map(Self.timelineEntry)
+            guard let last = page.last else { break }
+            // Newest first, so the first row of a digest is its latest stint.
+            for row in page
+            where seen.insert(row.digest).inserted && (rolledBackFrom[row.digest.description] ?? -1) < row.index
+                && out.count < limit
+            {
+                out.append(row)
+            }
+            cursor = last.index
+        }
+        return out
+    }
+
+    // MARK: Incidents, approvals, tags
+
+    /// The latest state of one incident against a digest in an environment, if it was ever recorded.
+    func incidentState(digest: Digest, environment: String, incident: String) throws -> Predicates.IncidentState? {
+        try db.row(
+            "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
+            [.text(digest.description), .text(environment), .text(incident)])?.text(0).flatMap(
+                Predicates.IncidentState.init(rawValue:))
+    }
+
+    /// Incidents open now, in the order they were opened.
+    func openIncidents() throws -> [OpenIncident] {
+        try db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
+            OpenIncident(
+                digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "",
+                index: $0.int(3) ?? 0)
+        }
+    }
+
+    /// Whether `identity` has an approval of the digest for `environment` that was not withdrawn.
+    func hasStandingApproval(digest: Digest, environment: String, identity: String) throws -> Bool {
+        try db.row(
+            "SELECT state FROM approvals WHERE digest = ? AND environment = ? AND identity = ?",
+            [.text(digest.description), .text(environment), .text(identity)])?.text(0) == "approved"
+    }
+
+    /// The digest `tag` names in `repository`, if any.
+    func digest(tagged tag: String, in repository: String) throws -> Digest? {
+        try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?
+            .text(0).map { text in
+                guard let digest = try? Digest(parsing: text) else {
+                    throw LedgerError.corrupt(.unreadableRow(table: "tags", index: nil))
+                }
+                return digest
+            }
+    }
+
+    func tags(digest: Digest) throws -> [String] {
+        try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest.description)])
+            .compactMap { $0.text(0) }
+    }
+
+    // MARK: Drift, tag moves, break-glass
+
+    /// The most recent drift in `environment` before `bound` still standing: not since promoted there (the
+    /// full history is in ``allDrift()``).
+    func standingDrift(environment: String, before bound: Int, limit: Int = 20) throws -> [DriftRecord] {
+        try db.rows(
+            """
+            SELECT d.idx, d.environment, d.digest, d.current_digest FROM drift d
+            WHERE d.environment = ?1 AND d.idx < ?2 AND NOT EXISTS (SELECT 1 FROM env_timeline t
+                WHERE t.environment = d.environment AND t.digest = d.digest AND t.kind = 'promoted' AND t.idx > d.idx AND t.idx < ?2)
+            ORDER BY d.idx DESC LIMIT ?3
+            """,
+            [.text(environment), .int(bound), .int(limit)]
+        ).map(Self.driftRecord).reversed()
+    }
+
+    /// Every drift observation, in order.
+    func allDrift() throws -> [DriftRecord] {
+        try db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx").map(Self.driftRecord)
+    }
+
+    private static func driftRecord(_ row: Row) -> DriftRecord {
+        DriftRecord(
+            index: row.int(0) ?? 0, environment: row.text(1) ?? "", digest: row.text(2) ?? "",
+            currentDigest: row.text(3))
+    }
+
+    private static let tagMoveColumns = "idx, repository, tag, from_digest, to_digest"
+
+    private static func tagMove(_ row: Row) -> TagMove {
+        TagMove(
+            index: row.int(0) ?? 0, repository: row.text(1) ?? "", tag: row.text(2) ?? "", from: row.text(3) ?? "",
+            to: row.text(4) ?? "")
+    }
+
+    /// The last `limit` tag moves before `bound`, oldest first.
+    func recentTagMoves(before bound: Int, limit: Int = 50) throws -> [TagMove] {
+        try db.rows(
+            "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT ?",
+            [.int(bound), .int(limit)]
+        ).map(Self.tagMove).reversed()
+    }
+
+    /// Every tag move, in order.
+    func allTagMoves() throws -> [TagMove] {
+        try db.rows("SELECT \(Self.tagMoveColumns) FROM tag_moves ORDER BY idx").map(Self.tagMove)
+    }
+
+    /// Tag moves involving `digest`.
+    func tagMoves(digest: Digest) throws -> [TagMove] {
+        try db.rows(
+            "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE from_digest = ?1 OR to_digest = ?1 ORDER BY idx",
+            [.text(digest.description)]
+        ).map(Self.tagMove)
+    }
+
+    /// Every break-glass promotion, in order.
+    func breakGlassPromotions() throws -> [BreakGlassRecord] {
+        try db.rows("SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx").map {
+            BreakGlassRecord(
+                index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
+                reason: $0.text(3) ?? "", failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
+        }
+    }
+
+    // MARK: Events
+
+    /// Indexes of entries that name `digest`, before `bound`.
+    func entryIndexes(digest: Digest, before bound: Int = Int.max) throws -> [Int] {
+        try db.rows(
+            "SELECT idx FROM digest_entries WHERE digest = ? AND idx < ? ORDER BY idx",
+            [.text(digest.description), .integer(Int64(bound))]
+        ).compactMap { $0.int(0) }
+    }
+
+    /// The first entry naming `digest`, if any.
+    func firstEntry(digest: Digest) throws -> Int? {
+        try db.row(
+            "SELECT idx FROM digest_entries WHERE digest = ? ORDER BY idx LIMIT 1", [.text(digest.description)])?.int(0)
+    }
+
+    /// Decodes a stored entry into an event, re-checking its signature against the key recorded for it.
+    func event(at index: Int) throws -> LedgerEvent {
+        guard let stored = try log.storedEntry(at: index) else { throw LedgerError.corrupt(.missingEntry(index)) }
+        let entry = try Entry(bytes: stored.bytes, source: "entry \(index)")
+        let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
+        // A stored row is not trusted: its signature is checked again, except in a verifier's own scratch log.
+        guard let record = try key(id: stored.signer), let key = record.key,
+            trustsLog || entry.envelope.isSigned(by: key)
+        else { throw LedgerError.corrupt(.badSignature(entry: index)) }
+        return LedgerEvent(index: index, time: entry.integratedTime, signer: record.signer, statement: statement)
+    }
+
+    /// Every event naming `digest` before entry `bound`, in order.
+    func events(digest: Digest, before bound: Int = Int.max) throws -> [LedgerEvent] {
+        try entryIndexes(digest: digest, before: bound).map { try event(at: $0) }
+    }
+}
