@@ -7,6 +7,11 @@ public enum Verifier {
     public static func verify(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws
         -> VerificationReport
     {
+        try replay(ledger: ledger, options: options, progress: progress).report
+    }
+
+    /// ``verify(ledger:options:progress:)``, returning the replay itself too (its verdicts, for tests).
+    static func replay(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws -> Replayer {
         let replayer = try Replayer(source: ledger.path)
         // One read transaction: entries, checkpoint, cosignatures and tables from the same snapshot, even while
         // others append.
@@ -49,7 +54,7 @@ public enum Verifier {
             finishExtra(extra, replayer: replayer, report: &report)
             replayer.report = report
             try replayer.summarize()
-            return replayer.report
+            return replayer
         }
     }
 

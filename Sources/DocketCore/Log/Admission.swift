@@ -56,7 +56,9 @@ struct Admission {
     }
 
     /// Checks an authorised event against the ledger's state and the policy in force. Throws the refusal.
-    func admit(_ event: LedgerEvent) throws {
+    /// For a promotion, returns the gate's verdict it was admitted on.
+    @discardableResult
+    func admit(_ event: LedgerEvent) throws -> GateVerdict? {
         let statement = event.statement
         try statement.validateFields()
         guard statement.ledger == origin else {
@@ -95,7 +97,7 @@ struct Admission {
         case .built(let p):
             try checkTags(p.tags ?? [], repository: statement.subjectName, digest: event.digest, policy: policy)
         case .promoted(let p):
-            try admitPromotion(event, p, policy: policy)
+            return try admitPromotion(event, p, policy: policy)
         case .rolledBack(let p):
             try admitRollback(event, p)
         case .incident(let p):
@@ -118,6 +120,7 @@ struct Admission {
         case .deployed, .check, .approved:
             break
         }
+        return nil
     }
 
     private func publicKeyBytes(_ text: String, identity: String, subject: String) throws -> Data {
@@ -140,7 +143,7 @@ struct Admission {
         }
     }
 
-    private func admitPromotion(_ event: LedgerEvent, _ p: Predicates.Promoted, policy: Policy?) throws {
+    private func admitPromotion(_ event: LedgerEvent, _ p: Predicates.Promoted, policy: Policy?) throws -> GateVerdict {
         guard let digest = event.digest else { throw LedgerError.refused(.notAnImageEvent(.promoted)) }
         try checkTags(p.tags ?? [], repository: event.statement.subjectName, digest: digest, policy: policy)
         if let rules = policy?.environment(p.to), let from = rules.from, from != p.from {
@@ -153,7 +156,7 @@ struct Admission {
             digest: digest, environment: p.to, before: event.index, at: event.time, promoter: event.signer.identity)
         if verdict.eligible {
             guard p.breakGlass == nil else { throw LedgerError.refused(.breakGlassNotNeeded) }
-            return
+            return verdict
         }
         guard let glass = p.breakGlass else { throw LedgerError.gateRefused(verdict) }
         guard policy?.environment(p.to)?.breakGlass == true else {
@@ -162,6 +165,7 @@ struct Admission {
         guard Set(glass.failedRules) == Set(verdict.failedRules) else {
             throw LedgerError.refused(.breakGlassRulesMismatch(listed: glass.failedRules, failing: verdict.failedRules))
         }
+        return verdict
     }
 
     private func admitRollback(_ event: LedgerEvent, _ p: Predicates.RolledBack) throws {

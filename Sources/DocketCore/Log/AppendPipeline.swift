@@ -41,7 +41,9 @@ final class AppendPipeline {
     }
 
     enum Outcome {
-        case integrated(LedgerEvent, Entry)
+        /// Appended; for a promotion, with the gate verdict it was admitted on (also when admission refused it
+        /// and the caller integrated it anyway).
+        case integrated(LedgerEvent, Entry, verdict: GateVerdict?)
         /// The same statement is already the entry at `index`; nothing was written.
         case duplicate(index: Int, time: Timestamp, signer: String)
     }
@@ -86,9 +88,11 @@ final class AppendPipeline {
         case .stored(let entry): time = entry.integratedTime
         }
         let event = LedgerEvent(index: index, time: time, signer: signer, statement: candidate.statement)
+        var verdict: GateVerdict? = nil
         do {
-            try admission.admit(event)
+            verdict = try admission.admit(event)
         } catch {
+            if case LedgerError.gateRefused(let refused) = error { verdict = refused }
             try onRefusal(error)
         }
         let entry: Entry
@@ -104,7 +108,7 @@ final class AppendPipeline {
             entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash)
         try addLeaf(entry.leafHash, to: &frontier)
         try projector.apply(event)
-        return .integrated(event, entry)
+        return .integrated(event, entry, verdict: verdict)
     }
 
     /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store.

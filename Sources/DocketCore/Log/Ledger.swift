@@ -145,7 +145,7 @@ public final class Ledger {
                     candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
                 let statement = candidate.statement
                 switch outcome {
-                case .integrated(let event, _):
+                case .integrated(let event, _, _):
                     lastTime = time
                     receipts.append(
                         AppendReceipt(

@@ -9,6 +9,18 @@ final class LogStore: SubtreeStore {
 
     init(db: Database) { self.db = db }
 
+    /// A private scratch copy of every table, for a verifier to rebuild into: SQLite's temporary database (an
+    /// empty file name), which lives in a file SQLite removes as it opens it, so nothing is left behind or
+    /// readable by others even if the process is killed. Unsynced, in one open transaction
+    /// (``commitAndContinue()``).
+    static func scratch() throws -> LogStore {
+        let db = try Database(path: "", mode: .readWriteCreate)
+        try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384")
+        try db.execute(Schema.log + Schema.projections)
+        try db.execute("BEGIN")
+        return LogStore(db: db)
+    }
+
     // MARK: Metadata
 
     /// The `meta` value for `key`, if the file has one.

@@ -41,6 +41,9 @@ final class Projector {
         self.log = log
     }
 
+    /// Projection tables in the same database as `log` (a ledger file, or a scratch copy).
+    convenience init(sharing log: LogStore) { self.init(db: log.db, log: log) }
+
     /// A fresh, private set of projection tables in memory, folded from nothing: for answering questions about
     /// an earlier point of a ledger with the same fold as the live tables.
     static func scratch(reading log: LogStore) throws -> Projector {

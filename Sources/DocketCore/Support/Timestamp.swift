@@ -109,29 +109,6 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     }
 }
 
-extension Int64 {
-    func floorDivided(by divisor: Int64) -> (Int64, Int64) {
-        var q = self / divisor
-        var r = self % divisor
-        if r < 0 {
-            q -= 1
-            r += divisor
-        }
-        return (q, r)
-    }
-}
-
-/// Where the ledger reads the time. Injected so tests and replays control it.
-public protocol LedgerClock: Sendable {
-    func now() -> Timestamp
-}
-
-/// The machine's clock.
-public struct SystemClock: LedgerClock {
-    public init() {}
-    public func now() -> Timestamp { .now() }
-}
-
 extension Timestamp: Codable {
     /// Encoded as RFC 3339 with milliseconds, the form entries carry.
     public init(from decoder: Decoder) throws {

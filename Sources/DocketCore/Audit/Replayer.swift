@@ -3,12 +3,12 @@ import Foundation
 /// Replays entries into a fresh scratch copy through the append pipeline (``AppendPipeline``, the same code as
 /// every append), recording every deviation instead of stopping at the first.
 ///
-/// The scratch ledger is a temporary SQLite file (not memory), so verifying a million entries holds only the
-/// Merkle frontier and two runs of entries (one being checked, one being prepared) in memory.
+/// The scratch copy is SQLite's private temporary database (``LogStore/scratch()``), so verifying a million
+/// entries holds only the Merkle frontier, SQLite's page cache and two runs of entries (one being checked, one
+/// being prepared) in memory.
 final class Replayer {
     let pipeline: AppendPipeline
     var projector: Projector { pipeline.projector }
-    private let scratchPath: String
     var report: VerificationReport
     var frontier = MerkleFrontier()
     private var lastTime: Int64 = 0
@@ -18,6 +18,8 @@ final class Replayer {
     private var entryShift = 0
     /// Tree sizes whose roots the caller wants (old checkpoints, witnessed checkpoints), and the roots found.
     var rootsWanted: Set<Int> = []
+    /// The gate verdict each replayed promotion reached, by entry index (the live gate's must equal it).
+    var verdicts: [Int: GateVerdict] = [:]
     var roots: [Int: Data] = [:]
     private(set) var firstLine: Int? = nil
     /// For bundles: the line number of entry 0, so messages name the line. A bundle has no Merkle node table
@@ -31,21 +33,11 @@ final class Replayer {
 
     init(source: String) throws {
         report = VerificationReport(source: source)
-        scratchPath = NSTemporaryDirectory() + "docket-verify-\(UUID().uuidString).sqlite"
-        let db = try Database(path: scratchPath, mode: .readWriteCreate)
-        try db.execute(
-            "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA temp_store=MEMORY; PRAGMA cache_size=-16384")
-        try db.execute(Schema.log + Schema.projections)
-        try db.execute("BEGIN")
-        let log = LogStore(db: db)
-        let projector = Projector(db: db, log: log)
+        let log = try LogStore.scratch()
+        let projector = Projector(sharing: log)
         projector.exclusive = true
         projector.trustsLog = true
         pipeline = AppendPipeline(log: log, projector: projector, origin: nil)
-    }
-
-    deinit {
-        try? FileManager.default.removeItem(atPath: scratchPath)
     }
 
     /// The origin and log key text from the genesis entry.
@@ -259,7 +251,8 @@ final class Replayer {
         case .duplicate(let earlier, _, _):
             report.problem(
                 position, "entry", "\(label) repeats entry \(earlier): the same signed envelope appears twice")
-        case .integrated(let event, _):
+        case .integrated(let event, _, let verdict):
+            if let verdict { verdicts[position] = verdict }
             if let column = stored.column, column.signer != event.signer.keyID {
                 report.problem(
                     position, "entry", "\(label): stored signer column does not name the key that signed it")

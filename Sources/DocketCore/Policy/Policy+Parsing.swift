@@ -2,20 +2,6 @@ import Foundation
 import Yams
 
 /// A policy that cannot be used, naming the field (and line, for files) at fault.
-public struct PolicyError: DocketFailure, Equatable {
-    public var source: String
-    public var path: String
-    public var line: Int?
-    public var reason: String
-
-    public var category: FailureCategory { .badInput }
-
-    public var description: String {
-        let location = line.map { "\(source):\($0)" } ?? source
-        return path.isEmpty ? "\(location): \(reason)" : "\(location): \(path): \(reason)"
-    }
-}
-
 extension Policy {
     /// Parses a YAML or JSON policy file's text. Errors name the file, the line and the field.
     public init(parsing text: String, source: String) throws {

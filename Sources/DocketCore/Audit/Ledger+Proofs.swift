@@ -1,0 +1,27 @@
+import Foundation
+
+extension Ledger {
+    /// The inclusion proof of entry `index` against the latest checkpoint.
+    public func inclusionProof(index: Int) throws -> InclusionProof {
+        let (note, checkpoint) = try latestCheckpoint()
+        guard index >= 0, index < checkpoint.size else {
+            throw LedgerError.notInTree(index: index, size: checkpoint.size)
+        }
+        let hashes = try log.tree.inclusionProof(index: index, size: checkpoint.size)
+        return InclusionProof(index: index, hashes: hashes, checkpointNote: note)
+    }
+
+    /// The consistency proof from `old` (a checkpoint this ledger signed) to the latest checkpoint.
+    public func consistencyProof(from old: Checkpoint) throws -> ConsistencyProof {
+        let (note, current) = try latestCheckpoint()
+        guard old.origin == origin else { throw LedgerError.foreignCheckpoint(origin: old.origin, this: origin) }
+        guard old.size >= 1, old.size <= current.size else {
+            throw LedgerError.refused(.checkpointTruncated(oldSize: old.size, size: current.size))
+        }
+        guard try log.tree.root(size: old.size) == old.root else {
+            throw LedgerError.refused(.checkpointNotIssued(size: old.size))
+        }
+        let hashes = try log.tree.consistencyProof(from: old.size, to: current.size)
+        return ConsistencyProof(oldSize: old.size, newSize: current.size, hashes: hashes, checkpointNote: note)
+    }
+}

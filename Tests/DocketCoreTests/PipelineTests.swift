@@ -1,0 +1,130 @@
+import Foundation
+import Testing
+
+@testable import DocketCore
+
+/// The one append pipeline: what `promote` decided live is what `verify` decides when it replays the entries.
+@Suite("Append pipeline")
+struct PipelineTests {
+    let a = digest("a")
+    let b = digest("b")
+
+    /// A promotion's live verdict (the gate at that index, at that ledger time, for that promoter), then the
+    /// promotion itself: plain when the gate passes, break-glass naming the failed rules when it does not.
+    @discardableResult
+    static func promote(_ s: Scenario, _ image: Digest, to env: String = "production") throws -> (Int, GateVerdict) {
+        let index = try s.ledger.treeSize()
+        let live = try s.ledger.gate(
+            digest: image, environment: env, before: index, at: try s.ledger.ledgerTime(),
+            promoter: "rel@example.com")
+        let glass = live.eligible ? nil : Predicates.BreakGlass(reason: "hotfix", failedRules: live.failedRules)
+        let receipt = try s.record("rel", image, .promoted(.init(from: "staging", to: env, breakGlass: glass)))
+        #expect(receipt.index == index)
+        return (index, live)
+    }
+
+    /// The live verdict alone, without promoting.
+    static func promote(_ s: Scenario, _ image: Digest, to env: String, dryRun: Bool) throws -> GateVerdict {
+        try s.ledger.gate(
+            digest: image, environment: env, before: try s.ledger.treeSize(), at: try s.ledger.ledgerTime(),
+            promoter: "rel@example.com")
+    }
+
+    /// Built, deployed to staging, check passed, soaked.
+    static func ready(_ s: Scenario, _ image: Digest) throws {
+        try s.record("ci", image, .built(.init()))
+        try s.record("ci", image, .deployed(.init(environment: "staging")))
+        try s.record("ci", image, .check(.init(check: "security-scan", result: .pass)))
+        s.clock.advance(seconds: 3600)
+    }
+
+    /// Stories, each returning its promotions with the verdicts the live gate gave.
+    static let stories: [(String, @Sendable (PipelineTests) throws -> (Scenario, [(Int, GateVerdict)]))] = [
+        (
+            "plain",
+            { t in
+                let s = try Scenario(policy: GateTests.policy)
+                try ready(s, t.a)
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                return (s, [try promote(s, t.a)])
+            }
+        ),
+        (
+            "break-glass",
+            { t in
+                let s = try Scenario(policy: GateTests.policy)
+                try ready(s, t.a)
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                let promotion = try promote(s, t.a)
+                #expect(promotion.1.failedRules == ["approvals"])
+                return (s, [promotion])
+            }
+        ),
+        (
+            "policy changed in between",
+            { t in
+                let s = try Scenario(policy: GateTests.policy)
+                try ready(s, t.a)
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                let first = try promote(s, t.a)
+                try s.setPolicy(
+                    GateTests.policy.replacingOccurrences(of: "min: 2", with: "min: 1").replacingOccurrences(
+                        of: "soak: 1h", with: "soak: 2h"))
+                try ready(s, t.b)
+                try s.record("carol", t.b, .approved(.init(environment: "production")))
+                let second = try promote(s, t.b)  // under the new policy: soak 1h of 2h, break-glass
+                s.clock.advance(seconds: 3600)
+                try s.record("ci", t.a, .deployed(.init(environment: "staging")))
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                #expect(first.1.policyIndex != second.1.policyIndex)
+                return (s, [first, second])
+            }
+        ),
+        (
+            "approvals expired",
+            { t in
+                let s = try Scenario(policy: GateTests.policy)
+                try ready(s, t.a)
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                s.clock.advance(seconds: 73 * 3600)
+                let promotion = try promote(s, t.a)
+                #expect(promotion.1.rules.first { $0.rule == "approvals" }?.reason.contains("older than") == true)
+                return (s, [promotion])
+            }
+        ),
+        (
+            "incident then resolution",
+            { t in
+                let s = try Scenario(policy: GateTests.policy)
+                try ready(s, t.a)
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                try s.record("ci", t.a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)))
+                try s.record("ci", t.a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)))
+                let resolved = try promote(s, t.a, to: "production", dryRun: true)
+                #expect(resolved.failedRules.contains("soak") && resolved.failedRules.contains("approvals"))
+                s.clock.advance(seconds: 3600)
+                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                let after = try promote(s, t.a)
+                #expect(after.1.eligible)
+                return (s, [after])
+            }
+        ),
+    ]
+
+    @Test("Replay reaches the verdict the live gate gave, for every promotion", arguments: 0..<stories.count)
+    func replayMatchesLive(_ story: Int) throws {
+        let (name, tell) = Self.stories[story]
+        let (s, promotions) = try tell(self)
+        let replay = try Verifier.replay(ledger: s.ledger, options: .init())
+        #expect(replay.report.ok, "\(name): \(replay.report.problems)")
+        #expect(replay.report.promotionsChecked == promotions.count)
+        for (index, live) in promotions {
+            #expect(replay.verdicts[index] == live, "\(name): entry \(index)")
+        }
+    }
+}
