@@ -41,7 +41,7 @@ let package = Package(
             dependencies: ["DocketCore"],
             resources: [.copy("Fixtures")]
         ),
-        .testTarget(name: "DocketCLITests", dependencies: ["DocketCore"]),
+        .testTarget(name: "DocketCLITests", dependencies: ["DocketCLI", "DocketCore"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -21,11 +21,7 @@ public enum DocketMain {
         do {
             command = try Docket.parseAsRoot()
         } catch {
-            // Usage errors: ArgumentParser's own message, with the usage line of the subcommand concerned.
-            let code = Docket.exitCode(for: error)
-            if code == .success { Docket.exit(withError: error) }
-            FileHandle.standardError.write(Data((Docket.fullMessage(for: error).terminalSafe() + "\n").utf8))
-            exit(code == .validationFailure ? ExitStatus.badInput : ExitStatus.failure)
+            exitForArgumentParser(error)
         }
         do {
             try command.run()
@@ -43,8 +39,22 @@ public enum DocketMain {
             Terminal.error(error.message)
             exit(ExitStatus.badInput)
         } catch {
-            Terminal.error("\(error)")
-            exit(ExitStatus.failure)
+            // `docket help SUB`, a bare `docket` and `--help` on a group arrive here from `run()`, as errors
+            // ArgumentParser renders itself.
+            exitForArgumentParser(error)
         }
+    }
+
+    /// Help and version requests print as ArgumentParser prints them (exit 0); usage errors get its message
+    /// with the usage line of the subcommand concerned (exit 2); anything else exits 3.
+    static func exitForArgumentParser(_ error: Error) -> Never {
+        let code = Docket.exitCode(for: error)
+        if code == .success { Docket.exit(withError: error) }
+        if code == .validationFailure {
+            FileHandle.standardError.write(Data((Docket.fullMessage(for: error).terminalSafe() + "\n").utf8))
+            exit(ExitStatus.badInput)
+        }
+        Terminal.error("\(error)")
+        exit(ExitStatus.failure)
     }
 }

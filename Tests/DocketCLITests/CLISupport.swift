@@ -13,7 +13,10 @@ final class CLI {
     let directory: String
     var environment: [String: String]
 
+    /// `$DOCKET_BIN` (tools/test points it at the release build the README tells users to make), else the
+    /// binary built beside the tests.
     static var binary: String {
+        if let chosen = ProcessInfo.processInfo.environment["DOCKET_BIN"], !chosen.isEmpty { return chosen }
         let products = Bundle.main.bundleURL
         let candidate = products.appendingPathComponent("docket").path
         if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }

@@ -29,17 +29,4 @@ extension Docket {
             }
         }
     }
-
-    struct CheckpointCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "checkpoint",
-            abstract: "Print the latest signed checkpoint (save it to check consistency later).")
-
-        @OptionGroup var options: LedgerOptions
-
-        func run() throws {
-            let note = try options.open(readOnly: true).checkpointNote()
-            if options.json { print(try Terminal.json(["checkpoint": note])) } else { print(note, terminator: "") }
-        }
-    }
 }

@@ -11,14 +11,10 @@ extension Docket {
         @Option(name: .long, help: "The ledger's origin, its global name (for example ledger.example.com/payments).")
         var origin: String
 
-        @Option(name: .long, help: "The first admin's secret key file (its identity comes from the file).")
-        var key: String
-
-        @Option(name: .long, help: "Name of an environment variable holding the key file's passphrase.")
-        var passphraseEnv: String?
+        @OptionGroup var signing: SigningOptions
 
         func run() throws {
-            let admin = try SigningOptions.loadFile(key, passphraseEnv: passphraseEnv)
+            let admin = try signing.loadKeyFile(for: "the first admin")
             let ledger = try Ledger.create(path: options.path, origin: origin, admin: admin)
             let verifier = try ledger.logVerifierKey()
             try options.output([

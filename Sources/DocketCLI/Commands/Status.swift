@@ -13,21 +13,4 @@ extension Docket {
             try options.output(status) { Render.status(status) }
         }
     }
-
-    struct Replay: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Show the status as it was at an entry index or a time.")
-
-        @OptionGroup var options: LedgerOptions
-
-        @Option(name: .long, help: "An entry index, or an RFC 3339 time.")
-        var at: String
-
-        func run() throws {
-            let ledger = try options.open(readOnly: true)
-            let point = try LedgerPoint(at, in: ledger)
-            let status = try ledger.status(before: point.bound, at: point.time)
-            try options.output(status) { Render.status(status) }
-        }
-    }
 }

@@ -41,6 +41,13 @@ struct SigningOptions: ParsableArguments {
         throw ValidationError("no signing key: pass --key FILE or set DOCKET_KEY")
     }
 
+    /// The key file itself, with its identity (`DOCKET_KEY` holds only the secret): for `init`, whose admin's
+    /// identity comes from the file.
+    func loadKeyFile(for whom: String) throws -> KeyFile {
+        guard let key else { throw ValidationError("\(whom)'s key file is needed: pass --key FILE (with its identity)") }
+        return try Self.loadFile(key, passphraseEnv: passphraseEnv)
+    }
+
     static func loadFile(_ path: String, passphraseEnv: String?) throws -> KeyFile {
         guard try KeyFileFormat.isEncrypted(path: path) else {
             return try KeyFileFormat.read(path: path, passphrase: nil)

@@ -78,7 +78,7 @@ public enum Predicates {
         }
     }
 
-    public enum CheckResult: String, Codable, Sendable { case pass, fail }
+    public enum CheckResult: String, Codable, Sendable, CaseIterable { case pass, fail }
 
     public struct Check: Codable, Sendable, Equatable {
         public var check: String
@@ -91,7 +91,7 @@ public enum Predicates {
         }
     }
 
-    public enum IncidentState: String, Codable, Sendable { case open, resolved }
+    public enum IncidentState: String, Codable, Sendable, CaseIterable { case open, resolved }
 
     public struct Incident: Codable, Sendable, Equatable {
         public var environment: String

@@ -2,14 +2,6 @@ import ArgumentParser
 import DocketCore
 import Foundation
 
-extension Docket {
-    struct Witness: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Witness the ledger: cosign checkpoints after checking they extend the last one you cosigned.",
-            subcommands: [Cosign.self, KeyCommand.self])
-    }
-}
-
 extension Docket.Witness {
     struct Cosign: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -72,25 +64,6 @@ extension Docket.Witness {
             {
                 "cosigned checkpoint of size \(checkpoint.size) as \(name)\n  witness key (for `verify --witness`): \(verifier.text)"
             }
-        }
-    }
-
-    struct KeyCommand: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "key",
-            abstract: "Print a witness's verifier key (for `docket verify --witness`) from its FILE.pub.")
-
-        @Argument(help: "The witness's public key file (FILE.pub).")
-        var publicKeyFile: String
-
-        @Option(name: .long, help: "The witness's name.")
-        var name: String
-
-        func run() throws {
-            let line = try PublicKeyLine(
-                parsing: String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self),
-                source: publicKeyFile)
-            print(NoteVerifierKey(name: name, type: NoteVerifierKey.cosignatureV1, publicKey: line.key).text)
         }
     }
 }

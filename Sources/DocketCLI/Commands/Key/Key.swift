@@ -1,0 +1,11 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+extension Docket {
+    struct Key: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Generate, enrol, revoke and list signing keys.",
+            subcommands: [Generate.self, Enroll.self, Revoke.self, List.self])
+    }
+}

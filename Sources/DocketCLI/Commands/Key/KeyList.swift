@@ -1,0 +1,26 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+extension Docket.Key {
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List enrolled keys with their roles and state.")
+
+        @OptionGroup var options: LedgerOptions
+
+        func run() throws {
+            let keys = try options.open(readOnly: true).keys()
+            try options.output(keys) {
+                Terminal.table(
+                    [["IDENTITY", "KEY ID", "ROLES", "ENROLLED", "STATE"]]
+                        + keys.map {
+                            [
+                                $0.identity.terminalSafe(keepNewlines: false, limit: 200), String($0.keyID.prefix(16)),
+                                $0.roles.map(\.rawValue).joined(separator: ","), "entry \($0.enrolledIndex)",
+                                $0.revokedIndex.map { "revoked at entry \($0)" } ?? "active",
+                            ]
+                        }, indent: "")
+            }
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+extension Docket {
+    struct Log: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List entries in order.")
+
+        @OptionGroup var options: LedgerOptions
+
+        @Option(name: .long, help: "Start at this entry index.")
+        var since: Int = 0
+
+        @Option(name: .long, help: "At most this many entries (default: all of them).")
+        var limit: Int?
+
+        func run() throws {
+            guard since >= 0, (limit ?? 1) > 0 else { throw ValidationError("--since must be ≥ 0 and --limit > 0") }
+            let ledger = try options.open(readOnly: true)
+            // Pages of 1,000, printed as they are read, so a million entries never sit in memory at once.
+            var next = since
+            var remaining = limit ?? Int.max
+            var first = true
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            if options.json { print("[", terminator: "") }
+            while remaining > 0 {
+                let events = try ledger.events(from: next, limit: min(1000, remaining))
+                guard let last = events.last else { break }
+                for event in events {
+                    if options.json {
+                        print(
+                            (first ? "\n" : ",\n")
+                                + String(decoding: try encoder.encode(EventRecord(event)), as: UTF8.self),
+                            terminator: "")
+                    } else {
+                        print(
+                            "#\(event.index)  \(event.time.rfc3339)  \(event.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Render.event(event))"
+                        )
+                    }
+                    first = false
+                }
+                remaining -= events.count
+                next = last.index + 1
+            }
+            if options.json { print(first ? "]" : "\n]") }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+/// Reads a small input file, refusing a huge one before loading it.
+func readLimited(_ path: String, limit: Int) throws -> Data {
+    if path == "-" {
+        let data = FileHandle.standardInput.readData(ofLength: limit + 1)
+        guard data.count <= limit else { throw CLIError.badInput("standard input is larger than \(limit) bytes") }
+        return data
+    }
+    guard let handle = FileHandle(forReadingAtPath: path) else {
+        throw CLIError.badInput(
+            "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
+        )
+    }
+    defer { try? handle.close() }
+    let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
+    guard data.count <= limit else { throw CLIError.badInput("\(path) is larger than the \(limit)-byte limit") }
+    return data
+}

@@ -1,0 +1,17 @@
+import ArgumentParser
+import DocketCore
+
+/// The arguments every `record` subcommand shares.
+struct RecordOptions: ParsableArguments {
+    @OptionGroup var options: LedgerOptions
+    @OptionGroup var signing: SigningOptions
+    @OptionGroup var emit: EmitOptions
+
+    @Argument(help: "The image as REPOSITORY@sha256:… (a tag is not accepted: tags move).")
+    var image: String
+
+    func emit(_ predicate: EventPredicate) throws {
+        try EventEmitter(ledgerOptions: options, signing: signing, emit: emit).run(
+            subject: try ImageReference(parsing: image), predicate: predicate)
+    }
+}
