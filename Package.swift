@@ -23,9 +23,14 @@ let package = Package(
             pkgConfig: "libsodium",
             providers: [.apt(["libsodium-dev"]), .brew(["libsodium"])]
         ),
+        .systemLibrary(
+            name: "CLibCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"]), .brew(["openssl"])]
+        ),
         .target(
             name: "DocketCore",
-            dependencies: ["CSQLite", "CSodium", .product(name: "Yams", package: "Yams")]
+            dependencies: ["CSQLite", "CSodium", "CLibCrypto", .product(name: "Yams", package: "Yams")]
         ),
         .target(
             name: "DocketCLI",

@@ -221,19 +221,46 @@ func queryLatency() throws {
     emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
 }
 
-/// Where verification time goes, per entry, on one core: read, parse the entry, parse the statement, verify.
+/// Where verification time goes, per entry, on one core: read, parse the entry, parse the statement, verify; and
+/// the JSON reader A/B: Docket's strict reader against Foundation's readers on the same inputs, in the same run
+/// (median of three passes each).
 func verifyBreakdown() throws {
     let ledger = try Ledger(path: option("ledger"), readOnly: true)
     let count = min(Int(option("count", default: "20000"))!, try ledger.treeSize())
     var entries: [Entry] = []
     let read = try seconds { entries = try ledger.entries(from: 0, limit: count) }
     let bytes = entries.map(\.bytes)
-    var parsed: [Entry] = []
-    let parseEntry = try seconds { parsed = try bytes.map { try Entry(bytes: $0, source: "bench") } }
-    var statements: [Statement] = []
-    let parseStatement = try seconds {
-        statements = try parsed.map { try Statement(parsing: $0.envelope.payload, source: "bench") }
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var samples: [Double] = []
+        for _ in 0..<3 { samples.append(try seconds(body)) }
+        return samples.sorted()[1]
     }
+    var parsed: [Entry] = []
+    let parseEntry = try median { parsed = try bytes.map { try Entry(bytes: $0, source: "bench") } }
+    // Foundation: JSONSerialization, then the same fields and base64 decoding as the strict path.
+    var foundationEntries = 0
+    let parseEntryFoundation = try median {
+        foundationEntries = 0
+        for b in bytes {
+            guard let object = try JSONSerialization.jsonObject(with: b) as? [String: Any],
+                (object["index"] as? NSNumber) != nil, object["integratedTime"] is String,
+                let envelope = object["envelope"] as? [String: Any], let payload = envelope["payload"] as? String,
+                Data(base64Encoded: payload) != nil, let signatures = envelope["signatures"] as? [[String: Any]],
+                let sig = signatures.first?["sig"] as? String, Data(base64Encoded: sig) != nil
+            else { continue }
+            foundationEntries += 1
+        }
+    }
+    let payloads = parsed.map(\.envelope.payload)
+    var statements: [Statement] = []
+    let parseStatement = try median {
+        statements = try payloads.map { try Statement(parsing: $0, source: "bench") }
+    }
+    var decoded: [Statement] = []
+    let parseStatementFoundation = try median {
+        decoded = try payloads.map { try Statement(decoding: $0, source: "bench") }
+    }
+    precondition(decoded == statements && foundationEntries == count, "the readers disagree")
     let keys = Dictionary(
         try ledger.keys().map { ($0.keyID, try PublicKey(raw: Data(base64Encoded: $0.publicKey)!)) },
         uniquingKeysWith: { a, _ in a })
@@ -248,13 +275,61 @@ func verifyBreakdown() throws {
     let n = Double(count)
     emit([
         "entries": count, "readMicros": read / n * 1e6, "parseEntryMicros": parseEntry / n * 1e6,
-        "parseStatementMicros": parseStatement / n * 1e6, "verifySignatureMicros": verify / n * 1e6,
+        "parseEntryFoundationMicros": parseEntryFoundation / n * 1e6,
+        "parseStatementMicros": parseStatement / n * 1e6,
+        "parseStatementFoundationMicros": parseStatementFoundation / n * 1e6,
+        "verifySignatureMicros": verify / n * 1e6,
         "leafHashMicros": hash / n * 1e6, "wholeVerifyMicrosPerEntry": whole / Double(try ledger.treeSize()) * 1e6,
         "validSignatures": valid, "statements": statements.count,
     ])
 }
 
+/// Instruction-count baselines for callgrind (`tools/bench --callgrind`): `sigs` verifies the Ed25519 signatures
+/// of `--envelopes FILE` (one per line, written by `envelopes`), the work verify must do per entry; `batch`
+/// appends them to a fresh ledger in one batch.
+func signatureBaseline() throws {
+    let lines = try Data(contentsOf: URL(fileURLWithPath: option("envelopes"))).split(separator: UInt8(ascii: "\n"))
+    let parsed = try lines.map { try Envelope(parsing: Data($0), source: "bench") }
+    let keys = Dictionary(
+        uniqueKeysWithValues: [actor("ci"), actor("approver"), actor("releaser")].map {
+            ($0.key.publicKey.keyID, $0.key.publicKey)
+        })
+    // `--skip-verify` does everything else: the difference of the two counts is the verifications alone.
+    guard !arguments.contains("--skip-verify") else {
+        emit(["signatures": 0])
+        return
+    }
+    var valid = 0
+    for envelope in parsed where keys[envelope.signatures[0].keyID].map({ envelope.isSigned(by: $0) }) == true {
+        valid += 1
+    }
+    emit(["signatures": parsed.count, "valid": valid])
+}
+
+func writeEnvelopes() throws {
+    let count = Int(option("count"))!
+    let items = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).prefix(count)
+    var out = Data()
+    for item in items { out.append(item.data + Data("\n".utf8)) }
+    try out.write(to: URL(fileURLWithPath: option("out")))
+    emit(["envelopes": items.count])
+}
+
+func batchAppend() throws {
+    let lines = try Data(contentsOf: URL(fileURLWithPath: option("envelopes"))).split(separator: UInt8(ascii: "\n"))
+    let dir = NSTemporaryDirectory() + "docket-bench-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let ledger = try Ledger.create(path: dir + "/ledger.db", origin: "bench.example/ledger", admin: actor("admin"))
+    try enrolActorsAndPolicy(ledger, origin: "bench.example/ledger")
+    let receipts = try ledger.appendBatch(lines.map { (data: Data($0), source: "bench") })
+    emit(["appended": receipts.count])
+}
+
 switch arguments.first {
+case "sigs": try signatureBaseline()
+case "envelopes": try writeEnvelopes()
+case "batch": try batchAppend()
 case "breakdown": try verifyBreakdown()
 case "generate": try generate()
 case "append": try appendRates()

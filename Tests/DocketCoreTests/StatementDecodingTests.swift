@@ -3,9 +3,9 @@ import Testing
 
 @testable import DocketCore
 
-/// The fast statement reader must agree with `Codable` exactly: same statement when both read it, and never
-/// accept what `Codable` refuses.
-@Suite("Statement decoding: fast path and Codable agree")
+/// The statement reader (the strict JSON reader, then fields by name) must agree with `Codable` exactly: same
+/// statement when both read it, and never accept what `Codable` refuses.
+@Suite("Statement decoding: the strict reader and Codable agree")
 struct StatementDecodingTests {
     static let hex = String(repeating: "ab", count: 32)
 
@@ -37,14 +37,14 @@ struct StatementDecodingTests {
     @Test("Every kind, encoded by Docket, reads back identically by both paths", arguments: predicates)
     func roundTrip(predicate: EventPredicate) throws {
         let payload = Self.statement(predicate).encoded()
-        let fast = try #require(Statement.fastDecode(payload))
+        let fast = try Statement(parsing: payload, source: "t")
         let slow = try Statement(decoding: payload, source: "t")
         #expect(fast == slow)
         #expect(fast == Self.statement(predicate))
     }
 
     @Test(
-        "Variants: the fast path either agrees with Codable or steps aside",
+        "Variants: the strict reader either agrees with Codable or refuses",
         arguments: [
             #"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"r","digest":{"sha256":"HEX"}}],"predicateType":"https://docket.dev/deployed/v1","predicate":{"ledger":"l","time":"t","nonce":"n","environment":"e","deployment":null}}"#,
             #"{"_type":"https://in-toto.io/Statement/v1","subject":[{"name":"r","digest":{"sha256":"HEX"}}],"predicateType":"https://docket.dev/deployed/v1","predicate":{"ledger":"l","time":"t","nonce":"n","environment":3}}"#,
@@ -63,7 +63,7 @@ struct StatementDecodingTests {
     func variants(text: String) throws {
         let payload = Data(text.replacingOccurrences(of: "HEX", with: Self.hex).utf8)
         let slow = try? Statement(decoding: payload, source: "t")
-        let fast = Statement.fastDecode(payload)
+        let fast = try? Statement(parsing: payload, source: "t")
         if let fast { #expect(fast == slow) }
         if slow == nil { #expect(fast == nil) }
     }

@@ -90,73 +90,55 @@ extension Envelope {
     /// The largest envelope accepted; bigger input is refused before it is parsed.
     public static let maximumSize = 256 * 1024
 
-    /// Parses and checks the shape of an envelope from untrusted bytes. `source` names the input in errors.
+    /// Parses and checks the shape of an envelope from untrusted bytes, with the strict reader. `source` names
+    /// the input in errors.
     public init(parsing data: Data, source: String) throws {
         guard data.count <= Self.maximumSize else {
             throw EnvelopeError.tooLarge(source: source, bytes: data.count, limit: Self.maximumSize)
         }
-        if let canonical = Envelope.parseCanonical(data) {
-            self = canonical
-            return
-        }
-        guard !JSONText.hasDuplicateKeys(data) else {
-            throw EnvelopeError.notJSON(source: source, reason: "an object repeats a key")
-        }
-        let object: Any
+        guard !data.isEmpty else { throw EnvelopeError.notJSON(source: source, reason: "the input is empty") }
+        // A file written with `--out` ends with a newline: JSON allows whitespace around the value.
+        let value: JSONValue
         do {
-            object = try JSONSerialization.jsonObject(with: data)
+            value = try StrictJSON.parse(data)
         } catch {
-            throw EnvelopeError.notJSON(
-                source: source, reason: data.isEmpty ? "the input is empty" : "invalid or truncated JSON")
+            throw EnvelopeError.notJSON(source: source, reason: "invalid or truncated JSON: \(error)")
         }
-        guard let dict = object as? [String: Any] else {
-            throw EnvelopeError.notJSON(source: source, reason: "not a JSON object")
-        }
-        try self.init(object: dict, source: source)
+        try self.init(json: value, source: source)
     }
 
-    init(object dict: [String: Any], source: String) throws {
-        guard let type = dict["payloadType"] as? String else {
+    /// The envelope in a JSON value already read (an entry's `envelope`).
+    init(json value: JSONValue, source: String) throws {
+        guard case .object(let dict) = value else {
+            throw EnvelopeError.notJSON(source: source, reason: "not a JSON object")
+        }
+        guard case .string(let type)? = dict["payloadType"] else {
             throw EnvelopeError.missingField(source: source, field: "payloadType")
         }
         guard type == Self.inTotoPayloadType else { throw EnvelopeError.wrongPayloadType(source: source, found: type) }
-        guard let payloadText = dict["payload"] as? String else {
+        guard case .string(let payloadText)? = dict["payload"] else {
             throw EnvelopeError.missingField(source: source, field: "payload")
         }
         guard let payload = Data(anyBase64: payloadText) else {
             throw EnvelopeError.badBase64(source: source, field: "payload")
         }
-        guard let sigs = dict["signatures"] as? [Any] else {
+        guard case .array(let sigs)? = dict["signatures"] else {
             throw EnvelopeError.missingField(source: source, field: "signatures")
         }
         guard sigs.count == 1 else { throw EnvelopeError.signatureCount(source: source, count: sigs.count) }
         var signatures: [Signature] = []
-        for case let entry in sigs {
-            guard let s = entry as? [String: Any], let sigText = s["sig"] as? String else {
+        for entry in sigs {
+            guard case .string(let sigText)? = entry["sig"] else {
                 throw EnvelopeError.missingField(source: source, field: "signatures[].sig")
             }
             guard let sig = Data(anyBase64: sigText) else {
                 throw EnvelopeError.badBase64(source: source, field: "signatures[].sig")
             }
-            signatures.append(Signature(keyID: (s["keyid"] as? String) ?? "", sig: sig))
+            signatures.append(Signature(keyID: entry["keyid"]?.stringValue ?? "", sig: sig))
         }
         self.init(payloadType: type, payload: payload, signatures: signatures)
     }
 }
-
-extension Envelope {
-    /// Reads the compact form Docket writes (``compactJSON``, optionally followed by a newline) without a general
-    /// JSON parser; `nil` for anything else, which then goes through the general parser.
-    static func parseCanonical(_ bytes: Data) -> Envelope? {
-        bytes.withUnsafeBytes { raw -> Envelope? in
-            var scan = CanonicalScanner(raw)
-            guard let envelope = scan.envelope() else { return nil }
-            _ = scan.literal("\n")
-            return scan.atEnd ? envelope : nil
-        }
-    }
-}
-
 
 extension Envelope {
     /// The id of the key among `keys` that the signature verifies under: the hinted one first.

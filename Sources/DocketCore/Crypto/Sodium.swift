@@ -51,33 +51,3 @@ enum Sodium {
         return Data(bytes)
     }
 }
-
-/// SHA-256 through libsodium.
-public enum SHA256 {
-    public static func hash(_ data: some DataProtocol) -> Data {
-        var state = crypto_hash_sha256_state()
-        crypto_hash_sha256_init(&state)
-        for region in data.regions {
-            region.withUnsafeBytes { raw in
-                _ = crypto_hash_sha256_update(&state, raw.bindMemory(to: UInt8.self).baseAddress, UInt64(raw.count))
-            }
-        }
-        var out = [UInt8](repeating: 0, count: 32)
-        crypto_hash_sha256_final(&state, &out)
-        return Data(out)
-    }
-
-    /// Hashes the concatenation of several parts without building it.
-    public static func hash(parts: [Data]) -> Data {
-        var state = crypto_hash_sha256_state()
-        crypto_hash_sha256_init(&state)
-        for part in parts {
-            part.withUnsafeBytes { raw in
-                _ = crypto_hash_sha256_update(&state, raw.bindMemory(to: UInt8.self).baseAddress, UInt64(raw.count))
-            }
-        }
-        var out = [UInt8](repeating: 0, count: 32)
-        crypto_hash_sha256_final(&state, &out)
-        return Data(out)
-    }
-}

@@ -21,52 +21,36 @@ public struct Entry: Sendable {
         self.bytes = bytes
     }
 
-    /// Parses stored or bundled bytes. `source` names them in errors ("entry 41", "bundle line 43").
+    /// Parses stored or bundled bytes with the strict reader. `source` names them in errors ("entry 41",
+    /// "bundle line 43").
     public init(bytes: Data, source: String) throws {
         guard bytes.count <= Envelope.maximumSize + 4096 else {
             throw EntryError.malformed(source: source, reason: "larger than the entry size limit")
         }
-        if let canonical = Self.parseCanonical(bytes) {
-            (index, integratedTime, envelope) = canonical
+        let root: JSONValue
+        do {
+            root = try StrictJSON.parse(bytes)
+        } catch {
+            throw EntryError.malformed(source: source, reason: "not a JSON entry (\(error); truncated or edited?)")
+        }
+        do {
+            let fields = try JSONFields(root, path: "")
+            guard case .number(let number) = try fields.value("index"), let index = Int(exactly: number), index >= 0
+            else { throw EntryError.malformed(source: source, reason: "no valid `index`") }
+            guard let time = Timestamp(rfc3339: try fields.string("integratedTime")) else {
+                throw EntryError.malformed(
+                    source: source, reason: "`integratedTime` is not RFC 3339 UTC with milliseconds")
+            }
+            self.index = index
+            self.integratedTime = time
+            self.envelope = try Envelope(json: try fields.value("envelope"), source: source)
             self.bytes = bytes
-            return
+        } catch let error as FieldError {
+            throw EntryError.malformed(source: source, reason: error.description)
         }
-        guard !JSONText.hasDuplicateKeys(bytes) else {
-            throw EntryError.malformed(source: source, reason: "an object repeats a key")
-        }
-        guard let object = (try? JSONSerialization.jsonObject(with: bytes)) as? [String: Any] else {
-            throw EntryError.malformed(source: source, reason: "not a JSON object (truncated or edited?)")
-        }
-        guard let index = (object["index"] as? NSNumber).flatMap({ Int(exactly: $0.doubleValue) }), index >= 0 else {
-            throw EntryError.malformed(source: source, reason: "no valid `index`")
-        }
-        guard let timeText = object["integratedTime"] as? String, let time = Timestamp(rfc3339: timeText) else {
-            throw EntryError.malformed(source: source, reason: "`integratedTime` is not RFC 3339 UTC with milliseconds")
-        }
-        guard let envelopeObject = object["envelope"] as? [String: Any] else {
-            throw EntryError.malformed(source: source, reason: "no `envelope` object")
-        }
-        self.index = index
-        self.integratedTime = time
-        self.envelope = try Envelope(object: envelopeObject, source: source)
-        self.bytes = bytes
     }
 
     public var leafHash: Data { Merkle.leafHash(bytes) }
-
-    /// Reads the exact form the ledger writes (see ``init(index:integratedTime:envelope:)``) without a general
-    /// JSON parser: verification reads every entry, and this is most of its parsing time. Anything that is not
-    /// byte for byte that form returns `nil` and goes through the general parser, which gives the errors.
-    static func parseCanonical(_ bytes: Data) -> (Int, Timestamp, Envelope)? {
-        bytes.withUnsafeBytes { raw -> (Int, Timestamp, Envelope)? in
-            var scan = CanonicalScanner(raw)
-            guard scan.literal("{\"index\":"), let index = scan.integer(), scan.literal(",\"integratedTime\":\""),
-                let timeText = scan.string({ _ in true }), let time = Timestamp(rfc3339: timeText),
-                scan.literal(",\"envelope\":"), let envelope = scan.envelope(), scan.literal("}"), scan.atEnd
-            else { return nil }
-            return (index, time, envelope)
-        }
-    }
 }
 
 /// An entry that cannot be read.

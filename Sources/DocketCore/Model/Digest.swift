@@ -34,7 +34,11 @@ public struct Digest: Hashable, Comparable, Sendable, CustomStringConvertible {
     }
 
     static func isLowerHex(_ s: String) -> Bool {
-        s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+        var text = s
+        return text.withUTF8 { bytes in
+            for byte in bytes where !(byte &- 48 < 10 || byte &- 97 < 6) { return false }
+            return true
+        }
     }
 
     public var description: String { "sha256:" + hex }
