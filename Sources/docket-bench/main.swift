@@ -13,6 +13,21 @@ func option(_ name: String, default value: String? = nil) -> String {
     return value
 }
 
+/// An integer option; a benchmark given nonsense stops with a message instead of a trap.
+func intOption(_ name: String, default value: String? = nil) -> Int {
+    guard let number = Int(option(name, default: value)) else { fatalError("--\(name) must be an integer") }
+    return number
+}
+
+/// A benchmark's setup must not fail; if it does, the run stops saying where.
+func must<T>(_ body: () throws -> T, _ what: @autoclosure () -> String = "benchmark setup") -> T {
+    do {
+        return try body()
+    } catch {
+        fatalError("\(what()) failed: \(error)")
+    }
+}
+
 func seconds(_ body: () throws -> Void) rethrows -> Double {
     let start = DispatchTime.now().uptimeNanoseconds
     try body()
@@ -20,7 +35,7 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
 }
 
 func emit(_ object: [String: Any]) {
-    let data = try! JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    let data = must { try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) }
     print(String(decoding: data, as: UTF8.self))
 }
 
@@ -37,13 +52,14 @@ func parallelMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [T]
     DispatchQueue.concurrentPerform(iterations: workers) { w in
         for i in (w * count / workers)..<((w + 1) * count / workers) { shared[i] = body(i) }
     }
-    return buffer.map { $0! }
+    return buffer.map { $0.unsafelyUnwrapped }  // every index was written by one worker
 }
 
 /// Seeds for the story's actors, fixed so a generated ledger can be extended by a later run.
 func actor(_ name: String) -> KeyFile {
     KeyFile(
-        identity: "\(name)@bench.example", key: try! SigningKey(seed: SHA256.hash(Data("docket-bench \(name)".utf8))))
+        identity: "\(name)@bench.example",
+        key: must { try SigningKey(seed: SHA256.hash(Data("docket-bench \(name)".utf8))) })
 }
 
 let policyText = """
@@ -66,9 +82,11 @@ func envelopes(origin: String, first: Int, count: Int) -> [(data: Data, source: 
         let n = first + i
         let hex = SHA256.hash(Data("image \(n)".utf8)).hex
         func sign(_ seed: Data, _ predicate: EventPredicate) -> Data {
-            let statement = try! Statement.make(
-                subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, predicate: predicate)
-            return Envelope.sign(payload: statement.encoded(), with: try! SigningKey(seed: seed)).compactJSON
+            let statement = must {
+                try Statement.make(
+                    subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, predicate: predicate)
+            }
+            return Envelope.sign(payload: statement.encoded(), with: must { try SigningKey(seed: seed) }).compactJSON
         }
         var out = [
             sign(
@@ -108,7 +126,7 @@ func enrolActorsAndPolicy(_ ledger: Ledger, origin: String) throws {
 
 func generate() throws {
     let path = option("ledger")
-    let entries = Int(option("entries"))!
+    let entries = intOption("entries")
     let origin = "bench.example/ledger"
     var ledger: Ledger
     if FileManager.default.fileExists(atPath: path) {
@@ -136,8 +154,8 @@ func appendRates() throws {
     let dir = NSTemporaryDirectory() + "docket-bench-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let count = Int(option("count", default: "2000"))!
-    let batchCount = Int(option("batch", default: "10000"))!
+    let count = intOption("count", default: "2000")
+    let batchCount = intOption("batch", default: "10000")
 
     // Baseline: the raw cost of one Ed25519 verify + one Ed25519 sign + one single-row SQLite commit.
     let key = try SigningKey.generate()
@@ -202,7 +220,7 @@ func appendRates() throws {
 /// Median latency of `status` and `gate` on an existing ledger (library calls, warm).
 func queryLatency() throws {
     let ledger = try Ledger(path: option("ledger"), readOnly: true)
-    let repeats = Int(option("repeats", default: "50"))!
+    let repeats = intOption("repeats", default: "50")
     let size = try ledger.treeSize()
     // A digest from the most recent events, so the gate has real facts to read.
     let recent =
@@ -226,7 +244,7 @@ func queryLatency() throws {
 /// (median of three passes each).
 func verifyBreakdown() throws {
     let ledger = try Ledger(path: option("ledger"), readOnly: true)
-    let count = min(Int(option("count", default: "20000"))!, try ledger.treeSize())
+    let count = min(intOption("count", default: "20000"), try ledger.treeSize())
     var entries: [Entry] = []
     let read = try seconds { entries = try ledger.entries(from: 0, limit: count) }
     let bytes = entries.map(\.bytes)
@@ -262,7 +280,7 @@ func verifyBreakdown() throws {
     }
     precondition(decoded == statements && foundationEntries == count, "the readers disagree")
     let keys = Dictionary(
-        try ledger.keys().map { ($0.keyID, try PublicKey(raw: Data(base64Encoded: $0.publicKey)!)) },
+        try ledger.keys().compactMap { record in record.key.map { (record.keyID, $0) } },
         uniquingKeysWith: { a, _ in a })
     var valid = 0
     let verify = seconds {
@@ -307,7 +325,7 @@ func signatureBaseline() throws {
 }
 
 func writeEnvelopes() throws {
-    let count = Int(option("count"))!
+    let count = intOption("count")
     let items = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).prefix(count)
     var out = Data()
     for item in items { out.append(item.data + Data("\n".utf8)) }

@@ -26,12 +26,16 @@ struct ParsingTests {
     @Test("record check and incident take their closed sets of values as types")
     func typedValues() throws {
         let check = try parse(
-            ["record", "check", "r.example/app@sha256:" + String(repeating: "b", count: 64), "--check", "scan",
-             "--result", "fail"], as: Docket.Record.Check.self)
+            [
+                "record", "check", "r.example/app@sha256:" + String(repeating: "b", count: 64), "--check", "scan",
+                "--result", "fail",
+            ], as: Docket.Record.Check.self)
         #expect(check.result == .fail)
         let incident = try parse(
-            ["record", "incident", "r.example/app@sha256:" + String(repeating: "b", count: 64), "--env", "prod",
-             "--id", "INC-1", "--state", "resolved"], as: Docket.Record.Incident.self)
+            [
+                "record", "incident", "r.example/app@sha256:" + String(repeating: "b", count: 64), "--env", "prod",
+                "--id", "INC-1", "--state", "resolved",
+            ], as: Docket.Record.Incident.self)
         #expect(incident.state == .resolved)
         let enroll = try parse(["key", "enroll", "a.pub", "--role", "approver", "ci"], as: Docket.Key.Enroll.self)
         #expect(enroll.role == [.approver, .ci])
@@ -61,8 +65,10 @@ struct ParsingTests {
         let rollback = try parse(["rollback", "--env", "production", "--reason", "errors"], as: Docket.Rollback.self)
         #expect(rollback.env == "production" && rollback.to == nil)
         let promote = try parse(
-            ["promote", "sha256:" + String(repeating: "c", count: 64), "--to", "production", "--tag", "v1", "--tag",
-             "v1.0"], as: Docket.Promote.self)
+            [
+                "promote", "sha256:" + String(repeating: "c", count: 64), "--to", "production", "--tag", "v1", "--tag",
+                "v1.0",
+            ], as: Docket.Promote.self)
         #expect(promote.tag == ["v1", "v1.0"] && promote.breakGlass == nil)
     }
 

@@ -47,7 +47,8 @@ struct StrictJSONTests {
     /// Seeded mutations: flips, deletions, insertions of JSON's own punctuation, truncations, repeats.
     static func mutations(count: Int) -> [Data] {
         var rng = SeededGenerator(seed: 0x5EED)
-        let punctuation = Array("{}[],:\"\\u0123456789eE+-. tfn\u{7F}".utf8) + [0x00, 0x0A, 0xC3, 0xFF, 0xED, 0xA0, 0xEF]
+        let punctuation =
+            Array("{}[],:\"\\u0123456789eE+-. tfn\u{7F}".utf8) + [0x00, 0x0A, 0xC3, 0xFF, 0xED, 0xA0, 0xEF]
         var out: [Data] = []
         for n in 0..<count {
             var bytes = Array(seeds[n % seeds.count].utf8)
@@ -118,7 +119,9 @@ struct StrictJSONTests {
 
     @Test("Invalid UTF-8 inside a string is refused")
     func invalidUTF8() {
-        for bytes: [UInt8] in [[0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22]] {
+        for bytes: [UInt8] in [
+            [0x22, 0xFF, 0x22], [0x22, 0xC3, 0x22], [0x22, 0xED, 0xA0, 0x80, 0x22], [0x22, 0xC0, 0xAF, 0x22],
+        ] {
             let error = #expect(throws: StrictJSON.Failure.self) { try StrictJSON.parse(Data(bytes)) }
             #expect(error?.reason.contains("UTF-8") == true)
         }

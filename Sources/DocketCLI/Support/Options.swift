@@ -44,7 +44,9 @@ struct SigningOptions: ParsableArguments {
     /// The key file itself, with its identity (`DOCKET_KEY` holds only the secret): for `init`, whose admin's
     /// identity comes from the file.
     func loadKeyFile(for whom: String) throws -> KeyFile {
-        guard let key else { throw ValidationError("\(whom)'s key file is needed: pass --key FILE (with its identity)") }
+        guard let key else {
+            throw ValidationError("\(whom)'s key file is needed: pass --key FILE (with its identity)")
+        }
         return try Self.loadFile(key, passphraseEnv: passphraseEnv)
     }
 

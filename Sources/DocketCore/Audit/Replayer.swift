@@ -104,7 +104,8 @@ final class Replayer {
         guard let (chunk, group, box) = inFlight else { return nil }
         group.wait()
         inFlight = nil
-        let (prepared, keys) = box.result!
+        // The preparing thread always stores its result before the group completes.
+        let (prepared, keys) = box.result.unsafelyUnwrapped
         knownKeys = keys
         return (chunk, prepared)
     }

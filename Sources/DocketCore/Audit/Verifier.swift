@@ -142,11 +142,9 @@ public enum Verifier {
             case (_, nil): order = -1
             case (let x?, let y?): order = Self.compareKeys(x, y, count: keyCount)
             }
-            if order == 0 {
-                if a != b {
+            if order == 0, let x = a, let y = b {
+                if x != y {
                     differences += 1
-                    let x = a!
-                    let y = b!
                     if table == "merkle", x.int(0) == 0 {
                         report.problem(
                             x.int(1), "merkle",
@@ -159,17 +157,17 @@ public enum Verifier {
                 }
                 a = try left.step()
                 b = try right.step()
-            } else if order < 0 {
+            } else if order < 0, let x = a {
                 differences += 1
                 report.problem(
-                    indexHint(table: table, row: a!), "projection",
-                    "table \(table) has a row the entries do not imply: \(describe(a!))")
+                    indexHint(table: table, row: x), "projection",
+                    "table \(table) has a row the entries do not imply: \(describe(x))")
                 a = try left.step()
-            } else {
+            } else if let y = b {
                 differences += 1
                 report.problem(
-                    indexHint(table: table, row: b!), "projection",
-                    "table \(table) is missing a row the entries imply: \(describe(b!))")
+                    indexHint(table: table, row: y), "projection",
+                    "table \(table) is missing a row the entries imply: \(describe(y))")
                 b = try right.step()
             }
         }
@@ -325,7 +323,7 @@ extension Verifier {
                     Cosignature.verifiedTimestamp(on: note, by: witness) != nil,
                     let checkpoint = try? Checkpoint(note: note, source: "cosigned checkpoint")
                 else { continue }
-                if found == nil || checkpoint.size > found!.0.size { found = (checkpoint, text) }
+                if checkpoint.size > found?.0.size ?? -1 { found = (checkpoint, text) }
             }
             if let found { replayer.rootsWanted.insert(found.0.size) }
             extra.witnessed.append((witness, found?.0, found?.1))

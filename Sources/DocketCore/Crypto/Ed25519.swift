@@ -24,10 +24,11 @@ public struct PublicKey: Hashable, Sendable {
         return signature.withUnsafeBytes { sig in
             message.withUnsafeBytes { msg in
                 raw.withUnsafeBytes { pk in
-                    crypto_sign_verify_detached(
-                        sig.bindMemory(to: UInt8.self).baseAddress!,
-                        msg.bindMemory(to: UInt8.self).baseAddress, UInt64(msg.count),
-                        pk.bindMemory(to: UInt8.self).baseAddress!) == 0
+                    guard let s = sig.bindMemory(to: UInt8.self).baseAddress,
+                        let k = pk.bindMemory(to: UInt8.self).baseAddress
+                    else { return false }
+                    return crypto_sign_verify_detached(
+                        s, msg.bindMemory(to: UInt8.self).baseAddress, UInt64(msg.count), k) == 0
                 }
             }
         }

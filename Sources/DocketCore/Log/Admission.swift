@@ -44,7 +44,8 @@ struct Admission {
             }
             if let revoked = record.revokedIndex, revoked < index {
                 throw LedgerError.refused(
-                    .keyRevoked(identity: record.identity, keyID: record.keyID, at: revoked, reason: record.revokeReason))
+                    .keyRevoked(
+                        identity: record.identity, keyID: record.keyID, at: revoked, reason: record.revokeReason))
             }
             guard record.roles.contains(kind.requiredRole) else {
                 throw LedgerError.refused(.missingRole(identity: record.identity, holds: record.roles, kind: kind))

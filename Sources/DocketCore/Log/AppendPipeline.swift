@@ -49,8 +49,7 @@ final class AppendPipeline {
     }
 
     /// Parses envelopes and finds the known key each verifies under, on every core.
-    static func prepare(_ items: [(data: Data, source: String)], knownKeys: [String: PublicKey]) throws -> [Candidate]
-    {
+    static func prepare(_ items: [(data: Data, source: String)], knownKeys: [String: PublicKey]) throws -> [Candidate] {
         let parsed = try concurrentMap(items.count) { i in
             Result { () throws -> Candidate in
                 let envelope = try Envelope(parsing: items[i].data, source: items[i].source)

@@ -142,7 +142,8 @@ public final class Ledger {
             for candidate in candidates {
                 let time = max(clock.now(), lastTime)
                 let outcome = try pipeline.integrate(
-                    candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
+                    candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 }
+                )
                 let statement = candidate.statement
                 switch outcome {
                 case .integrated(let event, _, _):

@@ -45,7 +45,8 @@ extension Statement {
         let type = try statement.string("predicateType")
         guard let kind = EventKind(predicateType: type) else {
             throw FieldError(
-                path: "predicateType", reason: "`\(type)` is not a Docket predicate type (\(EventKind.namespace)<kind>/v1)")
+                path: "predicateType",
+                reason: "`\(type)` is not a Docket predicate type (\(EventKind.namespace)<kind>/v1)")
         }
         let p = try statement.object("predicate")
         return Statement(
@@ -58,7 +59,8 @@ extension Statement {
         case .initialized:
             let admins = try p.array("admins").enumerated().map { i, item in
                 let admin = try JSONFields(item, path: p.path("admins") + "[\(i)]")
-                return Predicates.AdminKey(identity: try admin.string("identity"), publicKey: try admin.string("publicKey"))
+                return Predicates.AdminKey(
+                    identity: try admin.string("identity"), publicKey: try admin.string("publicKey"))
             }
             return .initialized(.init(logKey: try p.string("logKey"), admins: admins))
         case .keyEnrolled:

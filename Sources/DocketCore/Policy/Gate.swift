@@ -56,7 +56,9 @@ public enum Gate {
             target: target, source: source, rules: rules, facts: facts, now: now, promoter: promoter,
             incidents: IncidentHistory(facts.events, source: source))
         let soak = soak(context)
-        verdict.rules = [built(context), from(context), incidents(context), soak.rule, approvals(context), checks(context)]
+        verdict.rules = [
+            built(context), from(context), incidents(context), soak.rule, approvals(context), checks(context),
+        ]
         verdict.eligible = verdict.rules.allSatisfy(\.passed)
         if !verdict.eligible, let ready = soak.ready, verdict.failedRules == ["soak"] {
             verdict.eligibleAt = ready.rfc3339
@@ -104,7 +106,8 @@ public enum Gate {
     /// 1. built: provenance first.
     static func built(_ c: Context) -> GateVerdict.Rule {
         if let built = c.events.first(where: { $0.kind == .built }) {
-            return .init(rule: "built", passed: true, reason: "built at entry \(built.index) by \(built.signer.identity)")
+            return .init(
+                rule: "built", passed: true, reason: "built at entry \(built.index) by \(built.signer.identity)")
         }
         return .init(
             rule: "built", passed: false,
@@ -115,7 +118,8 @@ public enum Gate {
     static func from(_ c: Context) -> GateVerdict.Rule {
         if let current = c.arrivedInSource {
             return .init(
-                rule: "from", passed: true, reason: "current in \(c.source) since \(current.time) (entry \(current.index))")
+                rule: "from", passed: true,
+                reason: "current in \(c.source) since \(current.time) (entry \(current.index))")
         }
         if let current = c.facts.sourceCurrent {
             return .init(

@@ -60,7 +60,9 @@ struct JSONFields {
 
     func object(_ key: String) throws -> JSONFields { try JSONFields(try value(key), path: path(key)) }
 
-    func optionalObject(_ key: String) throws -> JSONFields? { try optional(key).map { try JSONFields($0, path: path(key)) } }
+    func optionalObject(_ key: String) throws -> JSONFields? {
+        try optional(key).map { try JSONFields($0, path: path(key)) }
+    }
 
     /// One of a closed set of strings.
     func choice<T: RawRepresentable & CaseIterable>(_ key: String) throws -> T where T.RawValue == String {
@@ -68,7 +70,8 @@ struct JSONFields {
         guard let value = T(rawValue: text) else {
             throw FieldError(
                 path: path(key),
-                reason: "invalid value `\(text)`, expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+                reason: "invalid value `\(text)`, expected one of \(T.allCases.map(\.rawValue).joined(separator: ", "))"
+            )
         }
         return value
     }

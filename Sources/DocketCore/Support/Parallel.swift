@@ -22,5 +22,6 @@ func concurrentMap<T: Sendable>(_ count: Int, _ body: @Sendable (Int) -> T) -> [
             i += 1
         }
     }
-    return results.map { $0! }
+    // Every index was written by exactly one worker above.
+    return results.map { $0.unsafelyUnwrapped }
 }

@@ -35,8 +35,8 @@ enum SecureFile {
         fchmod(fd, mode)  // the umask may have narrowed it; never widens beyond `mode`
         try contents.withUnsafeBytes { raw in
             var offset = 0
-            while offset < raw.count {
-                let n = Glibc.write(fd, raw.baseAddress! + offset, raw.count - offset)
+            while offset < raw.count, let base = raw.baseAddress {
+                let n = Glibc.write(fd, base + offset, raw.count - offset)
                 guard n > 0 else { throw FileError.cannotWrite(path, reason: String(cString: strerror(errno))) }
                 offset += n
             }

@@ -68,7 +68,7 @@ enum StrictJSON {
 
         mutating func literal(_ text: StaticString, _ value: JSONValue) throws(Failure) -> JSONValue {
             let n = text.utf8CodeUnitCount
-            guard i + n <= bytes.count, memcmp(bytes.baseAddress! + i, text.utf8Start, n) == 0 else {
+            guard i + n <= bytes.count, let base = bytes.baseAddress, memcmp(base + i, text.utf8Start, n) == 0 else {
                 throw failure("not a JSON value")
             }
             i += n
