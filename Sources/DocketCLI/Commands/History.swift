@@ -23,7 +23,7 @@ extension Docket {
                 var tagMoves: [TagMove]
             }
             try options.output(
-                Output(digest: reference.digest.description, events: events.map(EventRecord.init), tagMoves: moves)
+                Output(digest: reference.digest.description, events: try events.map(EventRecord.init), tagMoves: moves)
             ) {
                 var lines = ["history of \(reference.digest)"]
                 lines.append(Terminal.table(events.map { ["#\($0.index)", $0.time.rfc3339, Render.event($0)] }))

@@ -31,7 +31,7 @@ extension Docket {
                     if options.json {
                         print(
                             (first ? "\n" : ",\n")
-                                + String(decoding: try encoder.encode(EventRecord(event)), as: UTF8.self),
+                                + String(decoding: try encoder.encode(try EventRecord(event)), as: UTF8.self),
                             terminator: "")
                     } else {
                         print(

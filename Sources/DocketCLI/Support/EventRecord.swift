@@ -14,7 +14,7 @@ struct EventRecord: Encodable {
     var summary: String
     var predicate: JSONValue?
 
-    init(_ event: LedgerEvent) {
+    init(_ event: LedgerEvent) throws {
         index = event.index
         integratedTime = event.time.rfc3339
         kind = event.kind.rawValue
@@ -23,6 +23,6 @@ struct EventRecord: Encodable {
         subject = event.statement.subjectName
         digest = event.digest?.description
         summary = Render.event(event)
-        predicate = (try? JSONDecoder().decode([String: JSONValue].self, from: event.statement.encoded()))?["predicate"]
+        predicate = try JSONDecoder().decode([String: JSONValue].self, from: event.statement.encoded())["predicate"]
     }
 }

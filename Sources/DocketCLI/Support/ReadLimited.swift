@@ -15,7 +15,12 @@ func readLimited(_ path: String, limit: Int) throws -> Data {
         )
     }
     defer { try? handle.close() }
-    let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
+    let data: Data
+    do {
+        data = try handle.read(upToCount: limit + 1) ?? Data()
+    } catch {
+        throw CLIError.badInput("cannot read \(path): \(error.localizedDescription)")
+    }
     guard data.count <= limit else { throw CLIError.badInput("\(path) is larger than the \(limit)-byte limit") }
     return data
 }

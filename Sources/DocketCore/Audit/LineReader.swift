@@ -3,6 +3,7 @@ import Foundation
 /// Reads a file line by line without loading it whole.
 struct LineReader {
     private let handle: FileHandle
+    private let path: String
     private var buffer = [UInt8]()
     private var start = 0
     private var atEnd = false
@@ -14,11 +15,13 @@ struct LineReader {
                 path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
         self.handle = handle
+        self.path = path
     }
 
     /// The next line without its newline, and whether it ended with one. `nil` at the end of the file.
     /// A line longer than ``maximumLine`` is cut there (the rest skipped); the entry parser then refuses it.
-    mutating func next() -> (line: Data, terminated: Bool)? {
+    /// A read error is thrown, never taken for the end of the file.
+    mutating func next() throws -> (line: Data, terminated: Bool)? {
         var scanFrom = start
         while true {
             if let newline = buffer[scanFrom...].firstIndex(of: UInt8(ascii: "\n")) {
@@ -32,7 +35,7 @@ struct LineReader {
                 buffer.removeAll(keepingCapacity: true)
                 start = 0
                 scanFrom = 0
-                while let chunk = try? handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+                while let chunk = try read(), !chunk.isEmpty {
                     if let newline = chunk.firstIndex(of: UInt8(ascii: "\n")) {
                         buffer.append(contentsOf: chunk[(newline + 1)...])
                         return (line, true)
@@ -52,8 +55,16 @@ struct LineReader {
                 scanFrom -= start
                 start = 0
             }
-            let chunk = (try? handle.read(upToCount: 1 << 20)) ?? Data()
+            let chunk = try read() ?? Data()
             if chunk.isEmpty { atEnd = true } else { buffer.append(contentsOf: chunk) }
+        }
+    }
+
+    private func read() throws -> Data? {
+        do {
+            return try handle.read(upToCount: 1 << 20)
+        } catch {
+            throw FileError.cannotRead(path, reason: error.localizedDescription)
         }
     }
 }

@@ -79,7 +79,11 @@ final class Replayer {
         for (stored, p) in zip(run.chunk, run.prepared) { replay(stored, p) }
         // Commit each run: SQLite keeps a transaction's dirty pages in memory, so one transaction for the whole
         // replay would hold the whole scratch database in memory.
-        try? pipeline.log.commitAndContinue()
+        do {
+            try pipeline.log.commitAndContinue()
+        } catch {
+            report.problem(nil, "database", "verify's scratch copy could not be written: \(error)")
+        }
     }
 
     /// A run being prepared on other threads; the box is written once by them and read after `group` is done.
@@ -162,7 +166,13 @@ final class Replayer {
         let label = label(position)
         defer {
             // Every line is a leaf, whatever it holds: the tree is over the bytes.
-            if frontier.size == position { try? pipeline.addLeaf(prepared.leafHash, to: &frontier) }
+            if frontier.size == position {
+                do {
+                    try pipeline.addLeaf(prepared.leafHash, to: &frontier)
+                } catch {
+                    report.problem(position, "merkle", "\(label): its leaf cannot be stored for comparison: \(error)")
+                }
+            }
             if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
             expectedIndex = position + 1
         }

@@ -245,7 +245,9 @@ extension Verifier {
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> VerificationReport {
         var reader = try LineReader(path: path)
-        guard let first = reader.next() else { throw EntryError.malformed(source: path, reason: "the bundle is empty") }
+        guard let first = try reader.next() else {
+            throw EntryError.malformed(source: path, reason: "the bundle is empty")
+        }
         let header: BundleHeader
         do {
             header = try JSONDecoder().decode(BundleHeader.self, from: first.line)
@@ -263,7 +265,7 @@ extension Verifier {
         let extra = try prepare(options: options, witnessed: header.witnessed ?? [], replayer: replayer)
         var position = 0
         var chunk: [StoredEntry] = []
-        while let (line, terminated) = reader.next() {
+        while let (line, terminated) = try reader.next() {
             if !terminated {
                 replayer.report.problem(
                     position, "entry", "line \(position + 2) is truncated (the file does not end with a newline)")

@@ -50,5 +50,13 @@ public enum JSONValue: Hashable, Sendable, Codable {
     }
 
     /// Compact JSON with sorted keys: the canonical form Docket hashes documents in.
-    public var canonicalData: Data { (try? JSONText.encoder().encode(self)) ?? Data("null".utf8) }
+    public var canonicalData: Data {
+        // Only a non-finite number fails to encode, and no reader of Docket's makes one (StrictJSON refuses
+        // them; the policy reader makes integers only).
+        do {
+            return try JSONText.encoder().encode(self)
+        } catch {
+            preconditionFailure("a JSON value failed to encode: \(error)")
+        }
+    }
 }

@@ -61,7 +61,12 @@ enum SecureFile {
                 path, reason: FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")
         }
         defer { try? handle.close() }
-        let data = (try? handle.read(upToCount: limit + 1)) ?? Data()
+        let data: Data
+        do {
+            data = try handle.read(upToCount: limit + 1) ?? Data()
+        } catch {
+            throw FileError.cannotRead(path, reason: error.localizedDescription)
+        }
         guard data.count <= limit else { throw FileError.cannotRead(path, reason: "larger than \(limit) bytes") }
         return data
     }
