@@ -236,7 +236,7 @@ final class Replayer {
         }
         let candidate = AppendPipeline.Candidate(
             envelope: entry.envelope, statement: statement, payloadHash: prepared.payloadHash,
-            signedBy: prepared.signedBy)
+            signedBy: prepared.signedBy, leafHash: prepared.leafHash)
         let outcome: AppendPipeline.Outcome
         do {
             outcome = try pipeline.integrate(candidate, at: position, source: .stored(entry), frontier: &frontier) {

@@ -47,15 +47,25 @@ public struct Envelope: Sendable, Equatable {
     /// Compact JSON in a fixed key order. All values are base64, hex or the payload type, so the bytes
     /// depend only on the envelope's content.
     public var compactJSON: Data {
-        var out =
-            "{\"payloadType\":" + JSONText.quoted(payloadType) + ",\"payload\":\"" + payload.base64EncodedString()
-            + "\",\"signatures\":["
-        out += signatures.map {
-            "{\"keyid\":" + JSONText.quoted($0.keyID) + ",\"sig\":\"" + $0.sig.base64EncodedString() + "\"}"
+        // Written as bytes: every entry is written once at append, and building it as a String cost more than
+        // the rest of the entry's bookkeeping.
+        var out = Data()
+        out.reserveCapacity(payload.count * 4 / 3 + 256)
+        out.append(contentsOf: #"{"payloadType":"#.utf8)
+        out.append(contentsOf: JSONText.quoted(payloadType).utf8)
+        out.append(contentsOf: #","payload":""#.utf8)
+        out.append(payload.base64EncodedData())
+        out.append(contentsOf: #"","signatures":["#.utf8)
+        for (i, signature) in signatures.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(contentsOf: #"{"keyid":"#.utf8)
+            out.append(contentsOf: JSONText.quoted(signature.keyID).utf8)
+            out.append(contentsOf: #","sig":""#.utf8)
+            out.append(signature.sig.base64EncodedData())
+            out.append(contentsOf: #""}"#.utf8)
         }
-        .joined(separator: ",")
-        out += "]}"
-        return Data(out.utf8)
+        out.append(contentsOf: "]}".utf8)
+        return out
     }
 }
 

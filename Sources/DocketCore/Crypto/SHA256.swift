@@ -16,12 +16,16 @@ public enum SHA256 {
         return digester.finish()
     }
 
+    /// The algorithm, fetched from libcrypto's provider once (a lookup per hash cost as much as hashing a
+    /// small message). libcrypto's fetched algorithms are immutable and safe to share between threads.
+    nonisolated(unsafe) private static let algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+
     /// One hash in progress. The context is freed by `finish()`.
     private struct Digester {
         let context: OpaquePointer
 
         init() {
-            guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, EVP_sha256(), nil) == 1 else {
+            guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, SHA256.algorithm, nil) == 1 else {
                 preconditionFailure("libcrypto could not start a SHA-256 hash")
             }
             self.context = context
@@ -35,14 +39,13 @@ public enum SHA256 {
         }
 
         func finish() -> Data {
-            var out = Data(count: 32)
-            var length: UInt32 = 0
-            let ok = out.withUnsafeMutableBytes {
-                EVP_DigestFinal_ex(context, $0.bindMemory(to: UInt8.self).baseAddress, &length)
+            defer { EVP_MD_CTX_free(context) }
+            return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 32) { buffer in
+                var length: UInt32 = 0
+                let ok = EVP_DigestFinal_ex(context, buffer.baseAddress, &length)
+                precondition(ok == 1 && length == 32, "libcrypto could not finish a SHA-256 hash")
+                return Data(buffer)
             }
-            EVP_MD_CTX_free(context)
-            precondition(ok == 1 && length == 32, "libcrypto could not finish a SHA-256 hash")
-            return out
         }
     }
 }

@@ -29,6 +29,8 @@ final class AppendPipeline {
         var payloadHash: Data
         /// The id of the known key the signature verified under, if any.
         var signedBy: String?
+        /// For a stored entry, its leaf hash if already computed (a verifier hashes every line in parallel).
+        var leafHash: Data? = nil
     }
 
     /// Where an entry's bytes come from.
@@ -105,7 +107,7 @@ final class AppendPipeline {
         }
         try log.insert(
             entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash)
-        try addLeaf(entry.leafHash, to: &frontier)
+        try addLeaf(candidate.leafHash ?? entry.leafHash, to: &frontier)
         try projector.apply(event)
         return .integrated(event, entry, verdict: verdict)
     }

@@ -134,7 +134,9 @@ public final class Ledger {
         let known = Dictionary(try projector.keys().compactMap { r in r.key.map { (r.keyID, $0) } }) { a, _ in a }
         let candidates = try AppendPipeline.prepare(items, knownKeys: known)
         let pipeline = AppendPipeline(log: log, projector: projector, origin: origin)
+        defer { projector.forgetTransactionEvents() }
         return try log.writeTransaction {
+            projector.forgetTransactionEvents()  // a retried attempt starts from what is stored
             let tip = try log.tip()
             var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
             var lastTime = tip?.time ?? Timestamp(milliseconds: 0)

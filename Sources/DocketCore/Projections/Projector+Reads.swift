@@ -297,6 +297,7 @@ extension Projector {
 
     /// Decodes a stored entry into an event, re-checking its signature against the key recorded for it.
     func event(at index: Int) throws -> LedgerEvent {
+        if let recent = transactionEvents[index] { return recent }
         guard let stored = try log.storedEntry(at: index) else { throw LedgerError.corrupt(.missingEntry(index)) }
         let entry = try Entry(bytes: stored.bytes, source: "entry \(index)")
         let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")

@@ -32,6 +32,12 @@ final class Projector {
     /// True when `log` is a verifier's own scratch log, whose entries it wrote right after checking their
     /// signatures: they are not checked again when read back.
     var trustsLog = false
+    /// Events folded in the write transaction in progress, by index: they were parsed and their signatures
+    /// checked moments ago, so a gate later in the same batch reads them from here instead of verifying their
+    /// stored bytes again. Emptied when the transaction ends (``forgetTransactionEvents()``), committed or not.
+    /// A verifier's replay keeps the last ``replayWindow`` instead (a digest's events are mostly close together).
+    private(set) var transactionEvents: [Int: LedgerEvent] = [:]
+    static let replayWindow = 4096
     var keyCache: [String: KeyRecord?] = [:]
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
@@ -61,6 +67,11 @@ final class Projector {
         let index = Int64(event.index)
         let statement = event.statement
         lastApplied = event.index
+        // Not for a historical fold (exclusive, not a verifier's): it reads each event once and must stay small.
+        if trustsLog || !exclusive { transactionEvents[event.index] = event }
+        if trustsLog, transactionEvents.count >= 2 * Self.replayWindow {
+            transactionEvents = transactionEvents.filter { $0.key > event.index - Self.replayWindow }
+        }
         if statement.kind.isGovernance {
             keyCache.removeAll()
             latestPolicy = nil
@@ -142,6 +153,9 @@ final class Projector {
             try insertTimeline(event, environment: p.environment)
         }
     }
+
+    /// Called when a write transaction ends: its events are no longer known to be the stored ones.
+    func forgetTransactionEvents() { transactionEvents.removeAll(keepingCapacity: true) }
 
     /// An identity's latest word on a (digest, environment): approved or withdrawn.
     private func recordApproval(digest: String, environment: String, event: LedgerEvent, state: String) throws {

@@ -151,11 +151,20 @@ enum StrictJSON {
             guard i < bytes.count, bytes[i] == UInt8(ascii: "\"") else { throw failure("expected a string") }
             i += 1
             let start = i
-            // The common case, no escapes: the bytes themselves, validated.
-            while i < bytes.count, bytes[i] != UInt8(ascii: "\""), bytes[i] != UInt8(ascii: "\\") {
-                guard bytes[i] >= 0x20 else { throw failure("a control character must be escaped in a string") }
-                i += 1
+            // The common case, no escapes: the bytes themselves, validated. Scanned with locals (this loop reads
+            // most of every entry's bytes: the payload's base64).
+            var j = i
+            let end = bytes.count
+            while j < end {
+                let c = bytes[j]
+                if c == UInt8(ascii: "\"") || c == UInt8(ascii: "\\") { break }
+                if c < 0x20 {
+                    i = j
+                    throw failure("a control character must be escaped in a string")
+                }
+                j &+= 1
             }
+            i = j
             guard i < bytes.count else { throw Failure(offset: start - 1, reason: "a string is not closed") }
             if bytes[i] == UInt8(ascii: "\"") {
                 defer { i += 1 }
