@@ -112,11 +112,15 @@ final class AppendPipeline {
         return .integrated(event, entry, verdict: verdict)
     }
 
-    /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store.
+    /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store (and to ``onNodes``).
     func addLeaf(_ leafHash: Data, to frontier: inout MerkleFrontier) throws {
         let nodes = frontier.append(leafHash: leafHash)
         if storesMerkleNodes { try log.insert(nodes: nodes) }
+        try onNodes?(nodes)
     }
+
+    /// Sees every node the tree completes (a verifier compares them with a ledger's stored ones).
+    var onNodes: (([(level: Int, index: Int, hash: Data)]) throws -> Void)?
 
     /// Whether `envelope` is genuinely signed by the key recorded for an earlier entry: only then is it a
     /// duplicate of that entry, and not a forgery reusing its statement.

@@ -186,6 +186,17 @@ final class LogStore: SubtreeStore {
 
     var tree: MerkleTree<LogStore> { MerkleTree(store: self) }
 
+    /// The stored nodes of one level in position order, one at a time (a verifier compares them as it rebuilds
+    /// the tree). Each level has its own statement, so several can be open at once.
+    func nodes(level: Int) throws -> PreparedStatement {
+        try db.prepare("SELECT level, pos, hash FROM merkle WHERE level = \(level) ORDER BY pos")
+    }
+
+    /// Stored nodes at `level` or above, in order: what no rebuilt level reached.
+    func nodes(fromLevel level: Int) throws -> [Row] {
+        try db.rows("SELECT level, pos, hash FROM merkle WHERE level >= ? ORDER BY level, pos", [.int(level)])
+    }
+
     // MARK: Checkpoints
 
     /// The latest signed checkpoint note, as stored.
