@@ -3,9 +3,10 @@ import Foundation
 /// The one append pipeline (DESIGN §6): authorise → admit → store the entry → add its Merkle nodes → fold it
 /// into the projections, for one entry or a batch, in order, inside a transaction its caller holds.
 ///
-/// ``Ledger/appendBatch(_:)`` (every live append, and the server's batch writer) and the verifier's replay both
-/// integrate through ``integrate(_:at:source:frontier:onRefusal:)``, so an event is judged by the same code
-/// when it is appended and whenever it is re-checked.
+/// Live appends (``append(_:now:origin:logKey:)``, behind ``Ledger/appendBatch(_:)``, the one entry point for a
+/// single append, a batch, and next the server's batch writer) and the verifier's replay both integrate through
+/// ``integrate(_:at:source:frontier:onRefusal:)``, so an event is judged by the same code when it is appended
+/// and whenever it is re-checked.
 ///
 /// Not `Sendable`: it works on the connection of the transaction its caller holds.
 final class AppendPipeline {
@@ -110,6 +111,53 @@ final class AppendPipeline {
         try addLeaf(candidate.leafHash ?? entry.leafHash, to: &frontier)
         try projector.apply(event)
         return .integrated(event, entry, verdict: verdict)
+    }
+
+    /// Appends a batch in order, inside the write transaction the caller holds: each new entry integrated at the
+    /// next index at ledger time `max(now(), the previous entry's)`, a statement already stored answered with its
+    /// entry (after checking this envelope is genuinely signed by that entry's key), and one checkpoint signed over
+    /// the result. All or nothing: a refusal throws, and the caller's transaction rolls back.
+    func append(
+        _ candidates: [Candidate], now: () -> Timestamp, origin: String, logKey: () throws -> SigningKey
+    ) throws -> [AppendReceipt] {
+        let tip = try log.tip()
+        var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
+        var lastTime = tip?.time ?? Timestamp(milliseconds: 0)
+        var receipts: [AppendReceipt] = []
+        for candidate in candidates {
+            let time = max(now(), lastTime)
+            let outcome = try integrate(
+                candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
+            let statement = candidate.statement
+            switch outcome {
+            case .integrated(let event, _, _):
+                lastTime = time
+                receipts.append(
+                    AppendReceipt(
+                        index: event.index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
+                        subject: statement.subjectName, digest: statement.digest?.description, duplicate: false,
+                        treeSize: 0))
+            case .duplicate(let index, let time, let signer):
+                // The same statement again is only a duplicate if this envelope is genuinely signed by the key
+                // that signed the stored one: an altered signature must not be answered "already there".
+                guard try isSignedLikeStored(candidate, storedSigner: signer) else {
+                    throw LedgerError.refused(.forgedDuplicate(entry: index))
+                }
+                receipts.append(
+                    AppendReceipt(
+                        index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
+                        subject: statement.subjectName, digest: statement.digest?.description, duplicate: true,
+                        treeSize: 0))
+            }
+        }
+        if receipts.contains(where: { !$0.duplicate }) {
+            try sealCheckpoint(frontier, origin: origin, logKey: try logKey())
+        }
+        return receipts.map {
+            var receipt = $0
+            receipt.treeSize = frontier.size
+            return receipt
+        }
     }
 
     /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store (and to ``onNodes``).

@@ -137,45 +137,7 @@ public final class Ledger {
         defer { projector.forgetTransactionEvents() }
         return try log.writeTransaction {
             projector.forgetTransactionEvents()  // a retried attempt starts from what is stored
-            let tip = try log.tip()
-            var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
-            var lastTime = tip?.time ?? Timestamp(milliseconds: 0)
-            var receipts: [AppendReceipt] = []
-            for candidate in candidates {
-                let time = max(clock.now(), lastTime)
-                let outcome = try pipeline.integrate(
-                    candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 }
-                )
-                let statement = candidate.statement
-                switch outcome {
-                case .integrated(let event, _, _):
-                    lastTime = time
-                    receipts.append(
-                        AppendReceipt(
-                            index: event.index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
-                            subject: statement.subjectName, digest: statement.digest?.description, duplicate: false,
-                            treeSize: 0))
-                case .duplicate(let index, let time, let signer):
-                    // The same statement again is only a duplicate if this envelope is genuinely signed by the key
-                    // that signed the stored one: an altered signature must not be answered "already there".
-                    guard try pipeline.isSignedLikeStored(candidate, storedSigner: signer) else {
-                        throw LedgerError.refused(.forgedDuplicate(entry: index))
-                    }
-                    receipts.append(
-                        AppendReceipt(
-                            index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
-                            subject: statement.subjectName, digest: statement.digest?.description, duplicate: true,
-                            treeSize: 0))
-                }
-            }
-            if receipts.contains(where: { !$0.duplicate }) {
-                try pipeline.sealCheckpoint(frontier, origin: origin, logKey: try logKey())
-            }
-            return receipts.map {
-                var r = $0
-                r.treeSize = frontier.size
-                return r
-            }
+            return try pipeline.append(candidates, now: clock.now, origin: origin, logKey: logKey)
         }
     }
 
