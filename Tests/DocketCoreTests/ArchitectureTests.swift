@@ -136,6 +136,15 @@ struct LedgerFileTests {
         #expect(foreign == .refused(.foreignLedger(signedFor: "other/ledger", this: s.origin)))
     }
 
+    @Test("Text holding U+0000 is stored and read whole, not cut at the NUL")
+    func nulInText() throws {
+        let s = try Scenario()
+        try s.ledger.db.execute("CREATE TABLE t(v TEXT)")
+        try s.ledger.db.run("INSERT INTO t(v) VALUES (?)", [.text("INC-1\u{0}x")])
+        #expect(try s.ledger.db.row("SELECT v, length(CAST(v AS BLOB)) FROM t")?.text(0) == "INC-1\u{0}x")
+        #expect(try s.ledger.db.row("SELECT length(CAST(v AS BLOB)) FROM t")?.int(0) == 7)
+    }
+
     @Test("SQLite result codes are named")
     func resultCodes() {
         #expect(ResultCode(extended: 2067) == .constraint)  // SQLITE_CONSTRAINT_UNIQUE

@@ -9,7 +9,9 @@ import Testing
 /// out-of-range numbers).
 @Suite("Strict JSON reader")
 struct StrictJSONTests {
-    static let strictOnly = ["repeats a key", "byte-order mark", "surrogate", "UTF-8", "nested deeper", "out of range"]
+    static let strictOnly = [
+        "repeats a key", "byte-order mark", "surrogate", "UTF-8", "nested deeper", "out of range", "NFC",
+    ]
 
     /// Foundation's reading of the same bytes, as a ``JSONValue`` (nil when it refuses them).
     static func foundation(_ data: Data) -> Any? {
@@ -100,6 +102,8 @@ struct StrictJSONTests {
         arguments: [
             (#"{"a":1,"a":2}"#, "repeats a key"),
             (#"{"a":1,"\u0061":2}"#, "repeats a key"),
+            (#"{"public\u212Aey":"x"}"#, "NFC"),  // a Kelvin sign: Swift would read it as `publicKey`
+            (#"{"K":1,"\u212A":2}"#, "NFC"),
             ("\u{FEFF}{}", "byte-order mark"),
             (#"["\ud800"]"#, "surrogate"),
             (#"["\udc00\ud800"]"#, "surrogate"),

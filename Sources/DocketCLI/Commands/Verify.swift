@@ -33,6 +33,7 @@ extension Docket {
         func run() throws {
             var verifyOptions = Verifier.Options()
             verifyOptions.pinnedLogKey = try logKey.map { try verifierKey($0) }
+            verifyOptions.sinceName = "--since checkpoint"
             verifyOptions.since = try since.map { String(decoding: try readLimited($0, limit: 1 << 16), as: UTF8.self) }
             verifyOptions.witnesses = try witness.map { try verifierKey($0) }
             let progress: (Int, Int) -> Void = { Terminal.progress("verifying", $0, $1) }
@@ -56,6 +57,14 @@ extension Docket {
                     : "  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
             lines.append("  \(r.promotionsChecked) promotion(s) re-evaluated against the policy in force")
             for note in r.notes { lines.append("  note: \(note.terminalSafe(keepNewlines: false))") }
+            if !r.logKeyPinned, !r.logKey.isEmpty {
+                lines.append(
+                    "  hint: pin the log key with --log-key (its text, or LEDGER.logkey.pub) to detect a re-signed history"
+                )
+            }
+            if r.problems.contains(where: { $0.kind == "witness" && $0.message.hasPrefix("no checkpoint cosigned") }) {
+                lines.append("  hint: a witness cosigns with `docket witness cosign`")
+            }
             if !r.breakGlass.isEmpty {
                 lines.append("break-glass promotions:")
                 for b in r.breakGlass {

@@ -47,7 +47,8 @@ enum Hints {
     private static func hint(for error: CryptoError) -> String? {
         switch error {
         case .malformedKeyFile: "create one with `docket key generate`"
-        case .passphraseRequired: "on a terminal, or name an environment variable holding it with --passphrase-env"
+        case .passphraseRequired:
+            "type it at a terminal, or name an environment variable holding it with --passphrase-env"
         default: nil
         }
     }

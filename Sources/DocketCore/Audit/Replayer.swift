@@ -18,8 +18,10 @@ final class Replayer {
     private var entryShift = 0
     /// Tree sizes whose roots the caller wants (old checkpoints, witnessed checkpoints), and the roots found.
     var rootsWanted: Set<Int> = []
-    /// The gate verdict each replayed promotion reached, by entry index (the live gate's must equal it).
+    /// The gate verdict each replayed promotion reached, by entry index (the live gate's must equal it), kept
+    /// only when ``keepsVerdicts`` (tests): a million-entry ledger has a hundred thousand of them.
     var verdicts: [Int: GateVerdict] = [:]
+    var keepsVerdicts = false
     var roots: [Int: Data] = [:]
     private(set) var firstLine: Int? = nil
     /// For bundles: the line number of entry 0, so messages name the line. A bundle has no Merkle node table
@@ -252,7 +254,12 @@ final class Replayer {
                 }
             }
         } catch let error as LedgerError {
-            report.problem(position, "signature", "\(label): \(Self.message(error))")
+            // Authorisation refuses with `.refused`: the signature or its key. Anything else is the entry's.
+            if case .refused = error {
+                report.problem(position, "signature", "\(label): \(Self.message(error))")
+            } else {
+                report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
+            }
             return
         } catch {
             report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
@@ -261,9 +268,9 @@ final class Replayer {
         switch outcome {
         case .duplicate(let earlier, _, _):
             report.problem(
-                position, "entry", "\(label) repeats entry \(earlier): the same signed envelope appears twice")
+                position, "entry", "\(label) repeats entry \(earlier): the same signed statement appears twice")
         case .integrated(let event, _, let verdict):
-            if let verdict { verdicts[position] = verdict }
+            if keepsVerdicts, let verdict { verdicts[position] = verdict }
             if let column = stored.column, column.signer != event.signer.keyID {
                 report.problem(
                     position, "entry", "\(label): stored signer column does not name the key that signed it")

@@ -11,12 +11,15 @@ public enum Verifier {
     }
 
     /// ``verify(ledger:options:progress:)``, returning the replay itself too (its verdicts, for tests).
-    static func replay(ledger: Ledger, options: Options, progress: ((Int, Int) -> Void)? = nil) throws -> Replayer {
+    static func replay(
+        ledger: Ledger, options: Options, keepingVerdicts: Bool = false, progress: ((Int, Int) -> Void)? = nil
+    ) throws -> Replayer {
         let replayer = try Replayer(source: ledger.path)
+        replayer.keepsVerdicts = keepingVerdicts
         // The rebuilt Merkle nodes are compared with the stored ones as they are made, not stored and joined.
         let nodeCheck = MerkleNodeCheck(stored: ledger.log)
         replayer.pipeline.storesMerkleNodes = false
-        replayer.pipeline.onNodes = { nodes in try nodeCheck.check(nodes, report: &replayer.report) }
+        replayer.pipeline.onNodes = { [unowned replayer] nodes in try nodeCheck.check(nodes, report: &replayer.report) }
         // One read transaction: entries, checkpoint, cosignatures and tables from the same snapshot, even while
         // others append.
         return try ledger.log.readSnapshot {
@@ -236,6 +239,8 @@ extension Verifier {
         public var since: String?
         /// Witnesses whose cosignature is required on a checkpoint consistent with the entries.
         public var witnesses: [NoteVerifierKey]
+        /// What messages call the `since` checkpoint (the CLI names its flag).
+        public var sinceName = "earlier checkpoint"
 
         public init(pinnedLogKey: NoteVerifierKey? = nil, since: String? = nil, witnesses: [NoteVerifierKey] = []) {
             self.pinnedLogKey = pinnedLogKey
@@ -313,13 +318,14 @@ extension Verifier {
     struct Extra {
         var since: (Checkpoint, SignedNote)?
         var witnessed: [(NoteVerifierKey, Checkpoint?, String?)]
+        var sinceName = "earlier checkpoint"
     }
 
     static func prepare(options: Options, witnessed: [String], replayer: Replayer) throws -> Extra {
-        var extra = Extra(witnessed: [])
+        var extra = Extra(witnessed: [], sinceName: options.sinceName)
         if let since = options.since {
-            let note = try SignedNote(parsing: since, source: "earlier checkpoint")
-            let checkpoint = try Checkpoint(note: note, source: "earlier checkpoint")
+            let note = try SignedNote(parsing: since, source: options.sinceName)
+            let checkpoint = try Checkpoint(note: note, source: options.sinceName)
             extra.since = (checkpoint, note)
             replayer.rootsWanted.insert(checkpoint.size)
         }
@@ -344,30 +350,30 @@ extension Verifier {
             if let logKey, !note.isSigned(by: logKey) {
                 report.problem(
                     nil, "consistency",
-                    "the earlier checkpoint is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint"
+                    "the \(extra.sinceName) is not signed by this ledger's log key \(report.logKey): the history was re-signed, or it is another ledger's checkpoint"
                 )
             } else if old.origin != report.origin {
                 report.problem(
-                    nil, "consistency", "the earlier checkpoint is for `\(old.origin)`, not `\(report.origin)`")
+                    nil, "consistency", "the \(extra.sinceName) is for `\(old.origin)`, not `\(report.origin)`")
             } else if old.size > report.entries {
                 report.problem(
                     report.entries, "consistency",
-                    "the ledger has \(report.entries) entries but the earlier checkpoint covered \(old.size): it was truncated"
+                    "the ledger has \(report.entries) entries but the \(extra.sinceName) covered \(old.size): it was truncated"
                 )
             } else if replayer.roots[old.size] != old.root && !(old.size == 0 && old.root == Merkle.emptyRoot) {
                 report.problem(
                     nil, "consistency",
-                    "the first \(old.size) entries no longer hash to the earlier checkpoint's root: the ledger was rewritten after that checkpoint"
+                    "the first \(old.size) entries no longer hash to the \(extra.sinceName)'s root: the ledger was rewritten after that checkpoint"
                 )
             } else {
-                report.notes.append("consistent with the earlier checkpoint of size \(old.size)")
+                report.notes.append("consistent with the \(extra.sinceName) of size \(old.size)")
             }
         }
         for (witness, checkpoint, text) in extra.witnessed {
             guard let checkpoint, let text else {
                 report.problem(
                     nil, "witness",
-                    "no checkpoint cosigned by witness \(witness.name) (\(witness.text)): the witness has not cosigned one"
+                    "no checkpoint cosigned by witness \(witness.name) (\(witness.text)): the witness has not cosigned one yet"
                 )
                 continue
             }

@@ -18,7 +18,8 @@ public enum SHA256 {
 
     /// The algorithm, fetched from libcrypto's provider once (a lookup per hash cost as much as hashing a
     /// small message). libcrypto's fetched algorithms are immutable and safe to share between threads.
-    nonisolated(unsafe) private static let algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil)
+    /// Falls back to libcrypto's built-in handle if the provider lookup fails (an unusual `OPENSSL_CONF`).
+    nonisolated(unsafe) private static let algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
 
     /// One hash in progress. The context is freed by `finish()`.
     private struct Digester {
@@ -33,7 +34,8 @@ public enum SHA256 {
 
         func adding(_ data: some DataProtocol) -> Digester {
             for region in data.regions {
-                region.withUnsafeBytes { raw in _ = EVP_DigestUpdate(context, raw.baseAddress, raw.count) }
+                let ok = region.withUnsafeBytes { raw in EVP_DigestUpdate(context, raw.baseAddress, raw.count) }
+                precondition(ok == 1, "libcrypto could not hash")
             }
             return self
         }

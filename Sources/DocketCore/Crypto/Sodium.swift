@@ -30,7 +30,7 @@ public enum CryptoError: DocketFailure, Equatable {
         case .insecurePermissions(let file, let mode):
             "key file \(file) is readable by other users (mode \(mode)); run `chmod 600 \(file)` and try again"
         case .passphraseRequired(let file):
-            "key file \(file) is encrypted: give its passphrase"
+            "key file \(file) is encrypted and needs its passphrase"
         case .randomFailure: "the system random number generator failed"
         }
     }

@@ -62,7 +62,8 @@ struct Admission {
     func admit(_ event: LedgerEvent) throws -> GateVerdict? {
         let statement = event.statement
         try statement.validateFields()
-        guard statement.ledger == origin else {
+        // Compared as bytes: Swift's `==` would take a canonically equivalent spelling for the same origin.
+        guard let origin, statement.ledger.utf8.elementsEqual(origin.utf8) else {
             throw LedgerError.refused(.foreignLedger(signedFor: statement.ledger, this: origin ?? ""))
         }
         let policy = try projector.policy(before: event.index)?.policy

@@ -228,7 +228,8 @@ final class PreparedStatement {
             switch value {
             case .null: rc = sqlite3_bind_null(stmt, i)
             case .integer(let v): rc = sqlite3_bind_int64(stmt, i, v)
-            case .text(let s): rc = sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT_PTR)
+            // With the byte length, not -1: a text holding U+0000 is stored whole, not cut at the NUL.
+            case .text(let s): rc = sqlite3_bind_text(stmt, i, s, Int32(s.utf8.count), SQLITE_TRANSIENT_PTR)
             case .blob(let d):
                 rc = d.withUnsafeBytes { raw in
                     sqlite3_bind_blob(
@@ -254,7 +255,14 @@ final class PreparedStatement {
         for i in 0..<count {
             switch sqlite3_column_type(stmt, i) {
             case SQLITE_INTEGER: values.append(.integer(sqlite3_column_int64(stmt, i)))
-            case SQLITE_TEXT: values.append(.text(String(cString: sqlite3_column_text(stmt, i))))
+            case SQLITE_TEXT:
+                // By its byte length, so a NUL inside the text does not end it.
+                let n = Int(sqlite3_column_bytes(stmt, i))
+                if let p = sqlite3_column_text(stmt, i), n > 0 {
+                    values.append(.text(String(decoding: UnsafeBufferPointer(start: p, count: n), as: UTF8.self)))
+                } else {
+                    values.append(.text(""))
+                }
             case SQLITE_BLOB:
                 let n = Int(sqlite3_column_bytes(stmt, i))
                 if let p = sqlite3_column_blob(stmt, i), n > 0 {

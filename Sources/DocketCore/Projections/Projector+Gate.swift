@@ -57,7 +57,7 @@ extension Projector {
             throw LedgerError.refused(
                 .neverCurrent(
                     digest: requested.description, environment: environment,
-                    validTargets: all.map(\.digest.description)))
+                    validTargets: all.map { "\($0.digest) (since entry \($0.index))" }))
         }
         return RollbackChoice(current: current, target: stint)
     }

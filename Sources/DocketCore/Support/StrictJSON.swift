@@ -5,7 +5,8 @@ import Foundation
 /// Strict where parsers disagree, so that what Docket accepts every verifier reads the same way: RFC 8259
 /// grammar only (no byte-order mark, no trailing commas, no comments, nothing after the value), valid UTF-8
 /// everywhere, no unpaired surrogate escapes, no control characters in strings, no repeated key in an object
-/// (parsers disagree on which one wins), and a nesting depth limit. Callers bound the size before reading.
+/// (parsers disagree on which one wins), object keys in Unicode NFC (Swift would match a canonically equivalent
+/// key where other readers do not), and a nesting depth limit. Callers bound the size before reading.
 /// Held to Foundation's answers on the inputs both accept by a differential test; measured against Foundation's
 /// readers by `docket-bench breakdown`.
 enum StrictJSON {
@@ -88,6 +89,12 @@ enum StrictJSON {
                     skipSpace()
                     let keyOffset = i
                     let key = try string()
+                    // Swift compares strings by canonical equivalence: a key not in NFC (`public\u{212A}ey`, with
+                    // a Kelvin sign) would be found as `publicKey` here and as something else by other readers.
+                    guard
+                        key.utf8.allSatisfy({ $0 < 0x80 })
+                            || Array(key.precomposedStringWithCanonicalMapping.utf8) == Array(key.utf8)
+                    else { throw Failure(offset: keyOffset, reason: "an object key is not in Unicode NFC") }
                     try expect(UInt8(ascii: ":"), "`:` after an object key")
                     let member = try value(depth: depth + 1)
                     guard object.updateValue(member, forKey: key) == nil else {
