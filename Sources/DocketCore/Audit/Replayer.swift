@@ -190,6 +190,9 @@ final class Replayer {
                     position, "order", "entry \(column.index) appears again after entry \(position + columnShift - 1)")
             }
             columnShift = column.index - position
+            // From here positions and the ledger's indexes differ, so the ledger's rows cannot stand in for the
+            // scratch copy's bytes: keep them.
+            pipeline.storesEntryBytes = true
         }
         guard let entry = prepared.entry else {
             report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")

@@ -12,14 +12,21 @@ public enum Verifier {
 
     /// ``verify(ledger:options:progress:)``, returning the replay itself too (its verdicts, for tests).
     static func replay(
-        ledger: Ledger, options: Options, keepingVerdicts: Bool = false, progress: ((Int, Int) -> Void)? = nil
+        ledger: Ledger, options: Options, keepingVerdicts: Bool = false, eventWindow: Int = 4096,
+        progress: ((Int, Int) -> Void)? = nil
     ) throws -> Replayer {
         let replayer = try Replayer(source: ledger.path)
         replayer.keepsVerdicts = keepingVerdicts
+        replayer.projector.replayWindow = eventWindow
         // The rebuilt Merkle nodes are compared with the stored ones as they are made, not stored and joined.
         let nodeCheck = MerkleNodeCheck(stored: ledger.log)
         replayer.pipeline.storesMerkleNodes = false
         replayer.pipeline.onNodes = { [unowned replayer] nodes in try nodeCheck.check(nodes, report: &replayer.report) }
+        // Entries replayed at their own index are read back from the ledger (same snapshot) when a gate needs them,
+        // so the scratch copy does not hold a second copy of every entry's bytes.
+        replayer.pipeline.storesEntryBytes = false
+        let log = ledger.log
+        replayer.projector.storedBytes = { index in try log.storedEntry(at: index)?.bytes }
         // One read transaction: entries, checkpoint, cosignatures and tables from the same snapshot, even while
         // others append.
         return try ledger.log.readSnapshot {

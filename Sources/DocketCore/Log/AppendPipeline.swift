@@ -13,8 +13,11 @@ final class AppendPipeline {
     let log: LogStore
     let projector: Projector
     var admission: Admission
-    /// Whether Merkle nodes are written (a bundle's verifier needs only the root, from the frontier).
+    /// Whether Merkle nodes are written (a verifier compares or needs only the root, from the frontier).
     var storesMerkleNodes = true
+    /// Whether entry rows keep their bytes. A verifier of a ledger file drops them from its scratch copy (at a
+    /// million entries they outgrew its cache) and reads a gate's older events back from the file itself.
+    var storesEntryBytes = true
 
     init(log: LogStore, projector: Projector, origin: String?) {
         self.log = log
@@ -107,7 +110,8 @@ final class AppendPipeline {
             entry = stored
         }
         try log.insert(
-            entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash)
+            entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash,
+            keepingBytes: storesEntryBytes)
         try addLeaf(candidate.leafHash ?? entry.leafHash, to: &frontier)
         try projector.apply(event)
         return .integrated(event, entry, verdict: verdict)

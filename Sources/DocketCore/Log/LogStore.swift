@@ -90,13 +90,17 @@ final class LogStore: SubtreeStore {
     /// Writes an entry row at `index` (its own index on append; a verifier replaying a damaged history stores
     /// each entry at its position instead, so one gap does not derail what follows). Throws
     /// ``LogStoreError/duplicatePayload(earlier:)`` when the same statement is already stored.
-    func insert(_ entry: Entry, at index: Int, kind: EventKind, signer: String, payloadHash: Data) throws {
+    /// `keepingBytes: false` (a verifier's scratch copy of a ledger it can read back) stores the row without the
+    /// entry's bytes.
+    func insert(
+        _ entry: Entry, at index: Int, kind: EventKind, signer: String, payloadHash: Data, keepingBytes: Bool = true
+    ) throws {
         do {
             try db.run(
                 "INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
                 [
                     .int(index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
-                    .text(kind.rawValue), .text(signer), .blob(entry.bytes),
+                    .text(kind.rawValue), .text(signer), .blob(keepingBytes ? entry.bytes : Data()),
                 ])
         } catch let error as DatabaseError where error.resultCode == .constraint {
             if let earlier = try self.entry(payloadHash: payloadHash) {

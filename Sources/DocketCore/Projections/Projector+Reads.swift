@@ -299,7 +299,9 @@ extension Projector {
     func event(at index: Int) throws -> LedgerEvent {
         if let recent = transactionEvents[index] { return recent }
         guard let stored = try log.storedEntry(at: index) else { throw LedgerError.corrupt(.missingEntry(index)) }
-        let entry = try Entry(bytes: stored.bytes, source: "entry \(index)")
+        var bytes = stored.bytes
+        if bytes.isEmpty, let storedBytes, let original = try storedBytes(index) { bytes = original }
+        let entry = try Entry(bytes: bytes, source: "entry \(index)")
         let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
         // A stored row is not trusted: its signature is checked again, except in a verifier's own scratch log.
         guard let record = try key(id: stored.signer), let key = record.key,

@@ -37,7 +37,10 @@ final class Projector {
     /// stored bytes again. Emptied when the transaction ends (``forgetTransactionEvents()``), committed or not.
     /// A verifier's replay keeps the last ``replayWindow`` instead (a digest's events are mostly close together).
     private(set) var transactionEvents: [Int: LedgerEvent] = [:]
-    static let replayWindow = 4096
+    var replayWindow = 4096
+    /// Where a verifier's scratch copy finds the bytes of an entry it stored without them: the verified ledger's
+    /// own row at the same index, read in the same snapshot (so the same bytes that were checked).
+    var storedBytes: ((Int) throws -> Data?)?
     var keyCache: [String: KeyRecord?] = [:]
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
@@ -69,8 +72,8 @@ final class Projector {
         lastApplied = event.index
         // Not for a historical fold (exclusive, not a verifier's): it reads each event once and must stay small.
         if trustsLog || !exclusive { transactionEvents[event.index] = event }
-        if trustsLog, transactionEvents.count >= 2 * Self.replayWindow {
-            transactionEvents = transactionEvents.filter { $0.key > event.index - Self.replayWindow }
+        if trustsLog, transactionEvents.count >= 2 * replayWindow {
+            transactionEvents = transactionEvents.filter { $0.key > event.index - replayWindow }
         }
         if statement.kind.isGovernance {
             keyCache.removeAll()
