@@ -30,6 +30,11 @@ struct PipelineTests {
             promoter: "rel@example.com")
     }
 
+    /// Approvals of `image` for production.
+    static func approve(_ s: Scenario, _ image: Digest, by names: String...) throws {
+        for name in names { try s.record(name, image, .approved(.init(environment: "production"))) }
+    }
+
     /// Built, deployed to staging, check passed, soaked.
     static func ready(_ s: Scenario, _ image: Digest) throws {
         try s.record("ci", image, .built(.init()))
@@ -45,8 +50,7 @@ struct PipelineTests {
             { t in
                 let s = try Scenario(policy: GateTests.policy)
                 try ready(s, t.a)
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
-                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice", "bob")
                 return (s, [try promote(s, t.a)])
             }
         ),
@@ -55,7 +59,7 @@ struct PipelineTests {
             { t in
                 let s = try Scenario(policy: GateTests.policy)
                 try ready(s, t.a)
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice")
                 let promotion = try promote(s, t.a)
                 #expect(promotion.1.failedRules == ["approvals"])
                 return (s, [promotion])
@@ -66,8 +70,7 @@ struct PipelineTests {
             { t in
                 let s = try Scenario(policy: GateTests.policy)
                 try ready(s, t.a)
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
-                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice", "bob")
                 let first = try promote(s, t.a)
                 try s.setPolicy(
                     GateTests.policy.replacingOccurrences(of: "min: 2", with: "min: 1").replacingOccurrences(
@@ -77,7 +80,7 @@ struct PipelineTests {
                 let second = try promote(s, t.b)  // under the new policy: soak 1h of 2h, break-glass
                 s.clock.advance(seconds: 3600)
                 try s.record("ci", t.a, .deployed(.init(environment: "staging")))
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice")
                 #expect(first.1.policyIndex != second.1.policyIndex)
                 return (s, [first, second])
             }
@@ -87,8 +90,7 @@ struct PipelineTests {
             { t in
                 let s = try Scenario(policy: GateTests.policy)
                 try ready(s, t.a)
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
-                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice", "bob")
                 s.clock.advance(seconds: 73 * 3600)
                 let promotion = try promote(s, t.a)
                 #expect(promotion.1.rules.first { $0.rule == "approvals" }?.reason.contains("older than") == true)
@@ -100,15 +102,13 @@ struct PipelineTests {
             { t in
                 let s = try Scenario(policy: GateTests.policy)
                 try ready(s, t.a)
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
-                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice", "bob")
                 try s.record("ci", t.a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)))
                 try s.record("ci", t.a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)))
                 let resolved = try promote(s, t.a, to: "production", dryRun: true)
                 #expect(resolved.failedRules.contains("soak") && resolved.failedRules.contains("approvals"))
                 s.clock.advance(seconds: 3600)
-                try s.record("alice", t.a, .approved(.init(environment: "production")))
-                try s.record("bob", t.a, .approved(.init(environment: "production")))
+                try approve(s, t.a, by: "alice", "bob")
                 let after = try promote(s, t.a)
                 #expect(after.1.eligible)
                 return (s, [after])

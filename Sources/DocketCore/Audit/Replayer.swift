@@ -24,12 +24,8 @@ final class Replayer {
     var keepsVerdicts = false
     var roots: [Int: Data] = [:]
     private(set) var firstLine: Int? = nil
-    /// For bundles: the line number of entry 0, so messages name the line. A bundle has no Merkle node table
-    /// to compare, so none is rebuilt.
-    func readingBundle(firstLine: Int) {
-        self.firstLine = firstLine
-        pipeline.storesMerkleNodes = false
-    }
+    /// For bundles: the line number of entry 0, so messages name the line.
+    func readingBundle(firstLine: Int) { self.firstLine = firstLine }
 
     func label(_ position: Int) -> String { Self.label(position, firstLine: firstLine) }
 
@@ -40,6 +36,9 @@ final class Replayer {
         projector.exclusive = true
         projector.trustsLog = true
         pipeline = AppendPipeline(log: log, projector: projector, origin: nil)
+        // The root comes from the frontier; a ledger's stored nodes are compared as they are made
+        // (``MerkleNodeCheck``), so the scratch copy never stores any.
+        pipeline.storesMerkleNodes = false
     }
 
     /// The origin and log key text from the genesis entry.
@@ -56,11 +55,9 @@ final class Replayer {
     struct Prepared: Sendable {
         var leafHash = Data()
         var entry: Entry?
-        var statement: Statement?
-        var payloadHash = Data()
+        /// The entry ready for the pipeline, when its statement reads.
+        var candidate: AppendPipeline.Candidate?
         var error: String?
-        /// The key the signature verified under, when one of the known keys does.
-        var signedBy: String?
     }
 
     /// Checks and folds a run of consecutive entries. Parsing and signature checks run on every core, in the
@@ -128,8 +125,10 @@ final class Replayer {
             do {
                 let entry = try Entry(bytes: chunk[i].bytes, source: label)
                 p.entry = entry
-                p.payloadHash = SHA256.hash(entry.envelope.payload)
-                p.statement = try Statement(parsing: entry.envelope.payload, source: label)
+                // Signatures are checked below, once this run's own enrolments are known.
+                p.candidate = AppendPipeline.Candidate(
+                    envelope: entry.envelope, statement: try Statement(parsing: entry.envelope.payload, source: label),
+                    knownKeys: [:], leafHash: p.leafHash)
             } catch {
                 p.error = "\(error)"
             }
@@ -137,18 +136,18 @@ final class Replayer {
         }
         var keys = known
         for p in prepared {
-            switch p.statement?.predicate {
+            switch p.candidate?.statement.predicate {
             case .initialized(let g)?: for admin in g.admins { addKey(admin.publicKey, to: &keys) }
             case .keyEnrolled(let e)?: addKey(e.publicKey, to: &keys)
             default: break
             }
         }
         let candidates = keys
-        let envelopes = prepared.map { $0.entry?.envelope }
+        let envelopes = prepared.map { $0.candidate?.envelope }
         let checked = concurrentMap(chunk.count) { i -> String? in
             envelopes[i].flatMap { $0.signingKey(among: candidates) }
         }
-        for i in prepared.indices { prepared[i].signedBy = checked[i] }
+        for i in prepared.indices { prepared[i].candidate?.signedBy = checked[i] }
         return (prepared, keys)
     }
 
@@ -215,10 +214,11 @@ final class Replayer {
             )
         }
         lastTime = max(lastTime, ms)
-        guard let statement = prepared.statement else {
+        guard let candidate = prepared.candidate else {
             report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
             return
         }
+        let statement = candidate.statement
         if let column = stored.column {
             if column.integratedMilliseconds != ms {
                 report.problem(
@@ -226,7 +226,7 @@ final class Replayer {
                     "\(label): the stored time column (\(Timestamp(milliseconds: column.integratedMilliseconds))) differs from the entry's integratedTime \(entry.integratedTime)"
                 )
             }
-            if column.payloadHash != prepared.payloadHash {
+            if column.payloadHash != candidate.payloadHash {
                 report.problem(position, "entry", "\(label): stored payload hash does not match the payload")
             }
             if column.kind != statement.kind.rawValue {
@@ -239,9 +239,6 @@ final class Replayer {
             genesisLogKey = p.logKey
             report.origin = statement.ledger
         }
-        let candidate = AppendPipeline.Candidate(
-            envelope: entry.envelope, statement: statement, payloadHash: prepared.payloadHash,
-            signedBy: prepared.signedBy, leafHash: prepared.leafHash)
         let outcome: AppendPipeline.Outcome
         do {
             outcome = try pipeline.integrate(candidate, at: position, source: .stored(entry), frontier: &frontier) {
@@ -272,7 +269,7 @@ final class Replayer {
         case .duplicate(let earlier, _, _):
             report.problem(
                 position, "entry", "\(label) repeats entry \(earlier): the same signed statement appears twice")
-        case .integrated(let event, _, let verdict):
+        case .integrated(let event, let verdict):
             if keepsVerdicts, let verdict { verdicts[position] = verdict }
             if let column = stored.column, column.signer != event.signer.keyID {
                 report.problem(

@@ -20,7 +20,6 @@ public enum Verifier {
         replayer.projector.replayWindow = eventWindow
         // The rebuilt Merkle nodes are compared with the stored ones as they are made, not stored and joined.
         let nodeCheck = MerkleNodeCheck(stored: ledger.log)
-        replayer.pipeline.storesMerkleNodes = false
         replayer.pipeline.onNodes = { [unowned replayer] nodes in try nodeCheck.check(nodes, report: &replayer.report) }
         // Entries replayed at their own index are read back from the ledger (same snapshot) when a gate needs them,
         // so the scratch copy does not hold a second copy of every entry's bytes.

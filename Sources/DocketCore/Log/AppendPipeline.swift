@@ -35,6 +35,25 @@ final class AppendPipeline {
         var signedBy: String?
         /// For a stored entry, its leaf hash if already computed (a verifier hashes every line in parallel).
         var leafHash: Data? = nil
+
+        /// Parses an envelope and its statement and finds the known key its signature verifies under: the work
+        /// that needs no ledger state, so callers run it on every core.
+        init(
+            envelope: Envelope, statement: Statement, knownKeys: [String: PublicKey], leafHash: Data? = nil
+        ) {
+            self.envelope = envelope
+            self.statement = statement
+            self.payloadHash = SHA256.hash(envelope.payload)
+            self.signedBy = envelope.signingKey(among: knownKeys)
+            self.leafHash = leafHash
+        }
+
+        init(parsing data: Data, source: String, knownKeys: [String: PublicKey]) throws {
+            let envelope = try Envelope(parsing: data, source: source)
+            self.init(
+                envelope: envelope, statement: try Statement(parsing: envelope.payload, source: source),
+                knownKeys: knownKeys)
+        }
     }
 
     /// Where an entry's bytes come from.
@@ -49,7 +68,7 @@ final class AppendPipeline {
     enum Outcome {
         /// Appended; for a promotion, with the gate verdict it was admitted on (also when admission refused it
         /// and the caller integrated it anyway).
-        case integrated(LedgerEvent, Entry, verdict: GateVerdict?)
+        case integrated(LedgerEvent, verdict: GateVerdict?)
         /// The same statement is already the entry at `index`; nothing was written.
         case duplicate(index: Int, time: Timestamp, signer: String)
     }
@@ -58,18 +77,10 @@ final class AppendPipeline {
     static func prepare(_ items: [(data: Data, source: String)], knownKeys: [String: PublicKey]) throws -> [Candidate] {
         let parsed = try concurrentMap(items.count) { i in
             Result { () throws -> Candidate in
-                let envelope = try Envelope(parsing: items[i].data, source: items[i].source)
-                return Candidate(
-                    envelope: envelope, statement: try Statement(parsing: envelope.payload, source: items[i].source),
-                    payloadHash: SHA256.hash(envelope.payload), signedBy: nil)
+                try Candidate(parsing: items[i].data, source: items[i].source, knownKeys: knownKeys)
             }
         }.map { try $0.get() }
-        let signedBy = concurrentMap(parsed.count) { parsed[$0].envelope.signingKey(among: knownKeys) }
-        return zip(parsed, signedBy).map { candidate, key in
-            var c = candidate
-            c.signedBy = key
-            return c
-        }
+        return parsed
     }
 
     /// Integrates one entry at `index`. Throws when the signer is not authorised (nothing is written);
@@ -79,7 +90,9 @@ final class AppendPipeline {
         _ candidate: Candidate, at index: Int, source: Source, frontier: inout MerkleFrontier,
         onRefusal: (Error) throws -> Void
     ) throws -> Outcome {
-        if let existing = try log.entry(payloadHash: candidate.payloadHash) {
+        // A new envelope repeating a stored statement is answered before it is judged again. A replayed entry
+        // is judged like any other, and its row's unique payload hash refuses the repeat (one lookup, not two).
+        if case .new = source, let existing = try log.entry(payloadHash: candidate.payloadHash) {
             return .duplicate(index: existing.index, time: existing.time, signer: existing.signer)
         }
         if index == 0, admission.origin == nil, case .initialized = candidate.statement.predicate {
@@ -109,12 +122,16 @@ final class AppendPipeline {
         case .stored(let stored):
             entry = stored
         }
-        try log.insert(
-            entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash,
-            keepingBytes: storesEntryBytes)
+        do {
+            try log.insert(
+                entry, at: index, kind: event.kind, signer: signer.keyID, payloadHash: candidate.payloadHash,
+                keepingBytes: storesEntryBytes)
+        } catch LogStoreError.duplicatePayload(let earlier) {
+            return .duplicate(index: earlier, time: time, signer: signer.keyID)
+        }
         try addLeaf(candidate.leafHash ?? entry.leafHash, to: &frontier)
         try projector.apply(event)
-        return .integrated(event, entry, verdict: verdict)
+        return .integrated(event, verdict: verdict)
     }
 
     /// Appends a batch in order, inside the write transaction the caller holds: each new entry integrated at the
@@ -133,25 +150,23 @@ final class AppendPipeline {
             let outcome = try integrate(
                 candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
             let statement = candidate.statement
+            func receipt(_ index: Int, _ time: Timestamp, duplicate: Bool) -> AppendReceipt {
+                AppendReceipt(
+                    index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
+                    subject: statement.subjectName, digest: statement.digest?.description, duplicate: duplicate,
+                    treeSize: 0)
+            }
             switch outcome {
-            case .integrated(let event, _, _):
+            case .integrated(let event, _):
                 lastTime = time
-                receipts.append(
-                    AppendReceipt(
-                        index: event.index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
-                        subject: statement.subjectName, digest: statement.digest?.description, duplicate: false,
-                        treeSize: 0))
-            case .duplicate(let index, let time, let signer):
+                receipts.append(receipt(event.index, time, duplicate: false))
+            case .duplicate(let index, let stored, let signer):
                 // The same statement again is only a duplicate if this envelope is genuinely signed by the key
                 // that signed the stored one: an altered signature must not be answered "already there".
                 guard try isSignedLikeStored(candidate, storedSigner: signer) else {
                     throw LedgerError.refused(.forgedDuplicate(entry: index))
                 }
-                receipts.append(
-                    AppendReceipt(
-                        index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
-                        subject: statement.subjectName, digest: statement.digest?.description, duplicate: true,
-                        treeSize: 0))
+                receipts.append(receipt(index, stored, duplicate: true))
             }
         }
         if receipts.contains(where: { !$0.duplicate }) {

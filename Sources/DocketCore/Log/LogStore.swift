@@ -145,13 +145,6 @@ final class LogStore: SubtreeStore {
         }
     }
 
-    /// Indexes of the entries of `kinds` before `bound`, in order.
-    func indexes(ofKinds kinds: [EventKind], before bound: Int) throws -> [Int] {
-        let list = kinds.map { "'\($0.rawValue)'" }.joined(separator: ", ")
-        return try db.rows("SELECT idx FROM entries WHERE idx < ? AND kind IN (\(list)) ORDER BY idx", [.int(bound)])
-            .compactMap { $0.int(0) }
-    }
-
     /// The index of the last entry at or before `time`, or nil if none.
     func lastIndex(atOrBefore time: Timestamp) throws -> Int? {
         try db.row("SELECT MAX(idx) FROM entries WHERE integrated_ms <= ?", [.integer(time.milliseconds)])?.int(0)

@@ -174,7 +174,6 @@ enum SQLValue: Equatable, Sendable {
 extension SQLValue {
     static func int(_ v: Int) -> SQLValue { .integer(Int64(v)) }
     static func optionalText(_ v: String?) -> SQLValue { v.map { .text($0) } ?? .null }
-    static func optionalInt(_ v: Int?) -> SQLValue { v.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// One result row, copied out of SQLite.
