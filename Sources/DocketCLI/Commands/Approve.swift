@@ -1,17 +1,24 @@
 import ArgumentParser
 import DocketCore
+import Foundation
 
 extension Docket {
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Approve a digest for an environment with your own key.",
-            discussion: "With --out the signed approval is written to a file, to be appended with `docket submit FILE`."
-        )
+            discussion: """
+                With --out the signed approval is written to a file, to be appended with `docket submit FILE`. \
+                When the approval cannot count (no approval rule there, no rule allows you, separation of duties, \
+                an unknown digest), a warning says why on stderr; the exit status is still 0. --break-glass \
+                approves a break-glass promotion instead (breakGlass.approvals in the policy).
+                """)
 
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The environment the approval is for.") var env: String
         @Option(name: .long, help: "A comment.") var comment: String?
         @Option(name: .long, help: "Expire the approval after this long (for example 72h).") var expires: String?
+        @Flag(name: .long, help: "Approve a break-glass promotion of the digest (counts only for breakGlass.approvals).")
+        var breakGlass = false
 
         func run() throws {
             var expiresAt: String? = nil
@@ -22,7 +29,19 @@ extension Docket {
                 }
                 expiresAt = Timestamp.now().adding(seconds: duration.seconds).rfc3339
             }
-            try common.emit(.approved(.init(environment: env, comment: comment, expiresAt: expiresAt)))
+            let key = try common.signing.load()
+            let reference = try ImageReference(parsing: common.image)
+            let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
+            let ledger = try emitter.ledgerIfPresent()
+            let warnings = try ledger?.approvalWarnings(
+                digest: reference.digest, environment: env, keyID: key.publicKey.keyID, breakGlass: breakGlass) ?? []
+            try emitter.run(
+                subjectName: try emitter.repository(for: reference, ledger: ledger), subjectDigest: reference.digest.hex,
+                predicate: .approved(
+                    .init(
+                        environment: env, comment: comment, expiresAt: expiresAt, breakGlass: breakGlass ? true : nil)),
+                ledger: ledger, key: key)
+            for warning in warnings { Terminal.warning("the approval may not count: \(warning)") }
         }
     }
 }

@@ -6,15 +6,18 @@ extension Docket {
     struct Gate: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Say whether a digest may be promoted to an environment, rule by rule.",
-            discussion: "Exit 0 when eligible, 1 when not. With --at, answers as of an entry index or a time.")
+            discussion: """
+                Without --env, answers for every gated environment of the digest's pipeline. Exit 0 when eligible \
+                (for every environment asked about), 1 when not. With --at, answers as of an entry index or a time.
+                """)
 
         @OptionGroup var options: LedgerOptions
 
         @Argument(help: "The digest (sha256:…, or REPOSITORY@sha256:…).")
         var digest: String
 
-        @Option(name: .long, help: "The target environment.")
-        var env: String
+        @Option(name: .long, help: "The target environment (default: every gated environment of the pipeline).")
+        var env: String?
 
         @Option(name: .long, help: "Evaluate as of an entry index or an RFC 3339 time.")
         var at: String?
@@ -25,13 +28,21 @@ extension Docket {
         var promoter: String?
 
         func run() throws {
-            let reference = try ImageReference(parsing: digest)
             let ledger = try options.open(readOnly: true)
+            let (digest, repository) = try ledger.resolve(try ImageReference(parsing: self.digest))
             let point = try LedgerPoint(at, in: ledger)
-            let verdict = try ledger.gate(
-                digest: reference.digest, environment: env, before: point.bound, at: point.time, promoter: promoter)
-            try options.output(verdict) { Render.verdict(verdict) }
-            if !verdict.eligible { throw ExitCode(ExitStatus.no) }
+            if let env {
+                let verdict = try ledger.gate(
+                    digest: digest, repository: repository, environment: env, before: point.bound, at: point.time,
+                    promoter: promoter)
+                try options.output(verdict) { Render.verdict(verdict) }
+                if !verdict.eligible { throw ExitCode(ExitStatus.no) }
+                return
+            }
+            let verdicts = try ledger.gates(
+                digest: digest, repository: repository, before: point.bound, at: point.time, promoter: promoter)
+            try options.output(verdicts) { verdicts.map(Render.verdict).joined(separator: "\n") }
+            if !verdicts.allSatisfy(\.eligible) { throw ExitCode(ExitStatus.no) }
         }
     }
 }

@@ -7,7 +7,7 @@ extension Docket {
         static let configuration = CommandConfiguration(
             abstract: "Promote a digest to an environment if its gate passes (checked inside the append transaction).",
             discussion:
-                "Exit 1 with the verdict when the gate does not pass; nothing is appended. --break-glass appends anyway when the policy allows it, recording the reason and the failed rules."
+                "Exit 1 with the verdict when the gate does not pass; nothing is appended. --break-glass appends anyway when the policy allows it, recording the reason and the failed rules (only the rules the policy's breakGlass.allow names can be overridden, and breakGlass.approvals other people must have approved the break-glass with `docket approve DIGEST --env E --break-glass`)."
         )
 
         @OptionGroup var options: LedgerOptions
@@ -33,17 +33,18 @@ extension Docket {
         }
 
         func run() throws {
-            let reference = try ImageReference(parsing: digest)
             let ledger = try options.open()
+            let (digest, repository) = try ledger.resolve(try ImageReference(parsing: self.digest))
             // An encrypted key asks for its passphrase once: loaded here for break-glass, passed on to sign.
             let key = breakGlass == nil ? nil : try signing.load()
             let promotion = try ledger.promotion(
-                of: reference.digest, to: to, tags: tag, breakGlass: breakGlass, promoterKeyID: key?.publicKey.keyID)
+                of: digest, repository: repository, to: to, tags: tag, breakGlass: breakGlass,
+                promoterKeyID: key?.publicKey.keyID)
             let emitter = EventEmitter(ledgerOptions: options, signing: signing)
             do {
                 try emitter.run(
-                    subjectName: try emitter.repository(for: reference, ledger: ledger),
-                    subjectDigest: reference.digest.hex, predicate: .promoted(promotion), ledger: ledger, key: key)
+                    subjectName: repository, subjectDigest: digest.hex, predicate: .promoted(promotion),
+                    ledger: ledger, key: key)
                 if let glass = promotion.breakGlass, !options.json {
                     print(
                         "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"

@@ -15,7 +15,7 @@ extension Docket {
             let ledger = try options.open(readOnly: true)
             let point = try LedgerPoint(at, in: ledger)
             let status = try ledger.status(before: point.bound, at: point.time)
-            try options.output(status) { Render.status(status) }
+            try options.output(status) { Render.status(status, detailed: false) }
         }
     }
 }

@@ -5,9 +5,13 @@ import Foundation
 extension Docket {
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Restore the previous digest of an environment (or a named one that ran there before).",
-            discussion:
-                "Needs a reason, no approvals. Approvals of the rolled-back digest for this environment stop counting.")
+            abstract: "Restore a service's previous digest in an environment (or a named one that ran there before).",
+            discussion: """
+                Needs a reason, no approvals. In drift (the environment was seen running a digest it was never \
+                promoted to), restores the promoted digest. A target with an open incident needs --break-glass \
+                REASON, which verify lists. Approvals of the rolled-back digest for this environment stop counting. \
+                --list shows the targets a rollback may choose, newest first.
+                """)
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -15,27 +19,100 @@ extension Docket {
         @Option(name: .long, help: "The environment to roll back.")
         var env: String
 
-        @Option(name: .long, help: "The digest to restore (default: the previous one).")
+        @Option(name: .long, help: "The service (repository); needed when several run in the environment.")
+        var repo: String?
+
+        @Option(name: .long, help: "The digest to restore (default: the previous one, or in drift the promoted one).")
         var to: String?
 
         @Option(name: .long, help: "Why (recorded in the ledger).")
-        var reason: String
+        var reason: String?
+
+        @Option(name: .long, help: "Restore a digest with an open incident anyway, for this reason.")
+        var breakGlass: String?
+
+        @Flag(name: .long, help: "List the rollback targets instead of rolling back.")
+        var list = false
 
         func validate() throws {
-            guard reason.contains(where: { !$0.isWhitespace }) else {
+            if list { return }
+            guard let reason, reason.contains(where: { !$0.isWhitespace }) else {
                 throw ValidationError("--reason must not be empty: say why")
+            }
+            if let breakGlass, !breakGlass.contains(where: { !$0.isWhitespace }) {
+                throw ValidationError("--break-glass needs a reason: say why a digest with an open incident is restored")
             }
         }
 
         func run() throws {
-            let ledger = try options.open()
-            let choice = try ledger.rollbackChoice(
-                environment: env, to: try to.map { try ImageReference(parsing: $0).digest })
+            let ledger = try options.open(readOnly: list)
+            var requested: Digest? = nil
+            var repository: String
+            if let to {
+                let resolved = try ledger.resolve(try ImageReference(parsing: to))
+                requested = resolved.digest
+                repository = resolved.repository
+                if let repo, try Repository(normalising: repo).name != repository {
+                    throw LedgerError.repositoryMismatch(
+                        digest: resolved.digest.description, owner: repository, given: try Repository(normalising: repo).name)
+                }
+            } else if let repo {
+                repository = try Repository(normalising: repo).name
+            } else {
+                let running = try ledger.repositories(in: env)
+                guard running.count == 1 else {
+                    throw CLIError.badInput(
+                        running.isEmpty
+                            ? "nothing runs in \(env); there is nothing to roll back"
+                            : "several services run in \(env) (\(running.joined(separator: ", "))); name one with --repo")
+                }
+                repository = running[0]
+            }
+            if list { return try printTargets(ledger, repository: repository) }
+            let choice = try ledger.rollbackChoice(environment: env, repository: repository, to: requested)
+            if !choice.openIncidents.isEmpty && breakGlass == nil {
+                throw LedgerError.refused(
+                    .rollbackTargetIncident(digest: choice.target.digest.description, incidents: choice.openIncidents))
+            }
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: choice.target.repository, subjectDigest: choice.target.digest.hex,
                 predicate: .rolledBack(
-                    .init(environment: env, from: choice.current.digest.description, reason: reason)),
+                    .init(
+                        environment: env, from: choice.leaving, reason: reason ?? "",
+                        breakGlass: choice.openIncidents.isEmpty ? nil : breakGlass.map { .init(reason: $0) })),
                 ledger: ledger)
+            if let drift = choice.drift, !options.json {
+                print("  out of drift: \(drift.digest) was observed at entry \(drift.index); the promoted digest is restored")
+            }
+        }
+
+        private func printTargets(_ ledger: Ledger, repository: String) throws {
+            let targets = try ledger.rollbackTargets(environment: env, repository: repository, excludingRolledBack: false)
+            let choice = try? ledger.rollbackChoice(environment: env, repository: repository, to: nil)
+            struct Output: Encodable {
+                var environment: String
+                var repository: String
+                var defaultTarget: String?
+                var targets: [TimelineEntry]
+            }
+            try options.output(
+                Output(
+                    environment: env, repository: repository, defaultTarget: choice?.target.digest.description,
+                    targets: targets)
+            ) {
+                var lines = ["rollback targets for \(repository) in \(env), newest first:".terminalSafe(keepNewlines: false)]
+                lines.append(
+                    Terminal.table(
+                        [["DIGEST", "CURRENT FROM", "VIA", ""]]
+                            + targets.map {
+                                [
+                                    $0.digest.description, "\($0.time.rfc3339) (#\($0.index))", $0.kind.rawValue,
+                                    $0.digest == choice?.target.digest ? "default" : "",
+                                ]
+                            }))
+                if targets.isEmpty { lines.append("  none: nothing ran there before the current digest") }
+                return lines.joined(separator: "\n")
+            }
         }
     }
 }

@@ -4,13 +4,35 @@ import DocketCore
 extension Docket {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Show each environment's digest, since when, who put it there, tags, rollback target and drift.")
+            abstract: "Show what runs where: a services × environments table, drift, open incidents and freezes.",
+            discussion:
+                "With --repo, one service in detail: each environment's digest, since when, who put it there, tags, rollback target, drift and rollback plan."
+        )
 
         @OptionGroup var options: LedgerOptions
 
+        @Option(name: .long, help: "Only this service (repository).")
+        var repo: String?
+
+        @Flag(name: .long, help: "Also list every incident ever recorded (open and resolved).")
+        var incidents = false
+
         func run() throws {
-            let status = try options.open(readOnly: true).status()
-            try options.output(status) { Render.status(status) }
+            let ledger = try options.open(readOnly: true)
+            let repository = try repo.map { try Repository(normalising: $0).name }
+            let status = try ledger.status(repository: repository)
+            if incidents {
+                struct Output: Encodable {
+                    var status: LedgerStatus
+                    var incidents: [IncidentRecord]
+                }
+                let all = try ledger.incidents(repository: repository)
+                try options.output(Output(status: status, incidents: all)) {
+                    Render.status(status, detailed: repository != nil) + "\n" + Render.incidents(all)
+                }
+                return
+            }
+            try options.output(status) { Render.status(status, detailed: repository != nil) }
         }
     }
 }

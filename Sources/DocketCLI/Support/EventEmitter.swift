@@ -9,8 +9,50 @@ struct EmitOptions: ParsableArguments {
         help: "Write the signed envelope to FILE instead of appending it (append later with `docket submit FILE`).")
     var out: String?
 
-    @Option(name: .long, help: "The ledger origin to sign for, when signing with --out away from the ledger.")
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "The ledger to sign for with --out away from it: the file `docket ledger describe --out FILE` wrote, or its ledger ID (then also --origin).",
+            valueName: "FILE|ID"))
+    var ledgerId: String?
+
+    @Option(name: .long, help: "The ledger origin to sign for, with --ledger-id ID.")
     var origin: String?
+}
+
+/// The ledger an envelope is signed for: its origin and ID (DESIGN.md §2).
+struct LedgerIdentity {
+    var origin: String
+    var ledgerID: String
+
+    /// From `--ledger-id FILE|ID` and `--origin`.
+    init(option: String, origin: String?) throws {
+        if option.utf8.count == 64, option.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) }) {
+            guard let origin else {
+                throw CLIError.badInput("--ledger-id \(option): give the ledger's origin too, with --origin ORIGIN")
+            }
+            self.init(origin: origin, ledgerID: option)
+            return
+        }
+        guard FileManager.default.fileExists(atPath: option) else {
+            throw CLIError.badInput(
+                "--ledger-id \(option): not a ledger ID (64 hex digits) or a file written by `docket ledger describe --out FILE`"
+            )
+        }
+        let description = try LedgerDescription(parsing: try readLimited(option, limit: 65536), source: option)
+        let (text, id) = (description.origin, description.ledgerID)
+        if let origin, origin != text {
+            throw CLIError.badInput("--origin \(origin) is not the origin \(text) that \(option) describes")
+        }
+        self.init(origin: text, ledgerID: id)
+    }
+
+    init(origin: String, ledgerID: String) {
+        self.origin = origin
+        self.ledgerID = ledgerID
+    }
+
+    init(_ ledger: Ledger) throws { self.init(origin: ledger.origin, ledgerID: try ledger.ledgerID()) }
 }
 
 /// Signs an event and appends it (or writes it with `--out`), printing the receipt.
@@ -19,29 +61,30 @@ struct EventEmitter {
     let signing: SigningOptions
     /// Write the envelope here instead of appending.
     var out: String? = nil
-    /// The origin to sign for when there is no ledger at hand.
-    var origin: String? = nil
+    /// `--ledger-id` and `--origin`: the ledger to sign for when there is none at hand.
+    var identityOption: (ledgerID: String, origin: String?)? = nil
 
     init(ledgerOptions: LedgerOptions, signing: SigningOptions, emit: EmitOptions? = nil) {
         self.ledgerOptions = ledgerOptions
         self.signing = signing
         out = emit?.out
-        origin = emit?.origin
+        identityOption = emit?.ledgerId.map { ($0, emit?.origin) }
     }
 
-    /// The ledger, when there is one to append to or read the origin from.
+    /// The ledger, when there is one to append to or read the identity from.
     func ledgerIfPresent() throws -> Ledger? {
-        if out != nil, origin != nil { return nil }
+        if out != nil, identityOption != nil { return nil }
         if out != nil, !FileManager.default.fileExists(atPath: ledgerOptions.path) { return nil }
         return try ledgerOptions.open()
     }
 
-    /// Resolves the repository of a reference given as a bare digest, from the ledger's history.
+    /// The repository of a reference, normalised: a bare digest resolves through the ledger, and a
+    /// `REPO@DIGEST` naming another repository than the digest's is refused (exit 2, naming both).
     func repository(for reference: ImageReference, ledger: Ledger?) throws -> String {
-        if let repository = reference.repository { return repository }
-        if let ledger, let repository = try ledger.repository(of: reference.digest) { return repository }
+        if let ledger { return try ledger.resolve(reference).repository }
+        if let repository = reference.repository { return try Repository(normalising: repository).name }
         throw CLIError.badInput(
-            "\(reference.digest) is not in the ledger yet; give it as REPOSITORY@\(reference.digest)")
+            "\(reference.digest): with no ledger at hand, give it as REPOSITORY@\(reference.digest)")
     }
 
     func run(subject reference: ImageReference, predicate: EventPredicate) throws {
@@ -56,13 +99,21 @@ struct EventEmitter {
         key loaded: SigningKey? = nil
     ) throws {
         let ledger = try preopened ?? ledgerIfPresent()
-        guard let origin = origin ?? ledger?.origin else {
+        let identity: LedgerIdentity
+        if let identityOption {
+            identity = try LedgerIdentity(option: identityOption.ledgerID, origin: identityOption.origin)
+        } else if let ledger {
+            identity = try LedgerIdentity(ledger)
+        } else {
             throw CLIError.badInput(
-                "no ledger at \(ledgerOptions.path) to read the origin from; pass --origin ORIGIN with --out")
+                "no ledger at \(ledgerOptions.path) to sign for; with --out pass --ledger-id FILE (from `docket ledger describe --out FILE`)"
+            )
         }
+        let origin = identity.origin
         let key = try loaded ?? signing.load()
         let statement = try Statement.make(
-            subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, predicate: predicate)
+            subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, ledgerID: identity.ledgerID,
+            predicate: predicate)
         let envelope = Envelope.sign(payload: statement.encoded(), with: key)
         if let out = out {
             do {

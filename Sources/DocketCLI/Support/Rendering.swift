@@ -4,13 +4,21 @@ import DocketCore
 enum Render {
     static func verdict(_ v: GateVerdict) -> String {
         var lines = [
-            "gate \(v.digest) → \(v.environment): \(v.eligible ? Terminal.green("ELIGIBLE") : Terminal.red("NOT ELIGIBLE")) at \(v.evaluatedAt)"
-                + (v.policyIndex.map { " (policy of entry \($0))" } ?? "")
+            ("gate \(v.repository)@\(v.digest) → \(v.environment)".terminalSafe(keepNewlines: false)
+                + ": \(v.eligible ? Terminal.green("ELIGIBLE") : Terminal.red("NOT ELIGIBLE")) at \(v.evaluatedAt)"
+                + (v.pipeline.map { " (pipeline \($0)" }?.terminalSafe(keepNewlines: false) ?? " (")
+                + (v.policyIndex.map { ", policy of entry \($0))" } ?? ")"))
         ]
         lines.append(
             Terminal.table(
-                v.rules.map { [Terminal.mark($0.passed), $0.rule, $0.reason.terminalSafe(keepNewlines: false)] }))
+                v.rules.map { rule in
+                    [
+                        Terminal.mark(rule.passed), (rule.name.map { "\(rule.rule):\($0)" } ?? rule.rule).terminalSafe(),
+                        rule.reason.terminalSafe(keepNewlines: false),
+                    ]
+                }))
         if let at = v.eligibleAt { lines.append("  only time is missing: eligible at \(at)") }
+        if let plan = v.rollbackPlan { lines.append("  rollback plan: " + plan.terminalSafe(keepNewlines: false)) }
         return lines.joined(separator: "\n")
     }
 
@@ -19,31 +27,64 @@ enum Render {
         return digest.hasPrefix("sha256:") ? String(digest.prefix(19)) : digest
     }
 
-    static func status(_ s: LedgerStatus) -> String {
+    static func status(_ s: LedgerStatus, detailed: Bool) -> String {
         var lines = [
             "\(s.origin): \(s.size) entries; "
                 + (s.asOfIndex < 0
                     ? "state before the first entry" : "state as of entry \(s.asOfIndex) (\(s.asOfTime))")
                 + (s.policyIndex.map { ", policy of entry \($0)" } ?? ", no policy yet")
         ]
-        var rows = [["ENVIRONMENT", "DIGEST", "SINCE", "BY", "VIA", "TAGS", "ROLLBACK TO"]]
-        for env in s.environments {
-            let current = env.current
-            let row: [String] = [
-                env.environment, short(current?.digest.description), current?.time.rfc3339 ?? "-",
-                current?.identity ?? "-", current.map { "\($0.kind.rawValue) #\($0.index)" } ?? "-",
-                env.tags.isEmpty ? "-" : env.tags.joined(separator: ","), short(env.rollbackTarget),
-            ]
-            rows.append(row.map { $0.terminalSafe(keepNewlines: false, limit: 200) })
+        // The services × environments table: one row per repository, one column per environment.
+        var cells: [String: [String: ServiceStatus]] = [:]
+        for service in s.services { cells[service.repository, default: [:]][service.environment] = service }
+        var rows = [["SERVICE"] + s.environments.map { $0.uppercased() }]
+        for repository in s.repositories {
+            rows.append(
+                [repository]
+                    + s.environments.map { environment in
+                        guard let cell = cells[repository]?[environment] else { return "" }
+                        guard let current = cell.current else { return "-" }
+                        return short(current.digest.description) + (cell.drift.isEmpty ? "" : " DRIFT")
+                    })
         }
-        lines.append(Terminal.table(rows))
-        let drift = s.environments.flatMap(\.drift)
+        if s.repositories.isEmpty {
+            lines.append("no services yet: CI records them with `docket record built`")
+        } else {
+            lines.append(Terminal.table(rows.map { $0.map { $0.terminalSafe(keepNewlines: false, limit: 200) } }))
+        }
+        if detailed {
+            var detail = [["ENVIRONMENT", "DIGEST", "SINCE", "BY", "VIA", "TAGS", "ROLLBACK TO"]]
+            for cell in s.services {
+                let current = cell.current
+                detail.append(
+                    [
+                        cell.environment, short(current?.digest.description), current?.time.rfc3339 ?? "-",
+                        current?.identity ?? "-", current.map { "\($0.kind.rawValue) #\($0.index)" } ?? "-",
+                        cell.tags.isEmpty ? "-" : cell.tags.joined(separator: ","), short(cell.rollbackTarget),
+                    ].map { $0.terminalSafe(keepNewlines: false, limit: 200) })
+            }
+            lines.append(Terminal.table(detail))
+            for cell in s.services {
+                if let plan = cell.rollbackPlan {
+                    lines.append("rollback plan for \(cell.environment): \(plan)".terminalSafe(keepNewlines: false))
+                }
+            }
+        }
+        let drift = s.services.flatMap(\.drift)
         if !drift.isEmpty {
-            lines.append("drift (deployed but never promoted there):")
+            lines.append("drift (observed running, not what the ledger says is current):")
             for d in drift {
                 lines.append(
-                    "  \(Terminal.red("!")) entry \(d.index): \(d.digest) deployed to \(d.environment), which runs \(short(d.currentDigest))"
-                )
+                    "  \(Terminal.red("!")) entry \(d.index): observed \(short(d.digest)) of \(d.repository) in \(d.environment) while \(short(d.currentDigest)) was current"
+                        .terminalSafe(keepNewlines: false))
+            }
+        }
+        if !s.activeFreezes.isEmpty {
+            lines.append("active freezes:")
+            for f in s.activeFreezes {
+                lines.append(
+                    "  \(f.environment) (pipeline \(f.pipeline)) frozen until \(f.until): \(f.reason)".terminalSafe(
+                        keepNewlines: false))
             }
         }
         if !s.openIncidents.isEmpty {
@@ -61,6 +102,18 @@ enum Render {
         return lines.joined(separator: "\n")
     }
 
+    static func incidents(_ all: [IncidentRecord]) -> String {
+        guard !all.isEmpty else { return "no incidents recorded" }
+        return "incidents (latest state of each):\n"
+            + Terminal.table(
+                [["ENTRY", "SERVICE", "DIGEST", "ENVIRONMENT", "INCIDENT", "STATE"]]
+                    + all.map {
+                        ["#\($0.index)", $0.repository, short($0.digest), $0.environment, $0.incident, $0.state].map {
+                            $0.terminalSafe(keepNewlines: false, limit: 200)
+                        }
+                    })
+    }
+
     static func tagMove(_ m: TagMove) -> String {
         "tag \(m.tag) of \(m.repository) moved from \(m.from) to \(m.to)".terminalSafe(keepNewlines: false)
     }
@@ -75,7 +128,11 @@ enum Render {
         case .initialized(let p):
             return "initialized \(e.statement.ledger), admin \(p.admins.map(\.identity).joined(separator: ", "))"
         case .keyEnrolled(let p):
-            return "key of \(p.identity) enrolled as \(p.roles.map(\.rawValue).joined(separator: ",")) by \(who)"
+            return "key of \(p.identity) enrolled as \(p.roles.map(\.rawValue).joined(separator: ","))"
+                + (p.teams.map { $0.isEmpty ? "" : " in team(s) \($0.joined(separator: ","))" } ?? "") + " by \(who)"
+        case .keyUpdated(let p):
+            return "key of \(p.identity) now \(p.roles.map(\.rawValue).joined(separator: ","))"
+                + (p.teams.isEmpty ? ", no teams" : " in team(s) \(p.teams.joined(separator: ","))") + " (by \(who))"
         case .keyRevoked(let p): return "key of \(p.identity) revoked by \(who): \(p.reason)"
         case .policy: return "policy set by \(who)"
         case .built(let p):
@@ -89,7 +146,8 @@ enum Render {
             return "\(d) incident \(p.incident) \(p.state.rawValue) in \(p.environment) by \(who)"
                 + (p.summary.map { ": \($0)" } ?? "")
         case .approved(let p):
-            return "\(d) approved for \(p.environment) by \(who)" + (p.comment.map { ": \($0)" } ?? "")
+            return "\(d) \(p.isBreakGlass ? "break-glass " : "")approved for \(p.environment) by \(who)"
+                + (p.comment.map { ": \($0)" } ?? "")
         case .withdrawn(let p): return "\(d) approval for \(p.environment) withdrawn by \(who)"
         case .promoted(let p):
             var text = "\(d) promoted \(p.from) → \(p.to) by \(who)"
@@ -99,6 +157,7 @@ enum Render {
             return text
         case .rolledBack(let p):
             return "\(p.environment) rolled back from \(short(p.from)) to \(d) by \(who): \(p.reason)"
+                + (p.breakGlass.map { " BREAK-GLASS (open incident: \($0.reason))" } ?? "")
         }
     }
 }

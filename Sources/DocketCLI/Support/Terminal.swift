@@ -15,6 +15,12 @@ enum Terminal {
         FileHandle.standardError.write(Data("docket: \(message.terminalSafe(keepNewlines: false))\n".utf8))
     }
 
+    /// `docket: warning: …` on stderr: the command still succeeds.
+    static func warning(_ message: String) {
+        fflush(nil)
+        FileHandle.standardError.write(Data("docket: warning: \(message.terminalSafe(keepNewlines: false))\n".utf8))
+    }
+
     static func note(_ message: String) {
         FileHandle.standardError.write(Data("\(message)\n".utf8))
     }

@@ -35,7 +35,7 @@ final class Replayer {
         let projector = Projector(sharing: log)
         projector.exclusive = true
         projector.trustsLog = true
-        pipeline = AppendPipeline(log: log, projector: projector, origin: nil)
+        pipeline = AppendPipeline(log: log, projector: projector, origin: nil, ledgerID: nil)
         // The root comes from the frontier; a ledger's stored nodes are compared as they are made
         // (``MerkleNodeCheck``), so the scratch copy never stores any.
         pipeline.storesMerkleNodes = false
@@ -286,8 +286,11 @@ final class Replayer {
 
     /// Fills the report's summary sections from the replayed projections.
     func summarize() throws {
-        for environment in try projector.environmentsSeen() {
-            report.environments[environment] = try projector.current(environment: environment)?.digest.description
+        for (environment, repository) in try projector.servicesSeen() {
+            if let current = try projector.current(environment: environment, repository: repository) {
+                report.environments.append(
+                    ServiceDigest(environment: environment, repository: repository, digest: current.digest.description))
+            }
         }
         report.drift = try projector.allDrift()
         report.tagMoves = try projector.allTagMoves()

@@ -1,3 +1,10 @@
+/// The digest current for a repository in an environment.
+public struct ServiceDigest: Sendable, Codable, Equatable {
+    public var environment: String
+    public var repository: String
+    public var digest: String
+}
+
 /// What `verify` found. `ok` is true only when there are no problems.
 public struct VerificationReport: Sendable, Codable, Equatable {
     public struct Problem: Sendable, Codable, Equatable {
@@ -21,8 +28,8 @@ public struct VerificationReport: Sendable, Codable, Equatable {
     public var breakGlass: [BreakGlassRecord]
     public var drift: [DriftRecord]
     public var tagMoves: [TagMove]
-    /// Final state of every environment as recomputed from the entries: environment → digest.
-    public var environments: [String: String]
+    /// Final state of every (environment, repository) as recomputed from the entries.
+    public var environments: [ServiceDigest]
     public var problems: [Problem]
     public var notes: [String]
 
@@ -65,7 +72,7 @@ public struct VerificationReport: Sendable, Codable, Equatable {
         breakGlass = try c.decode([BreakGlassRecord].self, forKey: .breakGlass)
         drift = try c.decode([DriftRecord].self, forKey: .drift)
         tagMoves = try c.decode([TagMove].self, forKey: .tagMoves)
-        environments = try c.decode([String: String].self, forKey: .environments)
+        environments = try c.decode([ServiceDigest].self, forKey: .environments)
         problems = try c.decode([Problem].self, forKey: .problems)
         notes = try c.decode([String].self, forKey: .notes)
     }
@@ -81,7 +88,7 @@ public struct VerificationReport: Sendable, Codable, Equatable {
         breakGlass = []
         drift = []
         tagMoves = []
-        environments = [:]
+        environments = []
         problems = []
         notes = []
     }

@@ -7,6 +7,8 @@ struct Admission {
     let projector: Projector
     /// The ledger's origin; `nil` until the genesis entry names it (a verifier replaying a bundle).
     var origin: String?
+    /// The ledger's ID (the genesis entry's leaf hash, hex); `nil` until the genesis entry is integrated.
+    var ledgerID: String?
 
     /// Finds the enrolled key whose signature is on the envelope and checks it may sign this kind now.
     ///
@@ -66,10 +68,15 @@ struct Admission {
         guard let origin, statement.ledger.utf8.elementsEqual(origin.utf8) else {
             throw LedgerError.refused(.foreignLedger(signedFor: statement.ledger, this: origin ?? ""))
         }
-        let policy = try projector.policy(before: event.index)?.policy
-        if let environment = statement.predicate.environment, let policy, policy.environment(environment) == nil {
-            throw LedgerError.refused(.unknownEnvironment(environment, known: policy.environmentNames))
+        if event.index > 0 {
+            guard let ledgerID else { throw LedgerError.corrupt(.noGenesis) }
+            guard let signed = statement.ledgerID else { throw LedgerError.refused(.ledgerIDMissing(this: ledgerID)) }
+            guard signed.utf8.elementsEqual(ledgerID.utf8) else {
+                throw LedgerError.refused(.foreignLedgerID(signedFor: signed, this: ledgerID))
+            }
         }
+        let policy = try projector.policy(before: event.index)?.policy
+        if !statement.kind.isGovernance { try admitSubject(event, policy: policy) }
         switch statement.predicate {
         case .initialized(let p):
             guard event.index == 0 else { throw LedgerError.refused(.alreadyInitialized) }
@@ -82,6 +89,15 @@ struct Admission {
             if let existing = try projector.key(id: SHA256.hash(raw).hex) {
                 if let revoked = existing.revokedIndex { throw LedgerError.refused(.keyRevokedForever(at: revoked)) }
                 throw LedgerError.refused(.keyAlreadyEnrolled(identity: existing.identity, at: existing.enrolledIndex))
+            }
+        case .keyUpdated(let p):
+            let raw = try publicKeyBytes(p.publicKey, identity: p.identity, subject: statement.subjectDigest)
+            guard !p.roles.isEmpty else { throw LedgerError.refused(.noRoles) }
+            guard let existing = try projector.key(id: SHA256.hash(raw).hex), existing.revokedIndex == nil else {
+                throw LedgerError.refused(.noSuchKey(identity: p.identity))
+            }
+            guard existing.identity.utf8.elementsEqual(p.identity.utf8) else {
+                throw LedgerError.refused(.keyOfAnotherIdentity(owner: existing.identity, claimed: p.identity))
             }
         case .keyRevoked(let p):
             let raw = try publicKeyBytes(p.publicKey, identity: p.identity, subject: statement.subjectDigest)
@@ -145,34 +161,82 @@ struct Admission {
         }
     }
 
+    /// An image event's subject: a repository in normal form, the digest's own repository, a pipeline that
+    /// covers it, and an environment of that pipeline.
+    private func admitSubject(_ event: LedgerEvent, policy: Policy?) throws {
+        let repository = try Repository(normalized: event.repository)
+        for digest in [event.digest] + [event.statement.predicate.leftDigest] {
+            guard let digest, let owner = try projector.repository(of: digest, before: event.index) else { continue }
+            guard owner.utf8.elementsEqual(repository.name.utf8) else {
+                throw LedgerError.refused(
+                    .repositoryMismatch(digest: digest.description, owner: owner, given: repository.name))
+            }
+        }
+        guard let policy else { return }
+        guard let pipeline = policy.pipeline(for: repository) else {
+            throw LedgerError.refused(.noPipeline(repository: repository.name, patterns: policy.patterns))
+        }
+        if let environment = event.statement.predicate.environment, pipeline.environment(environment) == nil {
+            throw LedgerError.refused(
+                .unknownEnvironment(environment, pipeline: pipeline.name, known: pipeline.environmentNames))
+        }
+    }
+
     private func admitPromotion(_ event: LedgerEvent, _ p: Predicates.Promoted, policy: Policy?) throws -> GateVerdict {
         guard let digest = event.digest else { throw LedgerError.refused(.notAnImageEvent(.promoted)) }
-        try checkTags(p.tags ?? [], repository: event.statement.subjectName, digest: digest, policy: policy)
-        if let rules = policy?.environment(p.to), let from = rules.from, from != p.from {
+        let repository = event.repository
+        try checkTags(p.tags ?? [], repository: repository, digest: digest, policy: policy)
+        let rules = (try? Repository(normalized: repository)).flatMap { policy?.environment(p.to, repository: $0) }
+        if let from = rules?.from, from != p.from {
             throw LedgerError.refused(.wrongSource(environment: p.to, required: from, given: p.from))
         }
-        if try projector.current(environment: p.to, before: event.index)?.digest == digest {
+        if try projector.current(environment: p.to, repository: repository, before: event.index)?.digest == digest {
             throw LedgerError.refused(.alreadyCurrent(digest: digest.short, environment: p.to))
         }
-        let verdict = try projector.gate(
-            digest: digest, environment: p.to, before: event.index, at: event.time, promoter: event.signer.identity)
+        let facts = try projector.gateFacts(
+            digest: digest, repository: repository, environment: p.to, policy: policy, before: event.index)
+        let policyIndex = try projector.policy(before: event.index)?.index
+        let verdict = Gate.evaluate(
+            environment: p.to, policy: policy, policyIndex: policyIndex, facts: facts, now: event.time,
+            promoter: event.signer.identity)
         if verdict.eligible {
             guard p.breakGlass == nil else { throw LedgerError.refused(.breakGlassNotNeeded) }
             return verdict
         }
         guard let glass = p.breakGlass else { throw LedgerError.gateRefused(verdict) }
-        guard policy?.environment(p.to)?.breakGlass == true else {
+        guard let rules, let allowed = rules.breakGlass else {
             throw LedgerError.refused(.breakGlassNotAllowed(environment: p.to, failedRules: verdict.failedRules))
         }
-        guard Set(glass.failedRules) == Set(verdict.failedRules) else {
+        let overriding = verdict.failedRules.filter { !allowed.allow.contains($0) }
+        guard overriding.isEmpty else {
+            throw LedgerError.refused(
+                .breakGlassRulesNotAllowed(environment: p.to, rules: overriding, allow: allowed.allow))
+        }
+        guard Set(glass.failedRules) == Set(verdict.failedRules), glass.failedRules.count == verdict.failedRules.count
+        else {
             throw LedgerError.refused(.breakGlassRulesMismatch(listed: glass.failedRules, failing: verdict.failedRules))
+        }
+        if allowed.approvals > 0 {
+            let approvals = Gate.breakGlassApprovals(
+                environment: p.to, rules: rules, facts: facts, now: event.time, promoter: event.signer.identity)
+            guard approvals.counted.count >= allowed.approvals else {
+                throw LedgerError.refused(.breakGlassApprovalsMissing(approvals.reason))
+            }
         }
         return verdict
     }
 
     private func admitRollback(_ event: LedgerEvent, _ p: Predicates.RolledBack) throws {
         guard let target = event.digest else { throw LedgerError.refused(.notAnImageEvent(.rolledBack)) }
-        _ = try projector.rollbackChoice(
-            environment: p.environment, requested: target, before: event.index, claimedCurrent: p.from)
+        let choice = try projector.rollbackChoice(
+            environment: p.environment, repository: event.repository, requested: target, before: event.index,
+            claimedLeaving: p.from)
+        if !choice.openIncidents.isEmpty && p.breakGlass == nil {
+            throw LedgerError.refused(
+                .rollbackTargetIncident(digest: target.description, incidents: choice.openIncidents))
+        }
+        if choice.openIncidents.isEmpty && p.breakGlass != nil {
+            throw LedgerError.refused(.rollbackBreakGlassNotNeeded(digest: target.description))
+        }
     }
 }

@@ -19,10 +19,10 @@ final class AppendPipeline {
     /// million entries they outgrew its cache) and reads a gate's older events back from the file itself.
     var storesEntryBytes = true
 
-    init(log: LogStore, projector: Projector, origin: String?) {
+    init(log: LogStore, projector: Projector, origin: String?, ledgerID: String?) {
         self.log = log
         self.projector = projector
-        self.admission = Admission(projector: projector, origin: origin)
+        self.admission = Admission(projector: projector, origin: origin, ledgerID: ledgerID)
     }
 
     /// An envelope parsed, ready to be integrated. Parsing and signature checks need no ledger state, so callers
@@ -129,7 +129,10 @@ final class AppendPipeline {
         } catch LogStoreError.duplicatePayload(let earlier) {
             return .duplicate(index: earlier, time: time, signer: signer.keyID)
         }
-        try addLeaf(candidate.leafHash ?? entry.leafHash, to: &frontier)
+        let leaf = candidate.leafHash ?? entry.leafHash
+        try addLeaf(leaf, to: &frontier)
+        // The ledger's ID is its genesis entry's leaf hash: every later event must name it.
+        if index == 0 { admission.ledgerID = leaf.hex }
         try projector.apply(event)
         return .integrated(event, verdict: verdict)
     }

@@ -20,6 +20,7 @@ public final class Ledger {
     let projector: Projector
     let clock: any LedgerClock
     private var logKeyCache: SigningKey?
+    private var ledgerIDCache: String?
 
     /// Where the log key lives for a ledger at `path`.
     public static func logKeyPath(for path: String) -> String { path + ".logkey" }
@@ -50,7 +51,7 @@ public final class Ledger {
             let ledger = try Ledger(path: path, clock: clock)
             let statement = try Statement.make(
                 subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
-                predicate: .initialized(
+                ledgerID: nil, predicate: .initialized(
                     .init(
                         logKey: verifier.text,
                         admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),
@@ -133,7 +134,8 @@ public final class Ledger {
         // Whether the key that signed may sign this kind now is decided inside it.
         let known = Dictionary(try projector.keys().compactMap { r in r.key.map { (r.keyID, $0) } }) { a, _ in a }
         let candidates = try AppendPipeline.prepare(items, knownKeys: known)
-        let pipeline = AppendPipeline(log: log, projector: projector, origin: origin)
+        let pipeline = AppendPipeline(
+            log: log, projector: projector, origin: origin, ledgerID: try log.treeSize() > 0 ? try ledgerID() : nil)
         defer { projector.forgetTransactionEvents() }
         return try log.writeTransaction {
             projector.forgetTransactionEvents()  // a retried attempt starts from what is stored
@@ -158,6 +160,15 @@ public final class Ledger {
         let checkpoint = try Checkpoint(
             note: try SignedNote(parsing: note, source: "stored checkpoint"), source: "stored checkpoint")
         return (note, checkpoint)
+    }
+
+    /// The ledger's ID: the hex RFC 6962 leaf hash of its genesis entry, which every later event names.
+    public func ledgerID() throws -> String {
+        if let ledgerIDCache { return ledgerIDCache }
+        guard let stored = try log.storedEntry(at: 0) else { throw LedgerError.corrupt(.noGenesis) }
+        let id = try Entry(bytes: stored.bytes, source: "entry 0").leafHash.hex
+        ledgerIDCache = id
+        return id
     }
 
     /// The log's verifier key, from the genesis entry.

@@ -25,12 +25,17 @@ public enum LedgerError: DocketFailure, Equatable {
     case notInPolicy(environment: String, known: [String])
     /// A promotion to an environment digests enter by deployment, not promotion.
     case notGated(environment: String)
+    /// A `REPO@DIGEST` naming another repository than the digest's.
+    case repositoryMismatch(digest: String, owner: String, given: String)
+    /// A digest the ledger does not know, given without its repository.
+    case unknownDigest(String)
 
     public var category: FailureCategory {
         switch self {
         case .refused, .gateRefused: .refused
         case .noLedger, .alreadyExists, .notALedger, .isFolder, .schemaMismatch, .badOrigin, .corrupt,
-            .logKeyUnavailable, .notInTree, .foreignCheckpoint, .noPolicy, .notInPolicy, .notGated:
+            .logKeyUnavailable, .notInTree, .foreignCheckpoint, .noPolicy, .notInPolicy, .notGated, .repositoryMismatch,
+            .unknownDigest:
             .badInput
         }
     }
@@ -58,6 +63,9 @@ public enum LedgerError: DocketFailure, Equatable {
         case .notInPolicy(let environment, let known):
             "`\(environment)` is not in the policy; environments are \(known.joined(separator: ", "))"
         case .notGated(let environment): "`\(environment)` has no gate: digests enter it by deployment"
+        case .repositoryMismatch(let digest, let owner, let given):
+            "\(given)@\(digest): the digest belongs to \(owner), not \(given); give it as \(owner)@\(digest)"
+        case .unknownDigest(let digest): "\(digest) is not in the ledger; give it as REPOSITORY@\(digest)"
         }
     }
 }
@@ -72,7 +80,15 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
     case missingRole(identity: String, holds: [Role], kind: EventKind)
     case unknownSigner(keyIDHint: String?)
     case foreignLedger(signedFor: String, this: String)
-    case unknownEnvironment(String, known: [String])
+    case unknownEnvironment(String, pipeline: String?, known: [String])
+    case noPipeline(repository: String, patterns: [String])
+    case repositoryMismatch(digest: String, owner: String, given: String)
+    case ledgerIDMissing(this: String)
+    case foreignLedgerID(signedFor: String, this: String)
+    case breakGlassRulesNotAllowed(environment: String, rules: [String], allow: [String])
+    case breakGlassApprovalsMissing(String)
+    case rollbackTargetIncident(digest: String, incidents: [String])
+    case rollbackBreakGlassNotNeeded(digest: String)
     case noRoles
     case keyAlreadyEnrolled(identity: String, at: Int)
     case keyRevokedForever(at: Int)
@@ -88,10 +104,10 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
     case breakGlassNotNeeded
     case breakGlassNotAllowed(environment: String, failedRules: [String])
     case breakGlassRulesMismatch(listed: [String], failing: [String])
-    case nothingCurrent(environment: String)
+    case nothingCurrent(environment: String, repository: String)
     case rollbackFromMismatch(environment: String, current: String, claimed: String)
     case neverCurrent(digest: String, environment: String, validTargets: [String])
-    case noEarlierDigest(environment: String)
+    case noEarlierDigest(environment: String, repository: String)
     case noDefaultRollbackTarget(environment: String, named: [String])
     case incidentNotOpen(incident: String, environment: String)
     case incidentAlreadyOpen(incident: String, environment: String)
@@ -115,8 +131,23 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
             "the envelope's signature does not verify under any key enrolled in this ledger (keyid hint \(hint.map { String($0.prefix(16)) + "…" } ?? "none"))"
         case .foreignLedger(let signedFor, let this):
             "the event was signed for ledger `\(signedFor)`, not this ledger `\(this)`"
-        case .unknownEnvironment(let name, let known):
-            "environment `\(name)` is not in the policy in force; environments are \(known.joined(separator: ", "))"
+        case .unknownEnvironment(let name, let pipeline, let known):
+            "environment `\(name)` is not in \(pipeline.map { "pipeline \($0) of " } ?? "")the policy in force; environments are \(known.joined(separator: ", "))"
+        case .noPipeline(let repository, let patterns):
+            "no pipeline of the policy in force covers \(repository); its repository patterns are \(patterns.joined(separator: ", ")) (an admin adds one)"
+        case .repositoryMismatch(let digest, let owner, let given):
+            "\(digest) belongs to \(owner) (its first event names it so), not \(given); give it as \(owner)@\(digest)"
+        case .ledgerIDMissing(let this):
+            "the event names no ledgerID; it must be signed for this ledger's ID \(this) (see the ledger's description)"
+        case .foreignLedgerID(let signedFor, let this):
+            "the event was signed for ledger ID \(signedFor.prefix(16))…, not this ledger's \(this.prefix(16))… (a ledger with the same origin is another ledger)"
+        case .breakGlassRulesNotAllowed(let environment, let rules, let allow):
+            "break-glass to \(environment) may override only \(allow.joined(separator: ", ")); failing and not overridable: \(rules.joined(separator: ", "))"
+        case .breakGlassApprovalsMissing(let reason): reason
+        case .rollbackTargetIncident(let digest, let incidents):
+            "\(digest) has open incident(s) \(incidents.joined(separator: ", ")); restoring it needs a break-glass reason"
+        case .rollbackBreakGlassNotNeeded(let digest):
+            "\(digest) has no open incident, so this rollback is not a break-glass one"
         case .noRoles: "a key must be enrolled with at least one role"
         case .keyAlreadyEnrolled(let identity, let at): "this key is already enrolled for \(identity) (entry \(at))"
         case .keyRevokedForever(let at):
@@ -141,13 +172,15 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
             "the policy does not allow break-glass promotions to \(environment); the gate failed: \(failed.joined(separator: ", "))"
         case .breakGlassRulesMismatch(let listed, let failing):
             "the break-glass promotion lists failed rules [\(listed.joined(separator: ", "))] but the rules failing now are [\(failing.joined(separator: ", "))]; sign it again"
-        case .nothingCurrent(let environment): "nothing is current in \(environment); there is nothing to roll back"
+        case .nothingCurrent(let environment, let repository):
+            "\(repository) has nothing current in \(environment); there is nothing to roll back"
         case .rollbackFromMismatch(let environment, let current, let claimed):
             "\(environment) runs \(current), not \(claimed); a rollback leaves the current digest"
         case .neverCurrent(let digest, let environment, let valid):
             "\(digest) was never current in \(environment) before; valid rollback targets: "
                 + (valid.isEmpty ? "none" : valid.joined(separator: ", "))
-        case .noEarlierDigest(let environment): "\(environment) has no earlier digest to roll back to"
+        case .noEarlierDigest(let environment, let repository):
+            "\(repository) has no earlier digest in \(environment) to roll back to"
         case .noDefaultRollbackTarget(let environment, let named):
             "\(environment) has no default rollback target (the earlier digests were rolled back from: \(named.joined(separator: ", ")))"
         case .incidentNotOpen(let incident, let environment):

@@ -1,7 +1,7 @@
 /// The ledger's tables. The log tables are the record; the projection tables are derived from it and
 /// rebuilt by `verify` to prove they match.
 enum Schema {
-    static let version = "1"
+    static let version = "2"
 
     static let log = """
         CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -20,27 +20,37 @@ enum Schema {
 
     /// Projection tables, in the order `verify` compares them, each with its key columns for ordering.
     static let projectionTables: [(name: String, orderBy: String)] = [
-        ("keys", "key_id"), ("policies", "idx"), ("digest_entries", "digest, idx"),
-        ("env_timeline", "environment, idx"), ("environments", "name"),
-        ("approvals", "digest, environment, identity"), ("incidents", "digest, environment, incident"),
-        ("checks", "digest, name"), ("tags", "repository, tag"), ("tag_moves", "idx, repository, tag"),
-        ("drift", "idx"), ("break_glass", "idx"),
+        ("keys", "key_id"), ("key_history", "key_id, idx"), ("policies", "idx"), ("digest_entries", "digest, idx"),
+        ("digest_repos", "digest"), ("repositories", "name"), ("env_timeline", "environment, repository, idx"),
+        ("environments", "name, repository"), ("approvals", "digest, environment, identity"),
+        ("incidents", "digest, environment, incident"), ("checks", "digest, name"), ("tags", "repository, tag"),
+        ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"), ("break_glass", "idx"),
     ]
 
+    /// State is per (environment, repository): "what runs in production" is a row per service.
     static let projections = """
         CREATE TABLE IF NOT EXISTS keys(key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL, identity TEXT NOT NULL,
-            roles TEXT NOT NULL, enrolled_idx INTEGER NOT NULL, revoked_idx INTEGER, revoke_reason TEXT);
+            roles TEXT NOT NULL, teams TEXT NOT NULL, enrolled_idx INTEGER NOT NULL, changed_idx INTEGER NOT NULL,
+            revoked_idx INTEGER, revoke_reason TEXT);
+        CREATE TABLE IF NOT EXISTS key_history(key_id TEXT NOT NULL, idx INTEGER NOT NULL, roles TEXT NOT NULL,
+            teams TEXT NOT NULL, PRIMARY KEY(key_id, idx)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS policies(idx INTEGER PRIMARY KEY, document TEXT NOT NULL);
         CREATE TABLE IF NOT EXISTS digest_entries(digest TEXT NOT NULL, idx INTEGER NOT NULL,
             PRIMARY KEY(digest, idx)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS env_timeline(environment TEXT NOT NULL, idx INTEGER NOT NULL, digest TEXT NOT NULL,
-            repository TEXT NOT NULL, integrated_ms INTEGER NOT NULL, identity TEXT NOT NULL, kind TEXT NOT NULL,
-            left_digest TEXT, PRIMARY KEY(environment, idx)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS digest_repos(digest TEXT PRIMARY KEY, repository TEXT NOT NULL, idx INTEGER NOT NULL)
+            WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS repositories(name TEXT PRIMARY KEY, first_idx INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS env_timeline(environment TEXT NOT NULL, repository TEXT NOT NULL, idx INTEGER NOT NULL,
+            digest TEXT NOT NULL, integrated_ms INTEGER NOT NULL, identity TEXT NOT NULL, kind TEXT NOT NULL,
+            left_digest TEXT, PRIMARY KEY(environment, repository, idx)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS timeline_by_digest ON env_timeline(environment, digest, idx);
-        CREATE INDEX IF NOT EXISTS timeline_rollbacks ON env_timeline(environment, idx) WHERE kind = 'rolled-back';
-        CREATE TABLE IF NOT EXISTS environments(name TEXT PRIMARY KEY, first_idx INTEGER NOT NULL);
+        CREATE INDEX IF NOT EXISTS timeline_rollbacks ON env_timeline(environment, repository, idx)
+            WHERE kind = 'rolled-back';
+        CREATE TABLE IF NOT EXISTS environments(name TEXT NOT NULL, repository TEXT NOT NULL, first_idx INTEGER NOT NULL,
+            PRIMARY KEY(name, repository)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS approvals(digest TEXT NOT NULL, environment TEXT NOT NULL, identity TEXT NOT NULL,
             idx INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY(digest, environment, identity)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS approvals_by_environment ON approvals(environment, state);
         CREATE TABLE IF NOT EXISTS incidents(digest TEXT NOT NULL, environment TEXT NOT NULL, incident TEXT NOT NULL,
             state TEXT NOT NULL, idx INTEGER NOT NULL, PRIMARY KEY(digest, environment, incident)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS incidents_open ON incidents(state) WHERE state = 'open';
@@ -51,9 +61,12 @@ enum Schema {
         CREATE INDEX IF NOT EXISTS tags_by_digest ON tags(digest);
         CREATE TABLE IF NOT EXISTS tag_moves(idx INTEGER NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
             from_digest TEXT NOT NULL, to_digest TEXT NOT NULL, PRIMARY KEY(idx, repository, tag)) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS drift(idx INTEGER PRIMARY KEY, environment TEXT NOT NULL, digest TEXT NOT NULL,
-            current_digest TEXT);
-        CREATE TABLE IF NOT EXISTS break_glass(idx INTEGER PRIMARY KEY, digest TEXT NOT NULL, environment TEXT NOT NULL,
-            reason TEXT NOT NULL, failed_rules TEXT NOT NULL);
+        CREATE TABLE IF NOT EXISTS tag_history(repository TEXT NOT NULL, tag TEXT NOT NULL, idx INTEGER NOT NULL,
+            digest TEXT NOT NULL, PRIMARY KEY(repository, tag, idx)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS drift(idx INTEGER PRIMARY KEY, environment TEXT NOT NULL, repository TEXT NOT NULL,
+            digest TEXT NOT NULL, current_digest TEXT, settled_idx INTEGER);
+        CREATE INDEX IF NOT EXISTS drift_standing ON drift(environment, repository, idx) WHERE settled_idx IS NULL;
+        CREATE TABLE IF NOT EXISTS break_glass(idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, digest TEXT NOT NULL,
+            repository TEXT NOT NULL, environment TEXT NOT NULL, reason TEXT NOT NULL, failed_rules TEXT NOT NULL);
         """
 }

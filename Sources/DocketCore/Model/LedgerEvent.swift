@@ -5,11 +5,14 @@ public struct Signer: Sendable, Equatable, Codable {
     public var identity: String
     public var keyID: String
     public var roles: [Role]
+    /// Teams for approval rules (`security`), as the key held them when it signed.
+    public var teams: [String]
 
-    public init(identity: String, keyID: String, roles: [Role]) {
+    public init(identity: String, keyID: String, roles: [Role], teams: [String] = []) {
         self.identity = identity
         self.keyID = keyID
         self.roles = roles
+        self.teams = teams
     }
 }
 
@@ -29,4 +32,6 @@ public struct LedgerEvent: Sendable {
 
     public var kind: EventKind { statement.kind }
     public var digest: Digest? { statement.digest }
+    /// The subject's repository, for image events (admission has checked it is in normal form).
+    public var repository: String { statement.subjectName }
 }

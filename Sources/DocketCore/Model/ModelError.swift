@@ -6,6 +6,7 @@ public enum ModelError: DocketFailure, Equatable {
     case unknownKind(String)
     case badStatement(source: String, reason: String)
     case badField(field: String, reason: String)
+    case badRepository(String, reason: String)
 
     public var category: FailureCategory { .badInput }
 
@@ -21,6 +22,7 @@ public enum ModelError: DocketFailure, Equatable {
         case .unknownKind(let kind): "unknown event kind `\(kind)`"
         case .badStatement(let source, let reason): "\(source): not a Docket in-toto statement: \(reason)"
         case .badField(let field, let reason): "\(field): \(reason)"
+        case .badRepository(let text, let reason): "`\(text)` is not a repository name: \(reason)"
         }
     }
 }

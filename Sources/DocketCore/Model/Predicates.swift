@@ -24,10 +24,26 @@ public enum Predicates {
         public var identity: String
         public var publicKey: String
         public var roles: [Role]
-        public init(identity: String, publicKey: String, roles: [Role]) {
+        public var teams: [String]?
+        public init(identity: String, publicKey: String, roles: [Role], teams: [String]? = nil) {
             self.identity = identity
             self.publicKey = publicKey
             self.roles = roles
+            self.teams = teams
+        }
+    }
+
+    /// A key's roles and teams from this entry on (both replaced).
+    public struct KeyUpdated: Codable, Sendable, Equatable {
+        public var identity: String
+        public var publicKey: String
+        public var roles: [Role]
+        public var teams: [String]
+        public init(identity: String, publicKey: String, roles: [Role], teams: [String]) {
+            self.identity = identity
+            self.publicKey = publicKey
+            self.roles = roles
+            self.teams = teams
         }
     }
 
@@ -114,11 +130,16 @@ public enum Predicates {
         public var environment: String
         public var comment: String?
         public var expiresAt: String?
-        public init(environment: String, comment: String? = nil, expiresAt: String? = nil) {
+        /// True for an approval of a break-glass promotion (it counts only towards `breakGlass.approvals`).
+        public var breakGlass: Bool?
+        public init(environment: String, comment: String? = nil, expiresAt: String? = nil, breakGlass: Bool? = nil) {
             self.environment = environment
             self.comment = comment
             self.expiresAt = expiresAt
+            self.breakGlass = breakGlass
         }
+
+        public var isBreakGlass: Bool { breakGlass == true }
     }
 
     public struct Withdrawn: Codable, Sendable, Equatable {
@@ -148,14 +169,22 @@ public enum Predicates {
         }
     }
 
+    /// A rollback to a digest with an open incident: why it is restored anyway.
+    public struct RollbackBreakGlass: Codable, Sendable, Equatable {
+        public var reason: String
+        public init(reason: String) { self.reason = reason }
+    }
+
     public struct RolledBack: Codable, Sendable, Equatable {
         public var environment: String
         public var from: String
         public var reason: String
-        public init(environment: String, from: String, reason: String) {
+        public var breakGlass: RollbackBreakGlass?
+        public init(environment: String, from: String, reason: String, breakGlass: RollbackBreakGlass? = nil) {
             self.environment = environment
             self.from = from
             self.reason = reason
+            self.breakGlass = breakGlass
         }
     }
 }
@@ -165,6 +194,7 @@ public enum EventPredicate: Sendable, Equatable {
     case initialized(Predicates.Initialized)
     case keyEnrolled(Predicates.KeyEnrolled)
     case keyRevoked(Predicates.KeyRevoked)
+    case keyUpdated(Predicates.KeyUpdated)
     case policy(Predicates.PolicySet)
     case built(Predicates.Built)
     case deployed(Predicates.Deployed)
@@ -180,6 +210,7 @@ public enum EventPredicate: Sendable, Equatable {
         case .initialized: .initialized
         case .keyEnrolled: .keyEnrolled
         case .keyRevoked: .keyRevoked
+        case .keyUpdated: .keyUpdated
         case .policy: .policy
         case .built: .built
         case .deployed: .deployed
@@ -205,11 +236,18 @@ public enum EventPredicate: Sendable, Equatable {
         }
     }
 
+    /// The digest a rollback leaves (its `from`), which names the same repository as its subject.
+    public var leftDigest: Digest? {
+        guard case .rolledBack(let p) = self else { return nil }
+        return try? Digest(parsing: p.from)
+    }
+
     var body: any Encodable {
         switch self {
         case .initialized(let p): p
         case .keyEnrolled(let p): p
         case .keyRevoked(let p): p
+        case .keyUpdated(let p): p
         case .policy(let p): p
         case .built(let p): p
         case .deployed(let p): p
@@ -227,6 +265,7 @@ public enum EventPredicate: Sendable, Equatable {
         case .initialized: .initialized(try .init(from: decoder))
         case .keyEnrolled: .keyEnrolled(try .init(from: decoder))
         case .keyRevoked: .keyRevoked(try .init(from: decoder))
+        case .keyUpdated: .keyUpdated(try .init(from: decoder))
         case .policy: .policy(try .init(from: decoder))
         case .built: .built(try .init(from: decoder))
         case .deployed: .deployed(try .init(from: decoder))

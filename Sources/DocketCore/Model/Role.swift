@@ -15,6 +15,7 @@ public enum EventKind: String, CaseIterable, Sendable, Codable {
     case initialized
     case keyEnrolled = "key-enrolled"
     case keyRevoked = "key-revoked"
+    case keyUpdated = "key-updated"
     case policy
     case built, deployed, check, incident, approved, withdrawn, promoted
     case rolledBack = "rolled-back"
@@ -34,7 +35,7 @@ public enum EventKind: String, CaseIterable, Sendable, Codable {
     /// The role a signer must hold to append this kind.
     public var requiredRole: Role {
         switch self {
-        case .initialized, .keyEnrolled, .keyRevoked, .policy: .admin
+        case .initialized, .keyEnrolled, .keyRevoked, .keyUpdated, .policy: .admin
         case .built, .deployed: .ci
         case .check: .checker
         case .incident: .monitor

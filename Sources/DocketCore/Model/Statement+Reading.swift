@@ -51,7 +51,7 @@ extension Statement {
         let p = try statement.object("predicate")
         return Statement(
             subjectName: try subject.string("name"), subjectDigest: hex, ledger: try p.string("ledger"),
-            time: try p.string("time"), nonce: try p.string("nonce"), predicate: try predicate(kind, p))
+            ledgerID: try p.optionalString("ledgerID"), time: try p.string("time"), nonce: try p.string("nonce"), predicate: try predicate(kind, p))
     }
 
     private static func predicate(_ kind: EventKind, _ p: JSONFields) throws -> EventPredicate {
@@ -64,14 +64,16 @@ extension Statement {
             }
             return .initialized(.init(logKey: try p.string("logKey"), admins: admins))
         case .keyEnrolled:
-            let roles = try p.strings("roles").enumerated().map { i, name in
-                guard let role = Role(rawValue: name) else {
-                    throw FieldError(path: p.path("roles") + "[\(i)]", reason: "`\(name)` is not a role")
-                }
-                return role
-            }
+            let roles = try roles(p)
             return .keyEnrolled(
-                .init(identity: try p.string("identity"), publicKey: try p.string("publicKey"), roles: roles))
+                .init(
+                    identity: try p.string("identity"), publicKey: try p.string("publicKey"), roles: roles,
+                    teams: try p.optionalStrings("teams")))
+        case .keyUpdated:
+            return .keyUpdated(
+                .init(
+                    identity: try p.string("identity"), publicKey: try p.string("publicKey"), roles: try roles(p),
+                    teams: try p.strings("teams")))
         case .keyRevoked:
             return .keyRevoked(
                 .init(
@@ -105,7 +107,7 @@ extension Statement {
             return .approved(
                 .init(
                     environment: try p.string("environment"), comment: try p.optionalString("comment"),
-                    expiresAt: try p.optionalString("expiresAt")))
+                    expiresAt: try p.optionalString("expiresAt"), breakGlass: try p.optionalBool("breakGlass")))
         case .withdrawn:
             return .withdrawn(.init(environment: try p.string("environment")))
         case .promoted:
@@ -120,7 +122,19 @@ extension Statement {
             return .rolledBack(
                 .init(
                     environment: try p.string("environment"), from: try p.string("from"),
-                    reason: try p.string("reason")))
+                    reason: try p.string("reason"),
+                    breakGlass: try p.optionalObject("breakGlass").map {
+                        Predicates.RollbackBreakGlass(reason: try $0.string("reason"))
+                    }))
+        }
+    }
+
+    private static func roles(_ p: JSONFields) throws -> [Role] {
+        try p.strings("roles").enumerated().map { i, name in
+            guard let role = Role(rawValue: name) else {
+                throw FieldError(path: p.path("roles") + "[\(i)]", reason: "`\(name)` is not a role")
+            }
+            return role
         }
     }
 }

@@ -25,6 +25,16 @@ extension Statement {
                     reason: "`\(tag)` is not a valid image tag ([A-Za-z0-9_][A-Za-z0-9_.-]{0,127})")
             }
         }
+        func teams(_ values: [String]) throws {
+            for team in values {
+                guard !team.isEmpty, team.utf8.count <= 64,
+                    team.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+                else {
+                    throw ModelError.badField(
+                        field: "predicate.teams", reason: "`\(team)` is not a team name (letters, digits, - _ .)")
+                }
+            }
+        }
         func digest(_ value: String, _ field: String) throws {
             do { _ = try Digest(parsing: value) } catch { throw ModelError.badField(field: field, reason: "\(error)") }
         }
@@ -39,7 +49,12 @@ extension Statement {
                 throw ModelError.badField(field: "predicate.admins", reason: "must list at least one admin")
             }
             for admin in p.admins { try nonEmpty(admin.identity, "predicate.admins[].identity") }
-        case .keyEnrolled(let p): try nonEmpty(p.identity, "predicate.identity")
+        case .keyEnrolled(let p):
+            try nonEmpty(p.identity, "predicate.identity")
+            try teams(p.teams ?? [])
+        case .keyUpdated(let p):
+            try nonEmpty(p.identity, "predicate.identity")
+            try teams(p.teams)
         case .keyRevoked(let p):
             try nonEmpty(p.identity, "predicate.identity")
             try nonEmpty(p.reason, "predicate.reason")
@@ -69,7 +84,7 @@ extension Statement {
     }
 
     /// The OCI distribution spec's tag grammar.
-    static func isValidTag(_ tag: String) -> Bool {
+    public static func isValidTag(_ tag: String) -> Bool {
         let bytes = Array(tag.utf8)
         guard let first = bytes.first, bytes.count <= 128 else { return false }
         func word(_ c: UInt8) -> Bool {

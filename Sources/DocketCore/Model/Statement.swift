@@ -10,6 +10,9 @@ public struct Statement: Sendable, Equatable {
     public var subjectDigest: String
     /// The ledger origin the event was signed for.
     public var ledger: String
+    /// The ledger's ID (the hex leaf hash of its genesis entry): in every predicate after the genesis, so two
+    /// ledgers with the same origin refuse each other's envelopes.
+    public var ledgerID: String?
     /// The signer's clock (RFC 3339). Informative only: the entry's integratedTime is what counts.
     public var time: String
     /// Random, so that each signed envelope is unique.
@@ -19,12 +22,13 @@ public struct Statement: Sendable, Equatable {
     public var kind: EventKind { predicate.kind }
 
     public init(
-        subjectName: String, subjectDigest: String, ledger: String, time: String, nonce: String,
-        predicate: EventPredicate
+        subjectName: String, subjectDigest: String, ledger: String, ledgerID: String? = nil, time: String,
+        nonce: String, predicate: EventPredicate
     ) {
         self.subjectName = subjectName
         self.subjectDigest = subjectDigest
         self.ledger = ledger
+        self.ledgerID = ledgerID
         self.time = time
         self.nonce = nonce
         self.predicate = predicate
@@ -73,6 +77,7 @@ public struct Statement: Sendable, Equatable {
         }
         struct Common: Codable {
             var ledger: String
+            var ledgerID: String?
             var time: String
             var nonce: String
         }
@@ -114,7 +119,7 @@ public struct Statement: Sendable, Equatable {
             let common = try Common(from: nested)
             let body = try EventPredicate.decode(kind, from: nested)
             statement = Statement(
-                subjectName: subjects[0].name, subjectDigest: hex, ledger: common.ledger,
+                subjectName: subjects[0].name, subjectDigest: hex, ledger: common.ledger, ledgerID: common.ledgerID,
                 time: common.time, nonce: common.nonce, predicate: body)
         }
 
@@ -127,7 +132,9 @@ public struct Statement: Sendable, Equatable {
             try c.encode(
                 PredicateBox(
                     kind: statement.kind,
-                    common: Common(ledger: statement.ledger, time: statement.time, nonce: statement.nonce),
+                    common: Common(
+                        ledger: statement.ledger, ledgerID: statement.ledgerID, time: statement.time,
+                        nonce: statement.nonce),
                     body: statement.predicate), forKey: .predicate)
         }
     }

@@ -1,19 +1,24 @@
 /// Everything the gate needs to know about one digest, read from the ledger up to the evaluation point.
 public struct GateFacts: Sendable {
     public var digest: Digest
-    /// Every event that names the digest (as subject, or as the `from` of a rollback), in index order.
+    /// The repository the digest belongs to.
+    public var repository: String
+    /// Every event that names the digest (as subject, or as the `from` of a rollback), in index order, each
+    /// with its signer's roles and teams as they were when it was appended.
     public var events: [LedgerEvent]
-    /// What is current in the `from` environment.
+    /// What is current for the repository in the `from` environment.
     public var sourceCurrent: TimelineEntry?
 
-    public init(digest: Digest, events: [LedgerEvent], sourceCurrent: TimelineEntry?) {
+    public init(digest: Digest, repository: String, events: [LedgerEvent], sourceCurrent: TimelineEntry?) {
         self.digest = digest
+        self.repository = repository
         self.events = events
         self.sourceCurrent = sourceCurrent
     }
 }
 
-/// The gate: a pure function of the facts, the policy in force and the time (DESIGN.md §5).
+/// The gate: a pure function of the facts, the policy in force and the time (DESIGN.md §5,
+/// docs/organisation.md "The gate").
 ///
 /// `promote` (inside the append transaction), `gate`, `replay` and `verify` all call this one function, so a
 /// promotion re-checked later from the same events reaches the same verdict. Each rule is its own function of
@@ -24,46 +29,58 @@ public enum Gate {
         now: Timestamp, promoter: String? = nil
     ) -> GateVerdict {
         var verdict = GateVerdict(
-            digest: facts.digest.description, environment: target, eligible: false,
-            evaluatedAt: now.rfc3339, policyIndex: policyIndex, rules: [], eligibleAt: nil)
+            digest: facts.digest.description, repository: facts.repository, environment: target, pipeline: nil,
+            eligible: false, evaluatedAt: now.rfc3339, policyIndex: policyIndex, rules: [], eligibleAt: nil,
+            rollbackPlan: nil)
+        func refuse(_ rule: String, _ reason: String) -> GateVerdict {
+            verdict.rules = [.init(rule: rule, passed: false, reason: reason)]
+            return verdict
+        }
         guard let policy else {
-            verdict.rules = [
-                .init(
-                    rule: "policy", passed: false,
-                    reason: "no policy is recorded yet; an admin sets one with `docket policy set FILE`")
-            ]
-            return verdict
+            return refuse("policy", "no policy is recorded yet; an admin sets one with `docket policy set FILE`")
         }
-        guard let rules = policy.environment(target) else {
-            verdict.rules = [
-                .init(
-                    rule: "environment", passed: false,
-                    reason:
-                        "`\(target)` is not in the policy; environments are \(policy.environmentNames.joined(separator: ", "))"
-                )
-            ]
-            return verdict
+        guard let repository = try? Repository(normalized: facts.repository),
+            let pipeline = policy.pipeline(for: repository)
+        else {
+            return refuse(
+                "pipeline",
+                "no pipeline covers \(facts.repository); the policy's patterns are \(policy.patterns.joined(separator: ", "))")
         }
+        verdict.pipeline = pipeline.name
+        guard let rules = pipeline.environment(target) else {
+            return refuse(
+                "environment",
+                "`\(target)` is not in pipeline \(pipeline.name); its environments are \(pipeline.environmentNames.joined(separator: ", "))"
+            )
+        }
+        verdict.rollbackPlan = rules.rollbackPlan
         guard let source = rules.from else {
-            verdict.rules = [
-                .init(
-                    rule: "environment", passed: false,
-                    reason: "`\(target)` has no gate: digests enter it by a `deployed` event, not a promotion")
-            ]
-            return verdict
+            return refuse(
+                "environment", "`\(target)` has no gate: digests enter it by a `deployed` event, not a promotion")
         }
         let context = Context(
             target: target, source: source, rules: rules, facts: facts, now: now, promoter: promoter,
-            incidents: IncidentHistory(facts.events, source: source))
+            history: History(facts.events, digest: facts.digest, source: source, target: target))
         let soak = soak(context)
-        verdict.rules = [
-            built(context), from(context), incidents(context), soak.rule, approvals(context), checks(context),
-        ]
+        let freeze = freeze(context)
+        verdict.rules =
+            [built(context), from(context), incidents(context), soak.rule] + approvals(context)
+            + [checks(context), freeze.rule]
         verdict.eligible = verdict.rules.allSatisfy(\.passed)
-        if !verdict.eligible, let ready = soak.ready, verdict.failedRules == ["soak"] {
-            verdict.eligibleAt = ready.rfc3339
+        if !verdict.eligible, Set(verdict.failedRules).isSubset(of: ["soak", "freeze"]) {
+            verdict.eligibleAt = eligibleAt(after: max(soak.ready ?? now, freeze.until ?? now), rules.freeze).rfc3339
         }
         return verdict
+    }
+
+    /// The first moment at or after `time` outside every freeze window (bounded: a year of chained windows).
+    static func eligibleAt(after time: Timestamp, _ windows: [FreezeWindow]) -> Timestamp {
+        var t = time
+        for _ in 0..<64 {
+            guard let frozen = FreezeWindow.frozenUntil(t, windows: windows) else { break }
+            t = frozen.until
+        }
+        return t
     }
 
     /// What every rule reads.
@@ -74,7 +91,7 @@ public enum Gate {
         var facts: GateFacts
         var now: Timestamp
         var promoter: String?
-        var incidents: IncidentHistory
+        var history: History
 
         var digest: Digest { facts.digest }
         var events: [LedgerEvent] { facts.events }
@@ -82,25 +99,54 @@ public enum Gate {
         var arrivedInSource: TimelineEntry? { facts.sourceCurrent.flatMap { $0.digest == digest ? $0 : nil } }
     }
 
-    /// The incidents against the digest, folded once for the incident, soak and approval rules.
-    struct IncidentHistory {
-        /// The latest state of each incident, keyed by `environment/id`.
-        var latest: [String: (event: LedgerEvent, open: Bool)] = [:]
-        /// The index of the last incident opened against the digest (-1: none).
-        var lastOpenedIndex = -1
+    /// The digest's events folded once for every rule: incidents, approvals, rollbacks, producers.
+    struct History {
+        /// The latest state of each incident, keyed by environment and id (compared as bytes).
+        var latest: [[UInt8]: (name: String, open: Bool)] = [:]
+        /// The last incident opened against the digest, in any environment.
+        var lastOpened: LedgerEvent?
         /// When the last incident against the digest in the source environment was resolved.
         var lastResolvedInSource: Timestamp?
+        /// The last rollback of the digest from the target environment.
+        var lastRollbackFrom: LedgerEvent?
+        /// Identities that signed the digest's `built` or `deployed` events.
+        var producers: Set<[UInt8]> = []
+        /// Each identity's standing approval and break-glass approval of (digest, target), and who withdrew.
+        var approvals: [[UInt8]: LedgerEvent] = [:]
+        var glassApprovals: [[UInt8]: LedgerEvent] = [:]
+        var withdrawn: [[UInt8]: (identity: String, index: Int)] = [:]
 
-        init(_ events: [LedgerEvent], source: String) {
+        init(_ events: [LedgerEvent], digest: Digest, source: String, target: String) {
+            let (sourceBytes, targetBytes) = (Array(source.utf8), Array(target.utf8))
             for event in events {
-                guard case .incident(let p) = event.statement.predicate else { continue }
-                latest["\(p.environment)/\(p.incident)"] = (event, p.state == .open)
-                if p.state == .open { lastOpenedIndex = event.index }
-                if p.state == .resolved && p.environment == source { lastResolvedInSource = event.time }
+                let who = Array(event.signer.identity.utf8)
+                switch event.statement.predicate {
+                case .incident(let p):
+                    latest[Array("\(p.environment)\u{0}\(p.incident)".utf8)] = (
+                        "\(p.environment)/\(p.incident)", p.state == .open
+                    )
+                    if p.state == .open { lastOpened = event }
+                    if p.state == .resolved && Array(p.environment.utf8) == sourceBytes {
+                        lastResolvedInSource = event.time
+                    }
+                case .approved(let p) where Array(p.environment.utf8) == targetBytes:
+                    if p.isBreakGlass { glassApprovals[who] = event } else { approvals[who] = event }
+                    withdrawn[who] = nil
+                case .withdrawn(let p) where Array(p.environment.utf8) == targetBytes:
+                    approvals[who] = nil
+                    glassApprovals[who] = nil
+                    withdrawn[who] = (event.signer.identity, event.index)
+                // A rollback's subject is the restored digest; the digest it left is in `from`.
+                case .rolledBack(let p) where Array(p.environment.utf8) == targetBytes && p.from == digest.description:
+                    lastRollbackFrom = event
+                case .built, .deployed:
+                    if event.digest == digest { producers.insert(who) }
+                default: break
+                }
             }
         }
 
-        var open: [String] { latest.filter { $0.value.open }.keys.sorted() }
+        var open: [String] { latest.values.filter(\.open).map(\.name).sorted() }
     }
 
     /// 1. built: provenance first.
@@ -114,7 +160,7 @@ public enum Gate {
             reason: "no `built` event for \(c.digest.short); CI records provenance with `docket record built`")
     }
 
-    /// 2. from S: the digest is current in the source environment.
+    /// 2. from S: the digest is the repository's current one in the source environment.
     static func from(_ c: Context) -> GateVerdict.Rule {
         if let current = c.arrivedInSource {
             return .init(
@@ -124,21 +170,23 @@ public enum Gate {
         if let current = c.facts.sourceCurrent {
             return .init(
                 rule: "from", passed: false,
-                reason: "not current in \(c.source): \(c.source) runs \(current.digest.short) since \(current.time)")
+                reason:
+                    "not current in \(c.source): \(c.facts.repository) runs \(current.digest.short) there since \(current.time)"
+            )
         }
         return .init(
             rule: "from", passed: false,
-            reason: "nothing is current in \(c.source) yet; \(c.digest.short) must run there first")
+            reason: "\(c.facts.repository) has nothing current in \(c.source) yet; \(c.digest.short) must run there first")
     }
 
-    /// 4. incidents: none open against the digest, in any environment.
+    /// 3. incidents: none open against the digest, in any environment.
     static func incidents(_ c: Context) -> GateVerdict.Rule {
-        let open = c.incidents.open
+        let open = c.history.open
         if open.isEmpty {
             return .init(
                 rule: "incidents", passed: true,
-                reason: c.incidents.latest.isEmpty
-                    ? "no incidents" : "\(c.incidents.latest.count) incident(s), all resolved")
+                reason: c.history.latest.isEmpty
+                    ? "no incidents" : "\(c.history.latest.count) incident(s), all resolved")
         }
         return .init(
             rule: "incidents", passed: false,
@@ -147,7 +195,7 @@ public enum Gate {
         )
     }
 
-    /// 3. soak: current in the source long enough, counted from the later of arrival and the last resolution
+    /// 4. soak: current in the source long enough, counted from the later of arrival and the last resolution
     /// of an incident there. Also returns when it will be ready, if it is not yet.
     static func soak(_ c: Context) -> (rule: GateVerdict.Rule, ready: Timestamp?) {
         guard let soak = c.rules.soak, soak.seconds > 0 else {
@@ -162,7 +210,7 @@ public enum Gate {
             )
         }
         let arrived = current.time
-        let start = max(arrived, c.incidents.lastResolvedInSource ?? arrived)
+        let start = max(arrived, c.history.lastResolvedInSource ?? arrived)
         let ready = start.adding(seconds: soak.seconds)
         let elapsed = max(0, (c.now.milliseconds - start.milliseconds) / 1000)
         let restart = start > arrived ? " (counted from the incident resolved at \(start.rfc3339))" : ""
@@ -184,28 +232,19 @@ public enum Gate {
         )
     }
 
-    /// 5. approvals: enough standing approvals that count.
-    static func approvals(_ c: Context) -> GateVerdict.Rule {
-        guard let rule = c.rules.approvals else {
-            return .init(rule: "approvals", passed: true, reason: "no approvals required")
-        }
-        let result = count(rule: rule, c)
-        return .init(rule: "approvals", passed: result.count >= rule.min, reason: result.reason)
-    }
-
     /// 6. checks: the latest run of each required check passed.
     static func checks(_ c: Context) -> GateVerdict.Rule {
         guard !c.rules.checks.isEmpty else {
             return .init(rule: "checks", passed: true, reason: "no checks required")
         }
-        var latest: [String: (Predicates.Check, Int)] = [:]
+        var latest: [[UInt8]: (Predicates.Check, Int)] = [:]
         for event in c.events {
-            if case .check(let p) = event.statement.predicate { latest[p.check] = (p, event.index) }
+            if case .check(let p) = event.statement.predicate { latest[Array(p.check.utf8)] = (p, event.index) }
         }
         var problems: [String] = []
         var passed: [String] = []
         for name in c.rules.checks {
-            switch latest[name] {
+            switch latest[Array(name.utf8)] {
             case nil: problems.append("\(name) has not run")
             case (let p, let index)? where p.result == .fail: problems.append("\(name) failed (entry \(index))")
             case _?: passed.append(name)
@@ -216,58 +255,28 @@ public enum Gate {
             reason: problems.isEmpty ? "passed: \(passed.joined(separator: ", "))" : problems.joined(separator: "; "))
     }
 
-    /// The approvals that count for `rule`, and why the others do not.
-    private static func count(rule: ApprovalRule, _ c: Context) -> (count: Int, reason: String) {
-        let (target, digest, now, promoter) = (c.target, c.digest, c.now, c.promoter)
-        let lastOpenedIndex = c.incidents.lastOpenedIndex
-        var standing: [String: LedgerEvent] = [:]
-        var lastRollbackIndex = -1
-        var producers: Set<String> = []
-        for event in c.events {
-            switch event.statement.predicate {
-            case .approved(let p) where p.environment == target: standing[event.signer.identity] = event
-            case .withdrawn(let p) where p.environment == target: standing[event.signer.identity] = nil
-            // A rollback's subject is the restored digest; the digest it left is in `from`.
-            case .rolledBack(let p) where p.environment == target && p.from == digest.description:
-                lastRollbackIndex = event.index
-            case .built, .deployed: producers.insert(event.signer.identity)
-            default: break
-            }
+    /// 7. freeze: the ledger time is outside every freeze window of the environment.
+    static func freeze(_ c: Context) -> (rule: GateVerdict.Rule, until: Timestamp?) {
+        let windows = c.rules.freeze
+        guard !windows.isEmpty else { return (.init(rule: "freeze", passed: true, reason: "no freeze windows"), nil) }
+        guard let frozen = FreezeWindow.frozenUntil(c.now, windows: windows) else {
+            return (
+                .init(
+                    rule: "freeze", passed: true,
+                    reason: "not frozen (\(windows.count) window\(windows.count == 1 ? "" : "s"))"),
+                nil
+            )
         }
-        var counted: [String] = []
-        var discarded: [String] = []
-        for (identity, event) in standing.sorted(by: { $0.key < $1.key }) {
-            guard case .approved(let p) = event.statement.predicate else { continue }
-            if !rule.allows(event.signer) {
-                discarded.append("\(identity): not \(rule.allowedDescription)")
-            } else if rule.separationOfDuties && producers.contains(identity) {
-                discarded.append("\(identity): built or deployed this digest (separation of duties)")
-            } else if rule.separationOfDuties && identity == promoter {
-                discarded.append("\(identity): is the promoter (separation of duties)")
-            } else if event.index < lastOpenedIndex {
-                discarded.append("\(identity): given before the incident opened at entry \(lastOpenedIndex)")
-            } else if event.index < lastRollbackIndex {
-                discarded.append("\(identity): given before the rollback at entry \(lastRollbackIndex)")
-            } else if let text = p.expiresAt, Timestamp(lenient: text).map({ $0 <= now }) ?? true {
-                discarded.append(
-                    Timestamp(lenient: text).map { "\(identity): expired at \($0.rfc3339)" }
-                        ?? "\(identity): expiresAt is not a time")
-            } else if let maxAge = rule.maxAge, event.time.adding(seconds: maxAge.seconds) <= now {
-                discarded.append("\(identity): older than \(maxAge)")
-            } else {
-                counted.append(identity)
-            }
+        let local: String
+        switch frozen.window.span {
+        case .weekly(_, let to, let zone): local = "\(to) \(zone), "
+        case .range: local = ""
         }
-        var reason: String
-        if counted.count >= rule.min {
-            reason = "\(counted.count) of \(rule.min) required: \(counted.joined(separator: ", "))"
-        } else {
-            let missing = rule.min - counted.count
-            reason = "needs \(missing) more approval\(missing == 1 ? "" : "s") from \(rule.allowedDescription)"
-            if !counted.isEmpty { reason += " (has \(counted.joined(separator: ", ")))" }
-        }
-        if !discarded.isEmpty { reason += "; not counted: " + discarded.joined(separator: "; ") }
-        return (counted.count, reason)
+        return (
+            .init(
+                rule: "freeze", passed: false,
+                reason: "frozen until \(local)\(frozen.until.rfc3339) (\(frozen.window.reason))"),
+            frozen.until
+        )
     }
-
 }

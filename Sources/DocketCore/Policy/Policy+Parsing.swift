@@ -121,30 +121,103 @@ private struct PolicyReader {
         return d
     }
 
+    func int(_ value: JSONValue?, _ path: String, range: ClosedRange<Int>, what: String) throws -> Int {
+        guard case .number(let n)? = value, n == n.rounded(), n >= Double(range.lowerBound),
+            n <= Double(range.upperBound)
+        else { throw fail(path, "expected \(what): a whole number from \(range.lowerBound) to \(range.upperBound)") }
+        return Int(n)
+    }
+
+    /// Names people write in rules (teams, checks, identities): non-empty, NFC, each given once.
+    func names(_ value: JSONValue?, _ path: String, what: String) throws -> [String] {
+        let list = try strings(value, path)
+        var seen: Set<[UInt8]> = []
+        for (i, name) in list.enumerated() {
+            guard seen.insert(Array(name.utf8)).inserted else {
+                throw fail("\(path)[\(i)]", "\(what) `\(name)` is listed twice")
+            }
+        }
+        return list
+    }
+
     mutating func policy(_ document: JSONValue) throws -> Policy {
-        let root = try object(document, "", allowed: ["environments", "protectedTags"])
-        guard case .array(let list)? = root["environments"], !list.isEmpty else {
-            throw fail("environments", "expected a non-empty list of environments")
+        let root = try object(document, "", allowed: ["pipelines", "environments", "protectedTags"])
+        var pipelines: [Pipeline] = []
+        switch (root["pipelines"], root["environments"]) {
+        case (.some, .some):
+            throw fail("environments", "give either `pipelines` or the older top-level `environments`, not both")
+        case (nil, nil):
+            throw fail("pipelines", "expected a non-empty list of pipelines (or the older top-level `environments`)")
+        case (nil, let environments?):
+            pipelines = [
+                Pipeline(
+                    name: "default", repositories: [RepositoryPattern("**")],
+                    environments: try self.environments(environments, "environments"))
+            ]
+        case (let list?, nil):
+            guard case .array(let items) = list, !items.isEmpty else {
+                throw fail("pipelines", "expected a non-empty list of pipelines")
+            }
+            for (i, item) in items.enumerated() {
+                let pipeline = try self.pipeline(item, "pipelines[\(i)]")
+                if pipelines.contains(where: { $0.name == pipeline.name }) {
+                    throw fail("pipelines[\(i)].name", "pipeline `\(pipeline.name)` is defined twice")
+                }
+                pipelines.append(pipeline)
+            }
         }
-        var environments: [EnvironmentRules] = []
-        for (i, item) in list.enumerated() {
-            environments.append(try environment(item, "environments[\(i)]"))
+        let topLevel = try strings(root["protectedTags"], "protectedTags")
+        let patterns = topLevel + pipelines.flatMap(\.environments).flatMap(\.protectedTags)
+        for (i, pattern) in patterns.enumerated() where (try? NSRegularExpression(pattern: pattern)) == nil {
+            throw fail(
+                i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags",
+                "`\(pattern)` is not a valid regular expression")
         }
+        return Policy(pipelines: pipelines, protectedTags: patterns, document: document)
+    }
+
+    func pipeline(_ value: JSONValue, _ path: String) throws -> Pipeline {
+        let o = try object(value, path, allowed: ["name", "repositories", "environments"])
+        let name = try string(o["name"], "\(path).name")
+        let globs = try strings(o["repositories"], "\(path).repositories")
+        guard !globs.isEmpty else {
+            throw fail("\(path).repositories", "expected a non-empty list of repository patterns")
+        }
+        let patterns = try globs.enumerated().map { i, glob in
+            let pattern = RepositoryPattern(glob)
+            guard pattern.canMatchSomeRepository else {
+                let hint = (try? Repository(normalising: glob)).map { "; write it in normal form, `\($0)`" } ?? ""
+                throw fail(
+                    "\(path).repositories[\(i)]",
+                    "`\(glob)` can match no repository name (names are normalised: lower-case host, docker.io/library/ for Docker Hub)\(hint)"
+                )
+            }
+            return pattern
+        }
+        return Pipeline(
+            name: name, repositories: patterns, environments: try environments(o["environments"], "\(path).environments"))
+    }
+
+    func environments(_ value: JSONValue?, _ path: String) throws -> [EnvironmentRules] {
+        guard case .array(let list)? = value, !list.isEmpty else {
+            throw fail(path, "expected a non-empty list of environments")
+        }
+        let environments = try list.enumerated().map { i, item in try environment(item, "\(path)[\(i)]") }
         var seen: Set<String> = []
         for (i, env) in environments.enumerated() {
             guard seen.insert(env.name).inserted else {
-                throw fail("environments[\(i)].name", "environment `\(env.name)` is defined twice")
+                throw fail("\(path)[\(i)].name", "environment `\(env.name)` is defined twice")
             }
         }
         for (i, env) in environments.enumerated() {
             guard let from = env.from else { continue }
             guard seen.contains(from) else {
                 throw fail(
-                    "environments[\(i)].from",
+                    "\(path)[\(i)].from",
                     "unknown environment `\(from)`; defined: \(environments.map(\.name).joined(separator: ", "))")
             }
             guard from != env.name else {
-                throw fail("environments[\(i)].from", "`\(env.name)` cannot be promoted from itself")
+                throw fail("\(path)[\(i)].from", "`\(env.name)` cannot be promoted from itself")
             }
         }
         // A cycle leaves no entry environment on some chain: follow `from` links and stop at a repeat.
@@ -153,65 +226,162 @@ private struct PolicyReader {
             var current = env
             while let from = current.from, let next = environments.first(where: { $0.name == from }) {
                 if visited.contains(from) {
-                    throw fail(
-                        "environments[\(i)].from", "promotion cycle: \((visited + [from]).joined(separator: " → "))")
+                    throw fail("\(path)[\(i)].from", "promotion cycle: \((visited + [from]).joined(separator: " → "))")
                 }
                 visited.append(from)
                 current = next
             }
         }
         if !environments.contains(where: { !$0.isGated }) {
-            throw fail("environments", "no entry environment: at least one environment needs no `from`")
+            throw fail(path, "no entry environment: at least one environment needs no `from`")
         }
-        let topLevel = try strings(root["protectedTags"], "protectedTags")
-        let patterns = topLevel + environments.flatMap(\.protectedTags)
-        for (i, pattern) in patterns.enumerated() where (try? NSRegularExpression(pattern: pattern)) == nil {
-            throw fail(
-                i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags",
-                "`\(pattern)` is not a valid regular expression")
-        }
-        return Policy(environments: environments, protectedTags: patterns, document: document)
+        return environments
     }
 
     func environment(_ value: JSONValue, _ path: String) throws -> EnvironmentRules {
         let o = try object(
-            value, path, allowed: ["name", "from", "soak", "approvals", "checks", "breakGlass", "protectedTags"])
+            value, path,
+            allowed: [
+                "name", "from", "soak", "approvals", "checks", "freeze", "breakGlass", "protectedTags", "registry",
+                "rollback",
+            ])
         let name = try string(o["name"], "\(path).name")
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw fail("\(path).name", "environment names use letters, digits, - _ and .")
         }
         let from = try o["from"].map { try string($0, "\(path).from") }
-        var approvals: ApprovalRule? = nil
-        if let a = o["approvals"] {
-            let ap = "\(path).approvals"
-            let ao = try object(a, ap, allowed: ["min", "roles", "identities", "maxAge", "separationOfDuties"])
-            guard case .number(let n)? = ao["min"], n >= 1, n <= 100, n == n.rounded() else {
-                throw fail("\(ap).min", "expected a whole number of approvals from 1 to 100")
-            }
-            let roles = try strings(ao["roles"], "\(ap).roles").enumerated().map { i, r in
-                do { return try Role(parsing: r) } catch {
-                    throw fail(
-                        "\(ap).roles[\(i)]",
-                        "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
-                    )
-                }
-            }
-            approvals = ApprovalRule(
-                min: Int(n), roles: roles, identities: try strings(ao["identities"], "\(ap).identities"),
-                maxAge: try duration(ao["maxAge"], "\(ap).maxAge"),
-                separationOfDuties: try bool(ao["separationOfDuties"], "\(ap).separationOfDuties", default: false))
-        }
-        let rules = EnvironmentRules(
-            name: name, from: from, soak: try duration(o["soak"], "\(path).soak"), approvals: approvals,
-            checks: try strings(o["checks"], "\(path).checks"),
-            breakGlass: try bool(o["breakGlass"], "\(path).breakGlass", default: false),
-            protectedTags: try strings(o["protectedTags"], "\(path).protectedTags"))
         if from == nil {
-            for field in ["soak", "approvals", "checks", "breakGlass"] where o[field] != nil {
+            for field in ["soak", "approvals", "checks", "breakGlass", "freeze"] where o[field] != nil {
                 throw fail(
                     "\(path).\(field)", "`\(name)` has no `from`, so it has no gate; digests enter it by `deployed`")
             }
         }
-        return rules
+        var registryTags: [String] = []
+        if let registry = o["registry"] {
+            let r = try object(registry, "\(path).registry", allowed: ["tags"])
+            registryTags = try names(r["tags"], "\(path).registry.tags", what: "tag")
+            for (i, tag) in registryTags.enumerated() where !Statement.isValidTag(tag) {
+                throw fail("\(path).registry.tags[\(i)]", "`\(tag)` is not a valid image tag")
+            }
+        }
+        var plan: String? = nil
+        if let rollback = o["rollback"] {
+            let r = try object(rollback, "\(path).rollback", allowed: ["plan"])
+            plan = try string(r["plan"], "\(path).rollback.plan")
+        }
+        return EnvironmentRules(
+            name: name, from: from, soak: try duration(o["soak"], "\(path).soak"),
+            approvals: try o["approvals"].map { try approvals($0, "\(path).approvals") },
+            checks: try names(o["checks"], "\(path).checks", what: "check"),
+            freeze: try freeze(o["freeze"], "\(path).freeze"),
+            breakGlass: try breakGlass(o["breakGlass"], "\(path).breakGlass"),
+            protectedTags: try strings(o["protectedTags"], "\(path).protectedTags"), registryTags: registryTags,
+            rollbackPlan: plan)
+    }
+
+    /// `{rules: [...], maxAge, separationOfDuties, distinct}`, or the older single rule `{min, roles, ...}`.
+    func approvals(_ value: JSONValue, _ path: String) throws -> Approvals {
+        let shared = ["maxAge", "separationOfDuties", "distinct"]
+        let ruleFields = ["min", "roles", "identities", "teams"]
+        guard case .object(let probe) = value else { throw fail(path, "expected a mapping of fields") }
+        let o = try object(value, path, allowed: probe["rules"] != nil ? ["rules"] + shared : ruleFields + shared)
+        var rules: [ApprovalRule] = []
+        if let list = o["rules"] {
+            guard case .array(let items) = list, !items.isEmpty else {
+                throw fail("\(path).rules", "expected a non-empty list of approval rules")
+            }
+            for (i, item) in items.enumerated() {
+                let rp = "\(path).rules[\(i)]"
+                let r = try object(item, rp, allowed: ["name"] + ruleFields)
+                let rule = try self.rule(r, rp, name: try string(r["name"], "\(rp).name"))
+                if rules.contains(where: { $0.name == rule.name }) {
+                    throw fail("\(rp).name", "approval rule `\(rule.name)` is defined twice")
+                }
+                rules.append(rule)
+            }
+        } else {
+            rules = [try rule(o, path, name: "approvals")]
+        }
+        return Approvals(
+            rules: rules, maxAge: try duration(o["maxAge"], "\(path).maxAge"),
+            separationOfDuties: try bool(o["separationOfDuties"], "\(path).separationOfDuties", default: false),
+            distinct: try bool(o["distinct"], "\(path).distinct", default: false))
+    }
+
+    func rule(_ o: [String: JSONValue], _ path: String, name: String) throws -> ApprovalRule {
+        if case .number(let n)? = o["min"], n == 0 {
+            throw fail("\(path).min", "a rule with `min: 0` requires nothing; remove the rule or require at least 1")
+        }
+        let roles = try strings(o["roles"], "\(path).roles").enumerated().map { i, r in
+            do { return try Role(parsing: r) } catch {
+                throw fail(
+                    "\(path).roles[\(i)]",
+                    "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+        }
+        return ApprovalRule(
+            name: name, min: try int(o["min"], "\(path).min", range: 1...100, what: "the number of approvals"),
+            roles: roles, identities: try names(o["identities"], "\(path).identities", what: "identity"),
+            teams: try names(o["teams"], "\(path).teams", what: "team"))
+    }
+
+    func freeze(_ value: JSONValue?, _ path: String) throws -> [FreezeWindow] {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { throw fail(path, "expected a list of freeze windows") }
+        return try items.enumerated().map { i, item in
+            let wp = "\(path)[\(i)]"
+            guard case .object(let probe) = item else { throw fail(wp, "expected a mapping of fields") }
+            let reason = try string(probe["reason"], "\(wp).reason")
+            if let weekly = probe["weekly"] {
+                let o = try object(item, wp, allowed: ["weekly", "timeZone", "reason"])
+                let w = try object(weekly, "\(wp).weekly", allowed: ["from", "to"])
+                func week(_ field: String) throws -> WeekTime {
+                    guard let text = try? string(w[field], "\(wp).weekly.\(field)"), let t = WeekTime(parsing: text)
+                    else { throw fail("\(wp).weekly.\(field)", "expected a day and a time such as 'Fri 16:00' (Mon…Sun, 24-hour clock)") }
+                    return t
+                }
+                let (from, to) = (try week("from"), try week("to"))
+                guard from != to else {
+                    throw fail("\(wp).weekly.to", "the window ends when it starts; give different times")
+                }
+                let zone = try string(o["timeZone"], "\(wp).timeZone")
+                guard TimeZone(identifier: zone) != nil, zone.contains("/") || zone == "UTC" else {
+                    throw fail("\(wp).timeZone", "`\(zone)` is not an IANA time zone such as Europe/Berlin or UTC")
+                }
+                return FreezeWindow(span: .weekly(from: from, to: to, timeZone: zone), reason: reason)
+            }
+            let o = try object(item, wp, allowed: ["from", "to", "reason"])
+            func instant(_ field: String) throws -> Timestamp {
+                guard let text = try? string(o[field], "\(wp).\(field)"), let t = Timestamp(lenient: text) else {
+                    throw fail("\(wp).\(field)", "expected an RFC 3339 time such as 2026-12-20T00:00:00Z (or give `weekly`)")
+                }
+                return t
+            }
+            let (from, to) = (try instant("from"), try instant("to"))
+            guard from < to else { throw fail("\(wp).to", "the window ends before it starts (\(to) ≤ \(from))") }
+            return FreezeWindow(span: .range(from: from, to: to), reason: reason)
+        }
+    }
+
+    /// `true`, `false`, or `{allow: [...], approvals: N}`.
+    func breakGlass(_ value: JSONValue?, _ path: String) throws -> BreakGlassRules? {
+        guard let value else { return nil }
+        if case .bool(let allowed) = value {
+            return allowed ? BreakGlassRules(allow: BreakGlassRules.defaultAllow, approvals: 0) : nil
+        }
+        let o = try object(value, path, allowed: ["allow", "approvals"])
+        var allow = BreakGlassRules.defaultAllow
+        if o["allow"] != nil {
+            allow = try names(o["allow"], "\(path).allow", what: "rule")
+            for (i, rule) in allow.enumerated() where !BreakGlassRules.overridable.contains(rule) {
+                throw fail(
+                    "\(path).allow[\(i)]",
+                    "unknown rule `\(rule)`; rules are \(BreakGlassRules.overridable.joined(separator: ", "))")
+            }
+        }
+        let approvals = try o["approvals"].map {
+            try int($0, "\(path).approvals", range: 0...100, what: "the number of approvals of a break-glass")
+        }
+        return BreakGlassRules(allow: allow, approvals: approvals ?? 0)
     }
 }

@@ -1,8 +1,9 @@
 import Foundation
 
-/// The gate rules of every environment, in promotion order.
+/// The rules of every pipeline: which repositories it covers and their environments' gates
+/// (DESIGN.md §5, docs/organisation.md).
 public struct Policy: Sendable, Equatable {
-    public var environments: [EnvironmentRules]
+    public var pipelines: [Pipeline]
     /// Patterns of tags that may never move to another digest (top level and every environment's, together).
     public let protectedTags: [String]
     /// The document as written (normalised to JSON), as recorded in the `policy` event.
@@ -10,20 +11,35 @@ public struct Policy: Sendable, Equatable {
     /// `protectedTags`, compiled once (the parser has already refused patterns that do not compile).
     private let matchers: [NSRegularExpression]
 
-    init(environments: [EnvironmentRules], protectedTags: [String], document: JSONValue) {
-        self.environments = environments
+    init(pipelines: [Pipeline], protectedTags: [String], document: JSONValue) {
+        self.pipelines = pipelines
         self.protectedTags = protectedTags
         self.document = document
         self.matchers = protectedTags.compactMap { try? NSRegularExpression(pattern: $0) }
     }
 
     public static func == (a: Policy, b: Policy) -> Bool {
-        a.environments == b.environments && a.protectedTags == b.protectedTags && a.document == b.document
+        a.pipelines == b.pipelines && a.protectedTags == b.protectedTags && a.document == b.document
     }
 
-    public func environment(_ name: String) -> EnvironmentRules? { environments.first { $0.name == name } }
+    /// The first pipeline whose pattern matches the repository.
+    public func pipeline(for repository: Repository) -> Pipeline? {
+        pipelines.first { $0.matches(repository) }
+    }
 
-    public var environmentNames: [String] { environments.map(\.name) }
+    /// The rules of `environment` in the repository's pipeline.
+    public func environment(_ name: String, repository: Repository) -> EnvironmentRules? {
+        pipeline(for: repository)?.environment(name)
+    }
+
+    /// Every environment name of every pipeline, each once, in policy order.
+    public var environmentNames: [String] {
+        var seen: Set<String> = []
+        return pipelines.flatMap(\.environments).map(\.name).filter { seen.insert($0).inserted }
+    }
+
+    /// Every pipeline's patterns, for errors.
+    public var patterns: [String] { pipelines.flatMap(\.repositories).map(\.text) }
 
     /// SHA-256 of the canonical JSON document: the `policy` event's subject digest.
     public var documentHash: String { SHA256.hash(document.canonicalData).hex }
@@ -34,39 +50,90 @@ public struct Policy: Sendable, Equatable {
     }
 }
 
+/// The environments and gates of a set of repositories.
+public struct Pipeline: Sendable, Equatable {
+    public var name: String
+    public var repositories: [RepositoryPattern]
+    /// In promotion order as written; the first environment without `from` is where digests enter.
+    public var environments: [EnvironmentRules]
+
+    public func matches(_ repository: Repository) -> Bool { repositories.contains { $0.matches(repository) } }
+
+    public func environment(_ name: String) -> EnvironmentRules? {
+        environments.first { $0.name.utf8.elementsEqual(name.utf8) }
+    }
+
+    public var environmentNames: [String] { environments.map(\.name) }
+}
+
 /// One environment's gate.
 public struct EnvironmentRules: Sendable, Equatable {
     public var name: String
     /// The environment a digest must be current in before promotion here; `nil` for an entry environment.
     public var from: String?
     public var soak: PolicyDuration?
-    public var approvals: ApprovalRule?
+    public var approvals: Approvals?
     public var checks: [String]
-    public var breakGlass: Bool
+    public var freeze: [FreezeWindow]
+    public var breakGlass: BreakGlassRules?
     public var protectedTags: [String]
+    /// Registry tags a promotion here moves (DESIGN.md §9).
+    public var registryTags: [String]
+    /// What to do if the promoted image fails here (shown by `status` and `gate`).
+    public var rollbackPlan: String?
 
     /// An environment with no `from` is entered by `deployed` events, not promotions.
     public var isGated: Bool { from != nil }
 }
 
-/// Who must approve, and how many.
+/// An environment's approval rules and the settings they share.
+public struct Approvals: Sendable, Equatable {
+    public var rules: [ApprovalRule]
+    public var maxAge: PolicyDuration?
+    public var separationOfDuties: Bool
+    /// One person counts for one rule only.
+    public var distinct: Bool
+}
+
+/// Who must approve, and how many: every constraint given must hold.
 public struct ApprovalRule: Sendable, Equatable {
+    public var name: String
     public var min: Int
     public var roles: [Role]
     public var identities: [String]
-    public var maxAge: PolicyDuration?
-    public var separationOfDuties: Bool
+    public var teams: [String]
 
-    /// Roles or identities allowed; with neither given, the `approver` role.
+    /// Every constraint given holds for the signer (as the key was when it signed); with none, the
+    /// `approver` role.
     public func allows(_ signer: Signer) -> Bool {
-        if roles.isEmpty && identities.isEmpty { return signer.roles.contains(.approver) }
-        return identities.contains(signer.identity) || signer.roles.contains(where: roles.contains)
+        if roles.isEmpty && identities.isEmpty && teams.isEmpty { return signer.roles.contains(.approver) }
+        if !roles.isEmpty && !signer.roles.contains(where: roles.contains) { return false }
+        if !identities.isEmpty && !identities.contains(where: { $0.utf8.elementsEqual(signer.identity.utf8) }) {
+            return false
+        }
+        if !teams.isEmpty && !signer.teams.contains(where: { team in teams.contains { $0.utf8.elementsEqual(team.utf8) } })
+        {
+            return false
+        }
+        return true
     }
 
-    /// "role approver", "identity alice@example.com", for reasons.
+    /// "role approver and team security", for reasons.
     public var allowedDescription: String {
-        var parts = roles.map { "role \($0.rawValue)" } + identities.map { "identity \($0)" }
-        if parts.isEmpty { parts = ["role approver"] }
-        return parts.joined(separator: " or ")
+        var parts: [String] = []
+        if !roles.isEmpty { parts.append(roles.map { "role \($0.rawValue)" }.joined(separator: " or ")) }
+        if !identities.isEmpty { parts.append(identities.map { "identity \($0)" }.joined(separator: " or ")) }
+        if !teams.isEmpty { parts.append(teams.map { "team \($0)" }.joined(separator: " or ")) }
+        return parts.isEmpty ? "role approver" : parts.joined(separator: " and ")
     }
+}
+
+/// Which failing rules a break-glass promotion may override, and how many other people must approve it.
+public struct BreakGlassRules: Sendable, Equatable {
+    public static let defaultAllow = ["soak", "approvals", "checks", "freeze"]
+    /// Every rule name `allow` may list.
+    public static let overridable = ["built", "from", "incidents", "soak", "approvals", "checks", "freeze"]
+
+    public var allow: [String]
+    public var approvals: Int
 }

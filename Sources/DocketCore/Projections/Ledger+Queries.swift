@@ -1,11 +1,39 @@
 import Foundation
 
+/// A digest the tag named, from an entry on.
+public struct TagHistoryEntry: Sendable, Codable, Equatable {
+    public var index: Int
+    public var digest: String
+}
+
+/// A digest waiting for approval for an environment, with what its gate still needs.
+public struct PendingApproval: Sendable, Codable, Equatable {
+    public var repository: String
+    public var digest: String
+    public var environment: String
+    public var verdict: GateVerdict
+    /// For `pending --for ME`: the approval rules ME could still help meet.
+    public var rulesYouCanMeet: [String]?
+}
+
 /// The ledger's public reads. Each asks the ``Projector``, which owns every projection read.
 extension Ledger {
-    /// The repository the digest was first recorded under, if it is in the ledger (one indexed read).
-    public func repository(of digest: Digest) throws -> String? {
-        guard let first = try projector.firstEntry(digest: digest) else { return nil }
-        return try projector.event(at: first).statement.subjectName
+    /// The repository the digest belongs to, if it is in the ledger (one indexed read).
+    public func repository(of digest: Digest) throws -> String? { try projector.repository(of: digest) }
+
+    /// The digest and its repository from `REPO@DIGEST` or a bare digest: the repository normalised, and
+    /// checked against the one the ledger has for the digest (a mismatch is refused, naming both).
+    public func resolve(_ reference: ImageReference) throws -> (digest: Digest, repository: String) {
+        let owner = try repository(of: reference.digest)
+        guard let given = reference.repository else {
+            guard let owner else { throw LedgerError.unknownDigest(reference.digest.description) }
+            return (reference.digest, owner)
+        }
+        let name = try Repository(normalising: given).name
+        if let owner, !owner.utf8.elementsEqual(name.utf8) {
+            throw LedgerError.repositoryMismatch(digest: reference.digest.description, owner: owner, given: name)
+        }
+        return (reference.digest, name)
     }
 
     /// Every event naming `digest` before entry `bound`, in order, decoded and authenticated.
@@ -18,67 +46,219 @@ extension Ledger {
         try log.indexes(from: from, limit: limit).map { try projector.event(at: $0) }
     }
 
-    /// The gate verdict for `digest` → `environment` using entries before `bound`, at ledger time `time`.
+    /// The gate verdict for `digest` (of `repository`) → `environment` using entries before `bound`, at ledger
+    /// time `time`.
     public func gate(
-        digest: Digest, environment: String, before bound: Int = Int.max, at time: Timestamp,
+        digest: Digest, repository: String, environment: String, before bound: Int = Int.max, at time: Timestamp,
         promoter: String? = nil
     ) throws -> GateVerdict {
-        try projector.gate(digest: digest, environment: environment, before: bound, at: time, promoter: promoter)
+        try projector.gate(
+            digest: digest, repository: repository, environment: environment, before: bound, at: time,
+            promoter: promoter)
     }
 
-    /// Every environment's state using entries before `bound` (`status` is the state before the end). An
-    /// earlier point is answered by folding the entries before it (``Projector/folded(before:)``).
-    public func status(before bound: Int = Int.max, at time: Timestamp? = nil) throws -> LedgerStatus {
+    /// The verdict for every gated environment of the repository's pipeline, in pipeline order.
+    public func gates(
+        digest: Digest, repository: String, before bound: Int = Int.max, at time: Timestamp, promoter: String? = nil
+    ) throws -> [GateVerdict] {
+        guard let policy = try policy(before: bound)?.policy else { throw LedgerError.noPolicy }
+        let pipeline = try policy.pipeline(for: Repository(normalized: repository))
+        guard let pipeline else {
+            throw LedgerError.refused(.noPipeline(repository: repository, patterns: policy.patterns))
+        }
+        return try pipeline.environments.filter(\.isGated).map {
+            try gate(
+                digest: digest, repository: repository, environment: $0.name, before: bound, at: time,
+                promoter: promoter)
+        }
+    }
+
+    /// Every service's state using entries before `bound` (`status` is the state before the end), for one
+    /// repository or all. An earlier point is answered by folding the entries before it
+    /// (``Projector/folded(before:)``).
+    public func status(before bound: Int = Int.max, at time: Timestamp? = nil, repository: String? = nil) throws
+        -> LedgerStatus
+    {
         let size = try treeSize()
         let limit = min(bound, size)
         let projections = limit < size ? try projector.folded(before: limit) : projector
-        return try projections.status(origin: origin, size: size, before: limit, at: time)
+        return try projections.status(origin: origin, size: size, before: limit, at: time, repository: repository)
     }
 
     /// Tag moves involving `digest`.
     public func tagMoves(digest: Digest) throws -> [TagMove] { try projector.tagMoves(digest: digest) }
 
+    /// The digests `tag` of `repository` has named, oldest first.
+    public func tagHistory(repository: String, tag: String) throws -> [TagHistoryEntry] {
+        try projector.tagHistory(repository: repository, tag: tag)
+    }
+
     public func keys() throws -> [KeyRecord] { try projector.keys() }
 
     /// The key records of `identity`.
-    public func keys(identity: String) throws -> [KeyRecord] { try projector.keys().filter { $0.identity == identity } }
+    public func keys(identity: String) throws -> [KeyRecord] {
+        try projector.keys().filter { $0.identity.utf8.elementsEqual(identity.utf8) }
+    }
 
     /// The policy in force before entry `bound`.
     public func policy(before bound: Int = Int.max) throws -> (index: Int, policy: Policy)? {
         try projector.policy(before: bound)
     }
 
-    /// Rollback candidates for `environment`, newest first (`excludingRolledBack`: the default choices).
-    public func rollbackTargets(environment: String, excludingRolledBack: Bool) throws -> [TimelineEntry] {
-        try projector.rollbackTargets(environment: environment, excludingRolledBack: excludingRolledBack)
+    /// Rollback candidates for `repository` in `environment`, newest first (`excludingRolledBack`: the default
+    /// choices).
+    public func rollbackTargets(environment: String, repository: String, excludingRolledBack: Bool) throws
+        -> [TimelineEntry]
+    {
+        try projector.rollbackTargets(
+            environment: environment, repository: repository, excludingRolledBack: excludingRolledBack)
     }
 
-    /// What `rollback` of `environment` would restore now: `to`, or the default. Throws the refusal.
-    public func rollbackChoice(environment: String, to requested: Digest?) throws -> RollbackChoice {
-        try projector.rollbackChoice(environment: environment, requested: requested)
+    /// What `rollback` of `repository` in `environment` would restore now: `to`, or the default. Throws the
+    /// refusal.
+    public func rollbackChoice(environment: String, repository: String, to requested: Digest?) throws
+        -> RollbackChoice
+    {
+        try projector.rollbackChoice(environment: environment, repository: repository, requested: requested)
     }
 
-    public func current(environment: String) throws -> TimelineEntry? {
-        try projector.current(environment: environment)
+    public func current(environment: String, repository: String) throws -> TimelineEntry? {
+        try projector.current(environment: environment, repository: repository)
+    }
+
+    /// The repositories that have something current in `environment`.
+    public func repositories(in environment: String) throws -> [String] {
+        try projector.servicesSeen().filter { $0.environment.utf8.elementsEqual(environment.utf8) }.map(\.repository)
+    }
+
+    /// The last steps of `repository`'s history in `environment`, newest first.
+    public func timeline(environment: String, repository: String, limit: Int = 50) throws -> [TimelineEntry] {
+        try projector.timeline(environment: environment, repository: repository, limit: limit)
+    }
+
+    /// Every drift observation, settled or not, in order.
+    public func drift() throws -> [DriftRecord] { try projector.allDrift() }
+
+    /// Every incident ever recorded, for one repository or all, latest state each.
+    public func incidents(repository: String? = nil) throws -> [IncidentRecord] {
+        try projector.incidents(repository: repository)
+    }
+
+    /// What waits for approval: for every repository and gated environment with approval rules, the digest
+    /// current in its `from` environment and not yet current there, whose approval rules do not all pass. With
+    /// `identity`, only what that person may still approve and has not (`rulesYouCanMeet`).
+    public func pending(for identity: String? = nil, environment only: String? = nil) throws -> [PendingApproval] {
+        guard let policy = try policy()?.policy else { return [] }
+        let now = try ledgerTime()
+        let signers = try identity.map { who in
+            try keys(identity: who).filter { $0.revokedIndex == nil && $0.roles.contains(.approver) }.map(\.signer)
+        }
+        var out: [PendingApproval] = []
+        for repository in try projector.repositories() {
+            guard let name = try? Repository(normalized: repository), let pipeline = policy.pipeline(for: name) else {
+                continue
+            }
+            for rules in pipeline.environments where rules.isGated && rules.approvals != nil {
+                if let only, !only.utf8.elementsEqual(rules.name.utf8) { continue }
+                guard let from = rules.from,
+                    let candidate = try projector.current(environment: from, repository: repository),
+                    try projector.current(environment: rules.name, repository: repository)?.digest != candidate.digest
+                else { continue }
+                let verdict = try gate(
+                    digest: candidate.digest, repository: repository, environment: rules.name, at: now)
+                let failing = verdict.rules.filter { $0.rule == "approvals" && !$0.passed }.compactMap(\.name)
+                guard !failing.isEmpty else { continue }
+                var mine: [String]? = nil
+                if let identity, let signers {
+                    let approved = try projector.hasStandingApproval(
+                        digest: candidate.digest, environment: rules.name, identity: identity)
+                    let canMeet = (rules.approvals?.rules ?? []).filter { rule in
+                        failing.contains(rule.name) && signers.contains { rule.allows($0) }
+                    }.map(\.name)
+                    guard !approved, !canMeet.isEmpty else { continue }
+                    mine = canMeet
+                }
+                out.append(
+                    PendingApproval(
+                        repository: repository, digest: candidate.digest.description, environment: rules.name,
+                        verdict: verdict, rulesYouCanMeet: mine))
+            }
+        }
+        return out
     }
 }
 
 extension Ledger {
-    /// The `promoted` predicate for `digest` → `environment` under the policy in force: its source environment,
-    /// and with a break-glass `reason`, the rules that fail now for `promoterKeyID`'s identity (admission checks
-    /// them again inside the append transaction). Throws when the environment cannot be promoted to at all.
+    /// Why an approval of `digest` for `environment` by the key `keyID` would not count (or count for nothing)
+    /// now: unknown digest, no gate or approval rule there, no rule that allows the signer, separation of
+    /// duties, already current there. Empty when it can count. `approve` prints these as warnings.
+    public func approvalWarnings(digest: Digest, environment: String, keyID: String, breakGlass: Bool) throws
+        -> [String]
+    {
+        guard let repository = try repository(of: digest) else {
+            return ["\(digest) is not in the ledger yet: the approval counts only once CI records it"]
+        }
+        guard let policy = try policy()?.policy else { return ["no policy is recorded yet, so nothing needs approval"] }
+        guard let name = try? Repository(normalized: repository), let pipeline = policy.pipeline(for: name) else {
+            return ["no pipeline covers \(repository): the approval is refused or counts for nothing"]
+        }
+        guard let rules = pipeline.environment(environment), rules.isGated else {
+            return ["\(environment) has no gate in pipeline \(pipeline.name): approvals there count for nothing"]
+        }
+        var out: [String] = []
+        if try current(environment: environment, repository: repository)?.digest == digest {
+            out.append("\(digest) is already current in \(environment)")
+        }
+        let record = try projector.key(id: keyID)
+        if breakGlass {
+            if (rules.breakGlass?.approvals ?? 0) == 0 {
+                out.append("break-glass promotions to \(environment) need no approvals of the break-glass")
+            }
+            return out
+        }
+        guard let approvals = rules.approvals else {
+            return out + ["\(environment) in pipeline \(pipeline.name) has no approval rule: approvals there count for nothing"]
+        }
+        if let signer = record?.signer {
+            if !approvals.rules.contains(where: { $0.allows(signer) }) {
+                out.append(
+                    "no approval rule of \(environment) allows \(signer.identity): "
+                        + approvals.rules.map { "\($0.name) needs \($0.allowedDescription)" }.joined(separator: "; "))
+            }
+            if approvals.separationOfDuties,
+                try events(digest: digest).contains(where: {
+                    ($0.kind == .built || $0.kind == .deployed) && $0.signer.identity == signer.identity
+                })
+            {
+                out.append("\(signer.identity) built or deployed \(digest.short): separation of duties discards the approval")
+            }
+        }
+        return out
+    }
+
+    /// The `promoted` predicate for `digest` (of `repository`) → `environment` under the policy in force: its
+    /// source environment, and with a break-glass `reason`, the rules that fail now for `promoterKeyID`'s identity
+    /// (admission checks them again inside the append transaction). Throws when the environment cannot be
+    /// promoted to at all.
     public func promotion(
-        of digest: Digest, to environment: String, tags: [String], breakGlass reason: String?, promoterKeyID: String?
+        of digest: Digest, repository: String, to environment: String, tags: [String], breakGlass reason: String?,
+        promoterKeyID: String?
     ) throws -> Predicates.Promoted {
         guard let (_, policy) = try policy() else { throw LedgerError.noPolicy }
-        guard let rules = policy.environment(environment) else {
-            throw LedgerError.notInPolicy(environment: environment, known: policy.environmentNames)
+        let name = try Repository(normalized: repository)
+        guard let pipeline = policy.pipeline(for: name) else {
+            throw LedgerError.refused(.noPipeline(repository: repository, patterns: policy.patterns))
+        }
+        guard let rules = pipeline.environment(environment) else {
+            throw LedgerError.notInPolicy(environment: environment, known: pipeline.environmentNames)
         }
         guard let from = rules.from else { throw LedgerError.notGated(environment: environment) }
         var glass: Predicates.BreakGlass? = nil
         if let reason {
             let promoter = try promoterKeyID.flatMap { id in try projector.key(id: id)?.identity }
-            let verdict = try gate(digest: digest, environment: environment, at: try ledgerTime(), promoter: promoter)
+            let verdict = try gate(
+                digest: digest, repository: repository, environment: environment, at: try ledgerTime(),
+                promoter: promoter)
             glass = Predicates.BreakGlass(reason: reason, failedRules: verdict.failedRules)
         }
         return Predicates.Promoted(from: from, to: environment, tags: tags.isEmpty ? nil : tags, breakGlass: glass)

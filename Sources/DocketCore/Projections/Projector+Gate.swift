@@ -1,64 +1,101 @@
 import Foundation
 
-/// What a rollback would do: leave `current`, restore `target`.
+/// What a rollback would do: leave `current` (or, in drift, the digest observed running), restore `target`.
 public struct RollbackChoice: Sendable, Equatable {
     public var current: TimelineEntry
     public var target: TimelineEntry
+    /// The digest the rollback leaves: the current one, or in drift the one observed running.
+    public var leaving: String
+    /// The drift the rollback settles by restoring the promoted digest, if that is what it does.
+    public var drift: DriftRecord?
+    /// Incidents open against the target (a rollback to it needs `--break-glass`).
+    public var openIncidents: [String]
 }
 
 extension Projector {
+    /// The facts the gate reads for `digest` (of `repository`) → `environment`, before entry `bound`.
+    func gateFacts(digest: Digest, repository: String, environment: String, policy: Policy?, before bound: Int)
+        throws -> GateFacts
+    {
+        let source = (try? Repository(normalized: repository)).flatMap {
+            policy?.environment(environment, repository: $0)?.from
+        }
+        return GateFacts(
+            digest: digest, repository: repository, events: try events(digest: digest, before: bound),
+            sourceCurrent: try source.flatMap { try current(environment: $0, repository: repository, before: bound) })
+    }
+
     /// The gate verdict for `digest` → `environment` using entries before `bound`, at ledger time `time`: the
     /// facts read from the projections, decided by ``Gate/evaluate(environment:policy:policyIndex:facts:now:promoter:)``.
+    /// `repository` is the digest's (``repository(of:before:)``), or for a digest the ledger does not know, the
+    /// one the caller names.
     func gate(
-        digest: Digest, environment: String, before bound: Int = Int.max, at time: Timestamp, promoter: String? = nil
+        digest: Digest, repository: String, environment: String, before bound: Int = Int.max, at time: Timestamp,
+        promoter: String? = nil
     ) throws -> GateVerdict {
         let policy = try policy(before: bound)
-        let source = policy?.policy.environment(environment)?.from
-        let facts = GateFacts(
-            digest: digest, events: try events(digest: digest, before: bound),
-            sourceCurrent: try source.flatMap { try current(environment: $0, before: bound) })
+        let facts = try gateFacts(
+            digest: digest, repository: repository, environment: environment, policy: policy?.policy, before: bound)
         return Gate.evaluate(
             environment: environment, policy: policy?.policy, policyIndex: policy?.index, facts: facts,
             now: time, promoter: promoter)
     }
 
-    /// The one rule for what a rollback of `environment` restores, before entry `bound`: `requested` if given
-    /// (it must have been current there before), else the previous digest, skipping those rolled back from.
-    /// `claimedCurrent` is the digest a signed rollback says it leaves; it must be the current one.
-    /// Throws the refusal; `rollback` and admission both ask here.
+    /// The one rule for what a rollback of `repository` in `environment` restores, before entry `bound`
+    /// (docs/organisation.md "Rollback"): `requested` if given (it must have been current there before), else in
+    /// drift the current (promoted) digest, else the previous digest, skipping those rolled back from.
+    /// `claimedLeaving` is the digest a signed rollback says it leaves. Throws the refusal; `rollback` and
+    /// admission both ask here.
     func rollbackChoice(
-        environment: String, requested: Digest?, before bound: Int = Int.max, claimedCurrent: String? = nil
+        environment: String, repository: String, requested: Digest?, before bound: Int = Int.max,
+        claimedLeaving: String? = nil
     ) throws -> RollbackChoice {
-        guard let current = try current(environment: environment, before: bound) else {
-            throw LedgerError.refused(.nothingCurrent(environment: environment))
+        guard let current = try current(environment: environment, repository: repository, before: bound) else {
+            throw LedgerError.refused(.nothingCurrent(environment: environment, repository: repository))
         }
-        if let claimedCurrent, claimedCurrent != current.digest.description {
-            throw LedgerError.refused(
-                .rollbackFromMismatch(
-                    environment: environment, current: current.digest.description, claimed: claimedCurrent))
+        let drift = try standingDrift(environment: environment, repository: repository, before: bound, limit: 1).last
+        func choice(_ target: TimelineEntry, leaving: String, drift: DriftRecord?) throws -> RollbackChoice {
+            if let claimedLeaving, claimedLeaving != leaving {
+                throw LedgerError.refused(
+                    .rollbackFromMismatch(environment: environment, current: leaving, claimed: claimedLeaving))
+            }
+            let open = try openIncidents(digest: target.digest)
+            return RollbackChoice(
+                current: current, target: target, leaving: leaving, drift: drift, openIncidents: open)
+        }
+        // Out of drift: restore the digest the ledger says is current, leaving the one observed running.
+        if let drift, requested == nil || requested == current.digest {
+            return try choice(current, leaving: drift.digest, drift: drift)
         }
         guard let requested else {
             guard
-                let first = try rollbackTargets(environment: environment, before: bound, excludingRolledBack: true)
-                    .first
+                let first = try rollbackTargets(
+                    environment: environment, repository: repository, before: bound, excludingRolledBack: true
+                ).first
             else {
-                let named = try rollbackTargets(environment: environment, before: bound, excludingRolledBack: false)
-                if named.isEmpty { throw LedgerError.refused(.noEarlierDigest(environment: environment)) }
+                let named = try rollbackTargets(
+                    environment: environment, repository: repository, before: bound, excludingRolledBack: false)
+                if named.isEmpty {
+                    throw LedgerError.refused(.noEarlierDigest(environment: environment, repository: repository))
+                }
                 throw LedgerError.refused(
                     .noDefaultRollbackTarget(environment: environment, named: named.map(\.digest.description)))
             }
-            return RollbackChoice(current: current, target: first)
+            return try choice(first, leaving: current.digest.description, drift: nil)
         }
         guard requested != current.digest else {
             throw LedgerError.refused(.alreadyCurrent(digest: requested.description, environment: environment))
         }
-        guard let stint = try lastStint(of: requested, in: environment, before: bound) else {
-            let all = try rollbackTargets(environment: environment, before: bound, excludingRolledBack: false)
+        guard let stint = try lastStint(of: requested, in: environment, before: bound),
+            stint.repository == repository
+        else {
+            let all = try rollbackTargets(
+                environment: environment, repository: repository, before: bound, excludingRolledBack: false)
             throw LedgerError.refused(
                 .neverCurrent(
                     digest: requested.description, environment: environment,
                     validTargets: all.map { "\($0.digest) (since entry \($0.index))" }))
         }
-        return RollbackChoice(current: current, target: stint)
+        return try choice(stint, leaving: current.digest.description, drift: nil)
     }
 }

@@ -4,8 +4,13 @@ import Foundation
 public struct DriftRecord: Sendable, Codable, Equatable {
     public var index: Int
     public var environment: String
+    public var repository: String
+    /// The digest observed running.
     public var digest: String
+    /// What the ledger said was current then.
     public var currentDigest: String?
+    /// The entry that settled it (a matching observation, a promotion or a rollback), if one has.
+    public var settledIndex: Int?
 }
 
 /// A tag that moved from one digest to another.
@@ -20,10 +25,24 @@ public struct TagMove: Sendable, Codable, Equatable {
 /// A break-glass promotion, as verify lists it.
 public struct BreakGlassRecord: Sendable, Codable, Equatable {
     public var index: Int
+    /// `promoted`, or `rolled-back` (to a digest with an open incident).
+    public var kind: String
     public var digest: String
+    public var repository: String
     public var environment: String
     public var reason: String
     public var failedRules: [String]
+}
+
+/// An incident's latest state.
+public struct IncidentRecord: Sendable, Codable, Equatable {
+    public var repository: String
+    public var digest: String
+    public var environment: String
+    public var incident: String
+    public var state: String
+    /// The entry of its latest state.
+    public var index: Int
 }
 
 public struct OpenIncident: Sendable, Codable, Equatable {
@@ -37,7 +56,7 @@ extension Projector {
     // MARK: Keys and policy
 
     private static let keyColumns =
-        "key_id, public_key, identity, roles, enrolled_idx, revoked_idx, revoke_reason"
+        "key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx, revoked_idx, revoke_reason"
 
     func key(id: String) throws -> KeyRecord? {
         if exclusive, let cached = keyCache[id] { return cached }
@@ -54,8 +73,29 @@ extension Projector {
     private static func keyRecord(_ row: Row) -> KeyRecord {
         KeyRecord(
             keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
-            roles: (row.text(3) ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) },
-            enrolledIndex: row.int(4) ?? 0, revokedIndex: row.int(5), revokeReason: row.text(6))
+            roles: roles(row.text(3)), teams: teams(row.text(4)), enrolledIndex: row.int(5) ?? 0,
+            changedIndex: row.int(6) ?? 0, revokedIndex: row.int(7), revokeReason: row.text(8))
+    }
+
+    private static func roles(_ text: String?) -> [Role] {
+        (text ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) }
+    }
+
+    private static func teams(_ text: String?) -> [String] {
+        (text ?? "").split(separator: "\n").map(String.init)
+    }
+
+    /// The signer as `record`'s key was at entry `index`: its roles and teams then (a `key-updated` may have
+    /// changed them since).
+    func signer(_ record: KeyRecord, at index: Int) throws -> Signer {
+        guard index < record.changedIndex else { return record.signer }
+        guard
+            let row = try db.row(
+                "SELECT roles, teams FROM key_history WHERE key_id = ? AND idx <= ? ORDER BY idx DESC LIMIT 1",
+                [.text(record.keyID), .int(index)])
+        else { return record.signer }
+        return Signer(
+            identity: record.identity, keyID: record.keyID, roles: Self.roles(row.text(0)), teams: Self.teams(row.text(1)))
     }
 
     /// The policy in force before entry `bound` (nil: the latest).
@@ -91,6 +131,20 @@ extension Projector {
 
     private static let timelineColumns = "environment, digest, repository, idx, integrated_ms, identity, kind"
 
+    /// The repository a digest belongs to: that of the first image event naming it.
+    func repository(of digest: Digest, before bound: Int = Int.max) throws -> String? {
+        try db.row(
+            "SELECT repository FROM digest_repos WHERE digest = ? AND idx < ?", [.text(digest.description), .int(bound)])?
+            .text(0)
+    }
+
+    /// Every repository the ledger has seen, in byte order.
+    func repositories(before bound: Int = Int.max) throws -> [String] {
+        try db.rows("SELECT name FROM repositories WHERE first_idx < ? ORDER BY name", [.int(bound)]).compactMap {
+            $0.text(0)
+        }
+    }
+
     /// A timeline row, typed. A row that does not read as one is a damaged file, never a silent default.
     private static func timelineEntry(_ row: Row) throws -> TimelineEntry {
         let index = row.int(3) ?? -1
@@ -102,49 +156,52 @@ extension Projector {
             time: Timestamp(milliseconds: ms), identity: row.text(5) ?? "", kind: kind)
     }
 
-    /// The digest current in `environment` before entry `bound`.
-    func current(environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
+    /// The digest current in `environment` for `repository` before entry `bound`.
+    func current(environment: String, repository: String, before bound: Int = Int.max) throws -> TimelineEntry? {
         try db.row(
-            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
-            [.text(environment), .integer(Int64(bound))]
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+            [.text(environment), .text(repository), .int(bound)]
         ).map(Self.timelineEntry)
     }
 
-    /// Environments that have had a current digest, in first-use order.
-    func environmentsSeen(before bound: Int = Int.max) throws -> [String] {
-        try db.rows("SELECT name FROM environments WHERE first_idx < ? ORDER BY first_idx", [.integer(Int64(bound))])
-            .compactMap { $0.text(0) }
+    /// The (environment, repository) pairs that have had a current digest, in first-use order.
+    func servicesSeen(repository: String? = nil, before bound: Int = Int.max) throws -> [(environment: String, repository: String)] {
+        let rows =
+            try repository.map {
+                try db.rows(
+                    "SELECT name, repository FROM environments WHERE repository = ? AND first_idx < ? ORDER BY first_idx",
+                    [.text($0), .int(bound)])
+            }
+            ?? db.rows(
+                "SELECT name, repository FROM environments WHERE first_idx < ? ORDER BY first_idx", [.int(bound)])
+        return rows.compactMap { row in row.text(0).flatMap { e in row.text(1).map { (e, $0) } } }
     }
 
     /// When `digest` was last current in `environment` before `bound` (not counting a current stint).
     func lastStint(of digest: Digest, in environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
         try db.row(
             "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND digest = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
-            [.text(environment), .text(digest.description), .integer(Int64(bound))]
+            [.text(environment), .text(digest.description), .int(bound)]
         ).map(Self.timelineEntry)
     }
 
-    /// Whether `digest` was ever promoted to `environment` before `bound`.
-    func wasPromoted(digest: String, to environment: String, before bound: Int) throws -> Bool {
-        try db.row(
-            "SELECT 1 FROM env_timeline WHERE environment = ? AND digest = ? AND kind = 'promoted' AND idx < ? LIMIT 1",
-            [.text(environment), .text(digest), .int(bound)]) != nil
-    }
-
-    /// Rollback targets for `environment`: digests that were current there before the current one, newest
-    /// first, each once, at most `limit`. `excludingRolledBack` leaves out digests that were rolled back from
-    /// (the default choice should not restore a digest that was just removed). Reads pages of the timeline
-    /// only until it has enough, so the cost does not grow with the environment's history.
-    func rollbackTargets(environment: String, before bound: Int = Int.max, excludingRolledBack: Bool, limit: Int = 20)
-        throws -> [TimelineEntry]
-    {
-        guard let current = try current(environment: environment, before: bound) else { return [] }
+    /// Rollback targets for `repository` in `environment`: digests that were current there before the current
+    /// one, newest first, each once, at most `limit`. `excludingRolledBack` leaves out digests that were rolled
+    /// back from (the default choice should not restore a digest that was just removed). Reads pages of the
+    /// timeline only until it has enough, so the cost does not grow with the environment's history.
+    func rollbackTargets(
+        environment: String, repository: String, before bound: Int = Int.max, excludingRolledBack: Bool,
+        limit: Int = 20
+    ) throws -> [TimelineEntry] {
+        guard let current = try current(environment: environment, repository: repository, before: bound) else {
+            return []
+        }
         // A digest rolled back from is not a default target, unless it became current again after that rollback.
         var rolledBackFrom: [String: Int] = [:]
         if excludingRolledBack {
             for row in try db.rows(
-                "SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND kind = 'rolled-back' AND idx < ?",
-                [.text(environment), .integer(Int64(bound))])
+                "SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND repository = ? AND kind = 'rolled-back' AND idx < ?",
+                [.text(environment), .text(repository), .int(bound)])
             {
                 if let digest = row.text(0), let idx = row.int(1) {
                     rolledBackFrom[digest] = max(rolledBackFrom[digest] ?? -1, idx)
@@ -156,8 +213,8 @@ extension Projector {
         var cursor = current.index
         while out.count < limit {
             let page = try db.rows(
-                "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
-                [.text(environment), .int(cursor)]
+                "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
+                [.text(environment), .text(repository), .int(cursor)]
             ).map(Self.timelineEntry)
             guard let last = page.last else { break }
             // Newest first, so the first row of a digest is its latest stint.
@@ -172,6 +229,16 @@ extension Projector {
         return out
     }
 
+    /// The last `limit` steps of `repository`'s history in `environment` before `bound`, newest first.
+    func timeline(environment: String, repository: String, before bound: Int = Int.max, limit: Int = 50) throws
+        -> [TimelineEntry]
+    {
+        try db.rows(
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
+            [.text(environment), .text(repository), .int(bound), .int(limit)]
+        ).map(Self.timelineEntry)
+    }
+
     // MARK: Incidents, approvals, tags
 
     /// The latest state of one incident against a digest in an environment, if it was ever recorded.
@@ -180,6 +247,28 @@ extension Projector {
             "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
             [.text(digest.description), .text(environment), .text(incident)])?.text(0).flatMap(
                 Predicates.IncidentState.init(rawValue:))
+    }
+
+    /// The incidents open against `digest` now (`environment/id`), in the order they were opened.
+    func openIncidents(digest: Digest) throws -> [String] {
+        try db.rows(
+            "SELECT environment, incident FROM incidents WHERE digest = ? AND state = 'open' ORDER BY idx",
+            [.text(digest.description)]
+        ).map { "\($0.text(0) ?? "")/\($0.text(1) ?? "")" }
+    }
+
+    /// Every incident ever recorded (for one repository, or all), latest state each, in the order of that state.
+    func incidents(repository: String?) throws -> [IncidentRecord] {
+        try db.rows(
+            """
+            SELECT r.repository, i.digest, i.environment, i.incident, i.state, i.idx FROM incidents i
+            JOIN digest_repos r ON r.digest = i.digest WHERE ?1 IS NULL OR r.repository = ?1 ORDER BY i.idx
+            """, [.optionalText(repository)]
+        ).map {
+            IncidentRecord(
+                repository: $0.text(0) ?? "", digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
+                incident: $0.text(3) ?? "", state: $0.text(4) ?? "", index: $0.int(5) ?? 0)
+        }
     }
 
     /// Incidents open now, in the order they were opened.
@@ -209,6 +298,14 @@ extension Projector {
             }
     }
 
+    /// The digests `tag` of `repository` has named, oldest first.
+    func tagHistory(repository: String, tag: String) throws -> [TagHistoryEntry] {
+        try db.rows(
+            "SELECT idx, digest FROM tag_history WHERE repository = ? AND tag = ? ORDER BY idx",
+            [.text(repository), .text(tag)]
+        ).map { TagHistoryEntry(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "") }
+    }
+
     func tags(digest: Digest) throws -> [String] {
         try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest.description)])
             .compactMap { $0.text(0) }
@@ -216,29 +313,31 @@ extension Projector {
 
     // MARK: Drift, tag moves, break-glass
 
-    /// The most recent drift in `environment` before `bound` still standing: not since promoted there (the
-    /// full history is in ``allDrift()``).
-    func standingDrift(environment: String, before bound: Int, limit: Int = 20) throws -> [DriftRecord] {
+    private static let driftColumns = "idx, environment, repository, digest, current_digest, settled_idx"
+
+    /// The drift of (environment, repository) still standing before `bound`, oldest first (at most `limit`, the
+    /// latest). A fold before `bound` has settled exactly what was settled by then.
+    func standingDrift(environment: String, repository: String, before bound: Int, limit: Int = 20) throws
+        -> [DriftRecord]
+    {
         try db.rows(
             """
-            SELECT d.idx, d.environment, d.digest, d.current_digest FROM drift d
-            WHERE d.environment = ?1 AND d.idx < ?2 AND NOT EXISTS (SELECT 1 FROM env_timeline t
-                WHERE t.environment = d.environment AND t.digest = d.digest AND t.kind = 'promoted' AND t.idx > d.idx AND t.idx < ?2)
-            ORDER BY d.idx DESC LIMIT ?3
+            SELECT \(Self.driftColumns) FROM drift INDEXED BY drift_standing
+            WHERE environment = ? AND repository = ? AND idx < ? AND settled_idx IS NULL ORDER BY idx DESC LIMIT ?
             """,
-            [.text(environment), .int(bound), .int(limit)]
+            [.text(environment), .text(repository), .int(bound), .int(limit)]
         ).map(Self.driftRecord).reversed()
     }
 
     /// Every drift observation, in order.
     func allDrift() throws -> [DriftRecord] {
-        try db.rows("SELECT idx, environment, digest, current_digest FROM drift ORDER BY idx").map(Self.driftRecord)
+        try db.rows("SELECT \(Self.driftColumns) FROM drift ORDER BY idx").map(Self.driftRecord)
     }
 
     private static func driftRecord(_ row: Row) -> DriftRecord {
         DriftRecord(
-            index: row.int(0) ?? 0, environment: row.text(1) ?? "", digest: row.text(2) ?? "",
-            currentDigest: row.text(3))
+            index: row.int(0) ?? 0, environment: row.text(1) ?? "", repository: row.text(2) ?? "",
+            digest: row.text(3) ?? "", currentDigest: row.text(4), settledIndex: row.int(5))
     }
 
     private static let tagMoveColumns = "idx, repository, tag, from_digest, to_digest"
@@ -272,10 +371,13 @@ extension Projector {
 
     /// Every break-glass promotion, in order.
     func breakGlassPromotions() throws -> [BreakGlassRecord] {
-        try db.rows("SELECT idx, digest, environment, reason, failed_rules FROM break_glass ORDER BY idx").map {
+        try db.rows(
+            "SELECT idx, kind, digest, repository, environment, reason, failed_rules FROM break_glass ORDER BY idx"
+        ).map {
             BreakGlassRecord(
-                index: $0.int(0) ?? 0, digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
-                reason: $0.text(3) ?? "", failedRules: ($0.text(4) ?? "").split(separator: ",").map(String.init))
+                index: $0.int(0) ?? 0, kind: $0.text(1) ?? "", digest: $0.text(2) ?? "", repository: $0.text(3) ?? "",
+                environment: $0.text(4) ?? "", reason: $0.text(5) ?? "",
+                failedRules: ($0.text(6) ?? "").split(separator: ",").map(String.init))
         }
     }
 
@@ -307,7 +409,8 @@ extension Projector {
         guard let record = try key(id: stored.signer), let key = record.key,
             trustsLog || entry.envelope.isSigned(by: key)
         else { throw LedgerError.corrupt(.badSignature(entry: index)) }
-        return LedgerEvent(index: index, time: entry.integratedTime, signer: record.signer, statement: statement)
+        return LedgerEvent(
+            index: index, time: entry.integratedTime, signer: try signer(record, at: index), statement: statement)
     }
 
     /// Every event naming `digest` before entry `bound`, in order.

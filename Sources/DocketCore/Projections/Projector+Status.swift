@@ -1,14 +1,27 @@
 import Foundation
 
-/// One environment's state, as `status` shows it.
-public struct EnvironmentStatus: Sendable, Codable, Equatable {
+/// One repository's state in one environment: a cell of `status`.
+public struct ServiceStatus: Sendable, Codable, Equatable {
     public var environment: String
+    public var repository: String
+    /// The pipeline whose rules apply (`nil` without a policy, or for a repository no pipeline covers).
+    public var pipeline: String?
     public var gated: Bool
     public var current: TimelineEntry?
     public var tags: [String]
     /// The digest `rollback` restores by default.
     public var rollbackTarget: String?
+    /// Drift standing in this environment for this repository, oldest first.
     public var drift: [DriftRecord]
+    public var rollbackPlan: String?
+}
+
+/// A freeze window in force at the status's time.
+public struct ActiveFreeze: Sendable, Codable, Equatable {
+    public var pipeline: String
+    public var environment: String
+    public var reason: String
+    public var until: String
 }
 
 /// The whole ledger's state at a point: what `status` and `replay` print.
@@ -19,34 +32,83 @@ public struct LedgerStatus: Sendable, Codable, Equatable {
     public var asOfIndex: Int
     public var asOfTime: String
     public var policyIndex: Int?
-    public var environments: [EnvironmentStatus]
+    /// The rows of the services × environments table, in byte order.
+    public var repositories: [String]
+    /// Its columns: every environment of the policy, in policy order, then any others seen.
+    public var environments: [String]
+    /// One cell per (repository, environment of its pipeline), row by row.
+    public var services: [ServiceStatus]
     public var openIncidents: [OpenIncident]
     public var tagMoves: [TagMove]
+    public var activeFreezes: [ActiveFreeze]
 }
 
 extension Projector {
-    /// Every environment's state as these tables hold it after entry `bound - 1`. The tables are either the
-    /// live ones (`bound` is the end of the ledger) or a fold of the entries before `bound`
-    /// (``folded(before:)``), so the latest-state tables (tags, incidents) answer for `bound` too.
-    func status(origin: String, size: Int, before bound: Int, at time: Timestamp?) throws -> LedgerStatus {
-        let policy = try policy(before: bound)
-        var names = policy?.policy.environmentNames ?? []
-        for seen in try environmentsSeen(before: bound) where !names.contains(seen) { names.append(seen) }
-        let environments = try names.map { name in
-            let current = try current(environment: name, before: bound)
-            return EnvironmentStatus(
-                environment: name, gated: policy?.policy.environment(name)?.isGated ?? false, current: current,
-                tags: try current.map { try tags(digest: $0.digest) } ?? [],
-                rollbackTarget: try rollbackTargets(
-                    environment: name, before: bound, excludingRolledBack: true, limit: 1
-                ).first?.digest.description,
-                drift: try standingDrift(environment: name, before: bound))
-        }
+    /// Every service's state as these tables hold it after entry `bound - 1`, for one repository or all. The
+    /// tables are either the live ones (`bound` is the end of the ledger) or a fold of the entries before
+    /// `bound` (``folded(before:)``), so the latest-state tables (tags, incidents) answer for `bound` too.
+    func status(origin: String, size: Int, before bound: Int, at time: Timestamp?, repository only: String? = nil)
+        throws -> LedgerStatus
+    {
+        let policy = try policy(before: bound)?.policy
         let lastTime = try log.lastTime(before: bound) ?? Timestamp(milliseconds: 0)
+        let now = time ?? lastTime
+        let repositories = try only.map { [$0] } ?? repositories(before: bound)
+        var seen: [String: [String]] = [:]
+        for (environment, repository) in try servicesSeen(repository: only, before: bound) {
+            seen[repository, default: []].append(environment)
+        }
+        var columns = policy?.environmentNames ?? []
+        var services: [ServiceStatus] = []
+        for repository in repositories {
+            let pipeline = (try? Repository(normalized: repository)).flatMap { policy?.pipeline(for: $0) }
+            var names = pipeline?.environmentNames ?? []
+            for environment in seen[repository] ?? [] where !names.contains(environment) { names.append(environment) }
+            for environment in names {
+                if !columns.contains(environment) { columns.append(environment) }
+                let rules = pipeline?.environment(environment)
+                let current = try current(environment: environment, repository: repository, before: bound)
+                let drift = try standingDrift(environment: environment, repository: repository, before: bound)
+                let target =
+                    drift.isEmpty
+                    ? try rollbackTargets(
+                        environment: environment, repository: repository, before: bound, excludingRolledBack: true,
+                        limit: 1
+                    ).first?.digest.description
+                    : current?.digest.description
+                services.append(
+                    ServiceStatus(
+                        environment: environment, repository: repository, pipeline: pipeline?.name,
+                        gated: rules?.isGated ?? false, current: current,
+                        tags: try current.map { try tags(digest: $0.digest) } ?? [], rollbackTarget: target,
+                        drift: drift, rollbackPlan: rules?.rollbackPlan))
+            }
+        }
+        var freezes: [ActiveFreeze] = []
+        for pipeline in policy?.pipelines ?? [] {
+            for environment in pipeline.environments {
+                if let frozen = FreezeWindow.frozenUntil(now, windows: environment.freeze) {
+                    freezes.append(
+                        ActiveFreeze(
+                            pipeline: pipeline.name, environment: environment.name, reason: frozen.window.reason,
+                            until: frozen.until.rfc3339))
+                }
+            }
+        }
+        var incidents = try openIncidents()
+        if let only {
+            let digests = Set(try incidents.map(\.digest).filter { text in
+                guard let digest = try? Digest(parsing: text) else { return false }
+                return try repository(of: digest) == only
+            })
+            incidents = incidents.filter { digests.contains($0.digest) }
+        }
         return LedgerStatus(
-            origin: origin, size: size, asOfIndex: bound - 1, asOfTime: (time ?? lastTime).rfc3339,
-            policyIndex: policy?.index, environments: environments, openIncidents: try openIncidents(),
-            tagMoves: try recentTagMoves(before: bound))
+            origin: origin, size: size, asOfIndex: bound - 1, asOfTime: now.rfc3339,
+            policyIndex: try self.policy(before: bound)?.index, repositories: repositories, environments: columns,
+            services: services, openIncidents: incidents,
+            tagMoves: try recentTagMoves(before: bound).filter { only == nil || $0.repository == only },
+            activeFreezes: freezes)
     }
 
     /// The projection tables as they stood before entry `bound`: the entries before it folded, with the same

@@ -6,11 +6,15 @@ public struct KeyRecord: Sendable, Codable, Equatable {
     public var publicKey: String
     public var identity: String
     public var roles: [Role]
+    public var teams: [String]
     public var enrolledIndex: Int
+    /// The last entry that set its roles and teams (its enrolment, or a `key-updated`).
+    public var changedIndex: Int
     public var revokedIndex: Int?
     public var revokeReason: String?
 
-    public var signer: Signer { Signer(identity: identity, keyID: keyID, roles: roles) }
+    /// The signer as the key is now (for an event before ``changedIndex``, ask ``Projector/signer(_:at:)``).
+    public var signer: Signer { Signer(identity: identity, keyID: keyID, roles: roles, teams: teams) }
 
     /// The public key itself (`nil` only if the stored bytes are not a key).
     public var key: PublicKey? { Data(anyBase64: publicKey).flatMap { try? PublicKey(raw: $0) } }
@@ -81,19 +85,36 @@ final class Projector {
         }
         // Image events always carry a valid digest (the statement parser checks it); governance events use none.
         let digest = statement.digest?.description ?? ""
+        let repository = statement.subjectName
         if !statement.kind.isGovernance {
             try db.run(
                 "INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)", [.text(digest), .integer(index)])
+            try db.run(
+                "INSERT OR IGNORE INTO digest_repos(digest, repository, idx) VALUES (?, ?, ?)",
+                [.text(digest), .text(repository), .integer(index)])
+            try db.run(
+                "INSERT OR IGNORE INTO repositories(name, first_idx) VALUES (?, ?)", [.text(repository), .integer(index)])
         }
         switch statement.predicate {
         case .initialized(let p):
             for admin in p.admins {
                 guard let raw = Data(anyBase64: admin.publicKey) else { continue }
-                try insertKey(raw: raw, identity: admin.identity, roles: [.admin], index: index)
+                try insertKey(raw: raw, identity: admin.identity, roles: [.admin], teams: [], index: index)
             }
         case .keyEnrolled(let p):
             if let raw = Data(anyBase64: p.publicKey) {
-                try insertKey(raw: raw, identity: p.identity, roles: p.roles, index: index)
+                try insertKey(raw: raw, identity: p.identity, roles: p.roles, teams: p.teams ?? [], index: index)
+            }
+        case .keyUpdated(let p):
+            if let raw = Data(anyBase64: p.publicKey) {
+                let (roles, teams) = (Self.rolesText(p.roles), Self.teamsText(p.teams))
+                let id = SHA256.hash(raw).hex
+                try db.run(
+                    "UPDATE keys SET roles = ?, teams = ?, changed_idx = ? WHERE key_id = ?",
+                    [.text(roles), .text(teams), .integer(index), .text(id)])
+                try db.run(
+                    "INSERT INTO key_history(key_id, idx, roles, teams) VALUES (?, ?, ?, ?)",
+                    [.text(id), .integer(index), .text(roles), .text(teams)])
             }
         case .keyRevoked(let p):
             if let raw = Data(anyBase64: p.publicKey) {
@@ -107,21 +128,24 @@ final class Projector {
                 [.integer(index), .text(String(decoding: p.policy.canonicalData, as: UTF8.self))])
             policyCache = nil
         case .built(let p):
-            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest, index: index)
+            try applyTags(p.tags ?? [], repository: repository, digest: digest, index: index)
         case .deployed(let p):
-            let rules = try policy(before: event.index)?.policy.environment(p.environment)
-            let current = try self.current(environment: p.environment, before: event.index)
-            if rules?.isGated == true {
-                let promotedThere = try wasPromoted(digest: digest, to: p.environment, before: event.index)
-                if current?.digest.description != digest && !promotedThere {
-                    try db.run(
-                        "INSERT INTO drift(idx, environment, digest, current_digest) VALUES (?, ?, ?, ?)",
-                        [
-                            .integer(index), .text(p.environment), .text(digest),
-                            .optionalText(current?.digest.description),
-                        ])
-                }
-            } else if current?.digest.description != digest {
+            let gated =
+                try (try? Repository(normalized: repository)).flatMap { r in
+                    try policy(before: event.index)?.policy.environment(p.environment, repository: r)
+                }?.isGated == true
+            let current = try self.current(environment: p.environment, repository: repository, before: event.index)
+            if current?.digest.description == digest {
+                if gated { try settleDrift(environment: p.environment, repository: repository, at: index) }
+            } else if gated {
+                // A fact, recorded as observed: it does not change what the ledger says is current.
+                try db.run(
+                    "INSERT INTO drift(idx, environment, repository, digest, current_digest) VALUES (?, ?, ?, ?, ?)",
+                    [
+                        .integer(index), .text(p.environment), .text(repository), .text(digest),
+                        .optionalText(current?.digest.description),
+                    ])
+            } else {
                 try insertTimeline(event, environment: p.environment)
             }
         case .check(let p):
@@ -138,14 +162,9 @@ final class Projector {
             try recordApproval(digest: digest, environment: p.environment, event: event, state: "withdrawn")
         case .promoted(let p):
             try insertTimeline(event, environment: p.to)
-            try applyTags(p.tags ?? [], repository: statement.subjectName, digest: digest, index: index)
+            try applyTags(p.tags ?? [], repository: repository, digest: digest, index: index)
             if let glass = p.breakGlass {
-                try db.run(
-                    "INSERT INTO break_glass(idx, digest, environment, reason, failed_rules) VALUES (?, ?, ?, ?, ?)",
-                    [
-                        .integer(index), .text(digest), .text(p.to), .text(glass.reason),
-                        .text(glass.failedRules.joined(separator: ",")),
-                    ])
+                try recordBreakGlass(event, environment: p.to, reason: glass.reason, failedRules: glass.failedRules)
             }
         case .rolledBack(let p):
             if let from = try? Digest(parsing: p.from) {
@@ -154,6 +173,9 @@ final class Projector {
                     [.text(from.description), .integer(index)])
             }
             try insertTimeline(event, environment: p.environment)
+            if let glass = p.breakGlass {
+                try recordBreakGlass(event, environment: p.environment, reason: glass.reason, failedRules: ["incidents"])
+            }
         }
     }
 
@@ -170,29 +192,60 @@ final class Projector {
             ])
     }
 
-    private func insertKey(raw: Data, identity: String, roles: [Role], index: Int64) throws {
+    static func rolesText(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
+
+    /// Teams as stored: sorted by bytes, each once, joined by newlines (a team name holds no newline).
+    static func teamsText(_ teams: [String]) -> String {
+        Set(teams.map { Array($0.utf8) }).sorted { $0.lexicographicallyPrecedes($1) }
+            .map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
+    }
+
+    private func insertKey(raw: Data, identity: String, roles: [Role], teams: [String], index: Int64) throws {
+        let id = SHA256.hash(raw).hex
         try db.run(
-            "INSERT OR REPLACE INTO keys(key_id, public_key, identity, roles, enrolled_idx) VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR REPLACE INTO keys(key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
             [
-                .text(SHA256.hash(raw).hex), .blob(raw), .text(identity),
-                .text(roles.sorted().map(\.rawValue).joined(separator: ",")), .integer(index),
+                .text(id), .blob(raw), .text(identity), .text(Self.rolesText(roles)), .text(Self.teamsText(teams)),
+                .integer(index), .integer(index),
             ])
+        try db.run(
+            "INSERT OR REPLACE INTO key_history(key_id, idx, roles, teams) VALUES (?, ?, ?, ?)",
+            [.text(id), .integer(index), .text(Self.rolesText(roles)), .text(Self.teamsText(teams))])
+    }
+
+    private func recordBreakGlass(_ event: LedgerEvent, environment: String, reason: String, failedRules: [String])
+        throws
+    {
+        try db.run(
+            "INSERT INTO break_glass(idx, kind, digest, repository, environment, reason, failed_rules) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                .integer(Int64(event.index)), .text(event.kind.rawValue), .text(event.digest?.description ?? ""),
+                .text(event.repository), .text(environment), .text(reason), .text(failedRules.joined(separator: ",")),
+            ])
+    }
+
+    /// A matching observation, a promotion or a rollback settles every standing drift of (environment, repository).
+    private func settleDrift(environment: String, repository: String, at index: Int64) throws {
+        try db.run(
+            "UPDATE drift SET settled_idx = ? WHERE environment = ? AND repository = ? AND settled_idx IS NULL",
+            [.integer(index), .text(environment), .text(repository)])
     }
 
     private func insertTimeline(_ event: LedgerEvent, environment: String) throws {
         var left: String? = nil
         if case .rolledBack(let p) = event.statement.predicate { left = p.from }
+        let index = Int64(event.index)
         try db.run(
-            "INSERT INTO env_timeline(environment, idx, digest, repository, integrated_ms, identity, kind, left_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO env_timeline(environment, repository, idx, digest, integrated_ms, identity, kind, left_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
-                .text(environment), .integer(Int64(event.index)), .text(event.statement.digest?.description ?? ""),
-                .text(event.statement.subjectName),
-                .integer(event.time.milliseconds), .text(event.signer.identity), .text(event.kind.rawValue),
-                .optionalText(left),
+                .text(environment), .text(event.repository), .integer(index),
+                .text(event.statement.digest?.description ?? ""), .integer(event.time.milliseconds),
+                .text(event.signer.identity), .text(event.kind.rawValue), .optionalText(left),
             ])
         try db.run(
-            "INSERT OR IGNORE INTO environments(name, first_idx) VALUES (?, ?)",
-            [.text(environment), .integer(Int64(event.index))])
+            "INSERT OR IGNORE INTO environments(name, repository, first_idx) VALUES (?, ?, ?)",
+            [.text(environment), .text(event.repository), .integer(index)])
+        try settleDrift(environment: environment, repository: event.repository, at: index)
     }
 
     private func applyTags(_ tags: [String], repository: String, digest: String, index: Int64) throws {
@@ -204,9 +257,13 @@ final class Projector {
                     "INSERT INTO tag_moves(idx, repository, tag, from_digest, to_digest) VALUES (?, ?, ?, ?, ?)",
                     [.integer(index), .text(repository), .text(tag), .text(previous), .text(digest)])
             }
+            guard previous != digest else { continue }
             try db.run(
                 "INSERT OR REPLACE INTO tags(repository, tag, digest, idx) VALUES (?, ?, ?, ?)",
                 [.text(repository), .text(tag), .text(digest), .integer(index)])
+            try db.run(
+                "INSERT INTO tag_history(repository, tag, idx, digest) VALUES (?, ?, ?, ?)",
+                [.text(repository), .text(tag), .integer(index), .text(digest)])
         }
     }
 }

@@ -8,4 +8,10 @@ extension Int64 {
         }
         return (q, r)
     }
+
+    /// The quotient rounded towards minus infinity.
+    func floorQuotient(_ divisor: Int64) -> Int64 { floorDivided(by: divisor).0 }
+
+    /// The remainder with the divisor's sign (0 ..< divisor for a positive divisor).
+    func floorModulo(_ divisor: Int64) -> Int64 { floorDivided(by: divisor).1 }
 }

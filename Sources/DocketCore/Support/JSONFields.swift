@@ -64,6 +64,13 @@ struct JSONFields {
         try optional(key).map { try JSONFields($0, path: path(key)) }
     }
 
+    func optionalBool(_ key: String) throws -> Bool? {
+        try optional(key).map { value in
+            guard case .bool(let b) = value else { throw FieldError(path: path(key), reason: "wrong type, expected a boolean") }
+            return b
+        }
+    }
+
     /// One of a closed set of strings.
     func choice<T: RawRepresentable & CaseIterable>(_ key: String) throws -> T where T.RawValue == String {
         let text = try string(key)

@@ -4,7 +4,8 @@ import Foundation
 
 extension Docket.Key {
     struct Enroll: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Enrol a public key with roles (signed by an admin).")
+        static let configuration = CommandConfiguration(
+            abstract: "Enrol a public key with roles and teams (signed by an admin).")
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -18,20 +19,33 @@ extension Docket.Key {
             transform: Role.argument)
         var role: [Role] = []
 
+        @Option(name: .long, parsing: .upToNextOption, help: "Teams, for approval rules that name them (security).")
+        var team: [String] = []
+
         func validate() throws {
             guard !role.isEmpty else {
                 throw ValidationError("give at least one --role (\(Role.allValueStrings.joined(separator: ", ")))")
             }
+            try validateTeams(team)
         }
 
         func run() throws {
-            let roles = role
             let text = String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self)
             let line = try PublicKeyLine(parsing: text, source: publicKeyFile)
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: line.identity, subjectDigest: SHA256.hash(line.key.raw).hex,
                 predicate: .keyEnrolled(
-                    .init(identity: line.identity, publicKey: line.key.base64, roles: Array(Set(roles)).sorted())))
+                    .init(
+                        identity: line.identity, publicKey: line.key.base64, roles: Array(Swift.Set(role)).sorted(),
+                        teams: team.isEmpty ? nil : team)))
         }
+    }
+}
+
+/// Team names: letters, digits, - _ and . (NFC), as admission checks them.
+func validateTeams(_ teams: [String]) throws {
+    for team in teams
+    where team.isEmpty || !team.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
+        throw ValidationError("--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and .")
     }
 }

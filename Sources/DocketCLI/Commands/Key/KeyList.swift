@@ -4,7 +4,7 @@ import Foundation
 
 extension Docket.Key {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List enrolled keys with their roles and state.")
+        static let configuration = CommandConfiguration(abstract: "List enrolled keys with their roles, teams and state.")
 
         @OptionGroup var options: LedgerOptions
 
@@ -12,11 +12,13 @@ extension Docket.Key {
             let keys = try options.open(readOnly: true).keys()
             try options.output(keys) {
                 Terminal.table(
-                    [["IDENTITY", "KEY ID", "ROLES", "ENROLLED", "STATE"]]
+                    [["IDENTITY", "KEY ID", "ROLES", "TEAMS", "ENROLLED", "STATE"]]
                         + keys.map {
                             [
                                 $0.identity.terminalSafe(keepNewlines: false, limit: 200), String($0.keyID.prefix(16)),
-                                $0.roles.map(\.rawValue).joined(separator: ","), "entry \($0.enrolledIndex)",
+                                $0.roles.map(\.rawValue).joined(separator: ","),
+                                $0.teams.isEmpty ? "-" : $0.teams.joined(separator: ",").terminalSafe(keepNewlines: false),
+                                "entry \($0.enrolledIndex)",
                                 $0.revokedIndex.map { "revoked at entry \($0)" } ?? "active",
                             ]
                         }, indent: "")

@@ -5,7 +5,14 @@ import Foundation
 extension Docket.PolicyCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Validate a YAML or JSON policy and record it (signed by an admin).")
+            abstract: "Validate a YAML or JSON policy and record it (signed by an admin).",
+            discussion: """
+                Refused (exit 2, nothing recorded): anything the schema does not allow, duplicate checks, a rule \
+                with min 0, a repository pattern that can match no repository name, an unknown time zone, a \
+                window that ends before it starts. Warned on stderr (still recorded): identities or teams no \
+                enrolled key has, a min larger than the keys able to meet it, overlapping pipelines, services \
+                left running in an environment the policy no longer has.
+                """)
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -16,9 +23,17 @@ extension Docket.PolicyCommand {
         func run() throws {
             let text = String(decoding: try readLimited(file, limit: 1 << 20), as: UTF8.self)
             let policy = try Policy(parsing: text, source: file)
+            let ledger = try options.open()
+            let signers = try ledger.keys().filter { $0.revokedIndex == nil }.map(\.signer)
+            let running = try ledger.status().services.filter { $0.current != nil }.map {
+                (environment: $0.environment, repository: $0.repository)
+            }
+            for warning in policy.warnings(signers: signers, running: running) {
+                Terminal.warning("\(file): \(warning)".terminalSafe(keepNewlines: false))
+            }
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: "policy", subjectDigest: policy.documentHash,
-                predicate: .policy(.init(policy: policy.document)))
+                predicate: .policy(.init(policy: policy.document)), ledger: ledger)
         }
     }
 }

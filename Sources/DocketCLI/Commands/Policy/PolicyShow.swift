@@ -18,27 +18,41 @@ extension Docket.PolicyCommand {
                         ["index": .number(Double(index)), "policy": policy.document] as [String: JSONValue]))
                 return
             }
-            print("policy recorded at entry \(index)")
-            for env in policy.environments {
-                guard let from = env.from else {
-                    print("  \(env.name): entry environment (digests enter by `deployed`)")
-                    continue
-                }
-                var parts = ["from \(from)"]
-                if let soak = env.soak { parts.append("soak \(soak)") }
-                if let a = env.approvals {
-                    var text = "\(a.min) approval\(a.min == 1 ? "" : "s") from \(a.allowedDescription)"
-                    if let maxAge = a.maxAge { text += " within \(maxAge)" }
-                    if a.separationOfDuties { text += ", separation of duties" }
-                    parts.append(text)
-                }
-                if !env.checks.isEmpty { parts.append("checks \(env.checks.joined(separator: ", "))") }
-                parts.append(env.breakGlass ? "break-glass allowed" : "no break-glass")
-                print("  \(env.name): " + parts.joined(separator: "; "))
+            var lines = ["policy recorded at entry \(index)"]
+            for pipeline in policy.pipelines {
+                lines.append(
+                    "pipeline \(pipeline.name): \(pipeline.repositories.map(\.text).joined(separator: ", "))")
+                for env in pipeline.environments { lines.append("  \(env.name): " + Self.describe(env)) }
             }
             if !policy.protectedTags.isEmpty {
-                print("  protected tags: \(policy.protectedTags.joined(separator: " "))")
+                lines.append("protected tags: \(policy.protectedTags.joined(separator: " "))")
             }
+            print(lines.joined(separator: "\n").terminalSafe())
+        }
+
+        static func describe(_ env: EnvironmentRules) -> String {
+            guard let from = env.from else { return "entry environment (digests enter by `deployed`)" }
+            var parts = ["from \(from)"]
+            if let soak = env.soak { parts.append("soak \(soak)") }
+            if let a = env.approvals {
+                var text = a.rules.map { "\($0.name): \($0.min) from \($0.allowedDescription)" }.joined(separator: ", ")
+                if let maxAge = a.maxAge { text += " within \(maxAge)" }
+                if a.separationOfDuties { text += ", separation of duties" }
+                if a.distinct { text += ", one person per rule" }
+                parts.append("approvals \(text)")
+            }
+            if !env.checks.isEmpty { parts.append("checks \(env.checks.joined(separator: ", "))") }
+            for window in env.freeze { parts.append("freeze \(window.description)") }
+            if let glass = env.breakGlass {
+                parts.append(
+                    "break-glass may override \(glass.allow.joined(separator: ", "))"
+                        + (glass.approvals > 0 ? " with \(glass.approvals) approval(s) of it" : ""))
+            } else {
+                parts.append("no break-glass")
+            }
+            if !env.registryTags.isEmpty { parts.append("moves registry tags \(env.registryTags.joined(separator: ", "))") }
+            if let plan = env.rollbackPlan { parts.append("rollback plan: \(plan)") }
+            return parts.joined(separator: "; ")
         }
     }
 }

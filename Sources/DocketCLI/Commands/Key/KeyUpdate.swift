@@ -1,0 +1,84 @@
+import ArgumentParser
+import DocketCore
+import Foundation
+
+extension Docket.Key {
+    struct Update: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change an enrolled key's roles or teams (signed by an admin).",
+            discussion:
+                "Roles and teams not given stay as they are. Approvals already given keep the roles and teams their key held when they were appended."
+        )
+
+        @OptionGroup var options: LedgerOptions
+        @OptionGroup var signing: SigningOptions
+
+        @Argument(help: "The identity whose key to change, or its FILE.pub.")
+        var identity: String
+
+        @Option(
+            name: .long, parsing: .upToNextOption,
+            help: ArgumentHelp("The key's roles from now on.", valueName: Role.allValueStrings.joined(separator: "|")),
+            transform: Role.argument)
+        var role: [Role] = []
+
+        @Option(name: .long, parsing: .upToNextOption, help: "Add the key to these teams.")
+        var addTeam: [String] = []
+
+        @Option(name: .long, parsing: .upToNextOption, help: "Remove the key from these teams.")
+        var removeTeam: [String] = []
+
+        func validate() throws {
+            guard !role.isEmpty || !addTeam.isEmpty || !removeTeam.isEmpty else {
+                throw ValidationError("nothing to change: give --role, --add-team or --remove-team")
+            }
+            try validateTeams(addTeam + removeTeam)
+        }
+
+        func run() throws {
+            let ledger = try options.open()
+            let target = try activeKey(identity, in: ledger)
+            var teams = target.teams
+            for team in removeTeam {
+                guard teams.contains(team) else {
+                    throw CLIError.badInput(
+                        "--remove-team \(team): \(target.identity)'s key is not in that team; its teams are \(teams.isEmpty ? "none" : teams.joined(separator: ", "))"
+                            .terminalSafe(keepNewlines: false))
+                }
+                teams.removeAll { $0 == team }
+            }
+            for team in addTeam where !teams.contains(team) { teams.append(team) }
+            guard let raw = Data(base64Encoded: target.publicKey) else {
+                throw LedgerError.corrupt(.unreadableKey(keyID: target.keyID))
+            }
+            try EventEmitter(ledgerOptions: options, signing: signing).run(
+                subjectName: target.identity, subjectDigest: SHA256.hash(raw).hex,
+                predicate: .keyUpdated(
+                    .init(
+                        identity: target.identity, publicKey: target.publicKey,
+                        roles: role.isEmpty ? target.roles : Array(Swift.Set(role)).sorted(), teams: teams.sorted())),
+                ledger: ledger)
+        }
+    }
+}
+
+/// The one active key named by an identity or a FILE.pub (`key revoke`, `key update`).
+func activeKey(_ identity: String, in ledger: Ledger) throws -> KeyRecord {
+    if FileManager.default.fileExists(atPath: identity) {
+        let line = try PublicKeyLine(
+            parsing: String(decoding: try readLimited(identity, limit: 4096), as: UTF8.self), source: identity)
+        guard let record = try ledger.keys().first(where: { $0.keyID == line.key.keyID && $0.revokedIndex == nil })
+        else {
+            throw CLIError.no("the key in \(identity) is not enrolled (or already revoked); see `docket key list`")
+        }
+        return record
+    }
+    let active = try ledger.keys(identity: identity).filter { $0.revokedIndex == nil }
+    guard active.count == 1 else {
+        throw CLIError.no(
+            active.isEmpty
+                ? "\(identity) has no active key; see `docket key list`"
+                : "\(identity) has \(active.count) active keys; name the one you mean by its FILE.pub")
+    }
+    return active[0]
+}

@@ -1,0 +1,183 @@
+/// An image repository (a service) in its one normal form, so names compare as bytes everywhere
+/// (docs/organisation.md "Repositories"): a lower-case registry host (`docker.io` when none is given, with
+/// `library/` for a one-part path there) and a path of lower-case OCI name components.
+public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertible {
+    /// The normal form, such as `registry.example/payments` or `docker.io/library/nginx`.
+    public let name: String
+
+    /// Normalises what a user typed (`nginx`, `Registry.Example/app`). Throws for a name that is not a
+    /// repository at all (an upper-case path, an empty component, odd characters).
+    public init(normalising text: String) throws {
+        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        guard let first = parts.first, !text.isEmpty else { throw ModelError.badRepository(text, reason: "it is empty") }
+        var host = "docker.io"
+        var path = parts
+        if parts.count > 1, first.contains(".") || first.contains(":") || first.lowercased() == "localhost" {
+            host = first.lowercased()
+            path = Array(parts.dropFirst())
+            if host == "index.docker.io" || host == "registry-1.docker.io" { host = "docker.io" }
+            guard Self.isHost(host) else {
+                throw ModelError.badRepository(text, reason: "`\(first)` is not a registry host")
+            }
+        }
+        if host == "docker.io", path.count == 1 { path.insert("library", at: 0) }
+        for component in path where !Self.isComponent(component) {
+            let reason =
+                component.isEmpty
+                ? "it has an empty path component"
+                : component.lowercased() != component && Self.isComponent(component.lowercased())
+                    ? "repository paths are lower case (`\(component.lowercased())`, not `\(component)`)"
+                    : "`\(component)` is not a repository path component (a-z, 0-9, separated by . _ __ or -)"
+            throw ModelError.badRepository(text, reason: reason)
+        }
+        let name = ([host] + path).joined(separator: "/")
+        guard name.utf8.count <= 255 else {
+            throw ModelError.badRepository(text, reason: "it is longer than 255 bytes")
+        }
+        self.name = name
+    }
+
+    /// Accepts only a name already in normal form (what a signed statement must carry); the error names the
+    /// normal form when there is one.
+    public init(normalized text: String) throws {
+        let normal = try Repository(normalising: text)
+        guard normal.name.utf8.elementsEqual(text.utf8) else {
+            throw ModelError.badRepository(text, reason: "it is not in normal form; write `\(normal.name)`")
+        }
+        self = normal
+    }
+
+    public var description: String { name }
+
+    public static func < (a: Repository, b: Repository) -> Bool { a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
+
+    /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, over bytes.
+    static func isComponent(_ text: String) -> Bool {
+        let bytes = Array(text.utf8)
+        func alnum(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...122).contains(b) }
+        guard let first = bytes.first, let last = bytes.last, alnum(first), alnum(last) else { return false }
+        var i = 0
+        while i < bytes.count {
+            if alnum(bytes[i]) {
+                i += 1
+                continue
+            }
+            // A separator run: `.`, `_`, `__` or any number of `-`, always followed by an alphanumeric.
+            var j = i
+            while j < bytes.count, !alnum(bytes[j]) { j += 1 }
+            let run = bytes[i..<j]
+            let valid = run.elementsEqual([46]) || run.elementsEqual([95]) || run.elementsEqual([95, 95])
+                || run.allSatisfy { $0 == 45 }
+            guard valid else { return false }
+            i = j
+        }
+        return true
+    }
+
+    /// A host name with an optional port: letters, digits, `.` and `-`, then `:` and digits.
+    static func isHost(_ text: String) -> Bool {
+        let pieces = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+        let host = pieces[0]
+        guard !host.isEmpty, host.utf8.allSatisfy({ (48...57).contains($0) || (97...122).contains($0) || $0 == 46 || $0 == 45 })
+        else { return false }
+        if pieces.count == 2 {
+            guard !pieces[1].isEmpty, pieces[1].utf8.count <= 5, pieces[1].utf8.allSatisfy({ (48...57).contains($0) })
+            else { return false }
+        }
+        return true
+    }
+}
+
+/// A repository glob from a policy (docs/organisation.md "Pipelines"): `*` matches within one path component,
+/// `**` across components, `?` one character that is not `/`.
+public struct RepositoryPattern: Sendable, Equatable, CustomStringConvertible {
+    public let text: String
+    private let tokens: [Token]
+
+    private enum Token: Equatable {
+        case literal(UInt8)
+        case one, within, across
+    }
+
+    public init(_ text: String) {
+        self.text = text
+        var tokens: [Token] = []
+        let bytes = Array(text.utf8)
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case 42 where i + 1 < bytes.count && bytes[i + 1] == 42:
+                tokens.append(.across)
+                i += 2
+            case 42:
+                tokens.append(.within)
+                i += 1
+            case 63:
+                tokens.append(.one)
+                i += 1
+            default:
+                tokens.append(.literal(bytes[i]))
+                i += 1
+            }
+        }
+        self.tokens = tokens
+    }
+
+    public var description: String { text }
+
+    public func matches(_ repository: Repository) -> Bool {
+        let name = Array(repository.name.utf8)
+        // memo[t][n]: tokens from t match name from n. Patterns and names are short (≤ 255 bytes).
+        var memo = [[Bool?]](repeating: [Bool?](repeating: nil, count: name.count + 1), count: tokens.count + 1)
+        func match(_ t: Int, _ n: Int) -> Bool {
+            if let known = memo[t][n] { return known }
+            let result: Bool
+            if t == tokens.count {
+                result = n == name.count
+            } else {
+                switch tokens[t] {
+                case .literal(let b): result = n < name.count && name[n] == b && match(t + 1, n + 1)
+                case .one: result = n < name.count && name[n] != 47 && match(t + 1, n + 1)
+                case .within:
+                    var k = n
+                    var found = match(t + 1, k)
+                    while !found, k < name.count, name[k] != 47 {
+                        k += 1
+                        found = match(t + 1, k)
+                    }
+                    result = found
+                case .across: result = (n...name.count).contains { match(t + 1, $0) }
+                }
+            }
+            memo[t][n] = result
+            return result
+        }
+        return match(0, 0)
+    }
+
+    /// Whether some repository could match both patterns (checked on samples of each: exact for literal
+    /// patterns, a good guess for globs).
+    public func overlaps(_ other: RepositoryPattern) -> Bool {
+        if text == other.text { return true }
+        return samples.contains { other.matches($0) } || other.samples.contains { matches($0) }
+    }
+
+    /// Names this pattern matches, each wildcard stood in for by `a` (and `**` by `a` or `a/a`).
+    private var samples: [Repository] {
+        ["a", "a/a"].compactMap { across in
+            var sample = ""
+            for token in tokens {
+                switch token {
+                case .literal(let b): sample.unicodeScalars.append(Unicode.Scalar(b))
+                case .one, .within: sample += "a"
+                case .across: sample += across
+                }
+            }
+            return (try? Repository(normalized: sample)).flatMap { matches($0) ? $0 : nil }
+        }
+    }
+
+    /// Whether some normalised repository name can match: each wildcard stood in for by `a` (and `**` by
+    /// `a/a` or `a`) must give a name in normal form.
+    public var canMatchSomeRepository: Bool { !samples.isEmpty }
+}
