@@ -74,7 +74,7 @@ let policyText = """
     """
 
 /// Signed envelopes for digests [first, first+count): built, deployed, check, approved, and every 10th promoted.
-func envelopes(origin: String, first: Int, count: Int) -> [(data: Data, source: String)] {
+func envelopes(origin: String, ledgerID: String, first: Int, count: Int) -> [(data: Data, source: String)] {
     let ci = actor("ci").key.seed
     let approver = actor("approver").key.seed
     let releaser = actor("releaser").key.seed
@@ -84,7 +84,8 @@ func envelopes(origin: String, first: Int, count: Int) -> [(data: Data, source: 
         func sign(_ seed: Data, _ predicate: EventPredicate) -> Data {
             let statement = must {
                 try Statement.make(
-                    subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, predicate: predicate)
+                    subjectName: "registry.bench/app", subjectDigest: hex, ledger: origin, ledgerID: ledgerID,
+                    predicate: predicate)
             }
             return Envelope.sign(payload: statement.encoded(), with: must { try SigningKey(seed: seed) }).compactJSON
         }
@@ -113,12 +114,13 @@ func enrolActorsAndPolicy(_ ledger: Ledger, origin: String) throws {
         let key = actor(name)
         let statement = try Statement.make(
             subjectName: key.identity, subjectDigest: SHA256.hash(key.key.publicKey.raw).hex, ledger: origin,
+            ledgerID: try ledger.ledgerID(),
             predicate: .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: role)))
         setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
     }
     let policy = try Policy(parsing: policyText, source: "bench policy")
     let statement = try Statement.make(
-        subjectName: "policy", subjectDigest: policy.documentHash, ledger: origin,
+        subjectName: "policy", subjectDigest: policy.documentHash, ledger: origin, ledgerID: try ledger.ledgerID(),
         predicate: .policy(.init(policy: policy.document)))
     setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
     _ = try ledger.appendBatch(setup)
@@ -139,7 +141,9 @@ func generate() throws {
     var digest = 1_000_000_000 + size  // digests only need to be new to this ledger
     let started = Date()
     while size < entries {
-        let batch = envelopes(origin: origin, first: digest, count: min(2500, max(1, (entries - size) / 4 + 1)))
+        let batch = envelopes(
+            origin: origin, ledgerID: try ledger.ledgerID(), first: digest,
+            count: min(2500, max(1, (entries - size) / 4 + 1)))
         digest += batch.count
         _ = try ledger.appendBatch(Array(batch.prefix(entries - size)))
         size = try ledger.treeSize()
@@ -199,12 +203,16 @@ func appendRates() throws {
     // Docket: one event per transaction.
     let ledger = try Ledger.create(path: dir + "/ledger.db", origin: "bench.example/ledger", admin: actor("admin"))
     try enrolActorsAndPolicy(ledger, origin: "bench.example/ledger")
-    let singles = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).filter {
+    let singles = envelopes(
+        origin: "bench.example/ledger", ledgerID: try ledger.ledgerID(), first: 0, count: count / 4 + 1
+    ).filter {
         !String(decoding: $0.data, as: UTF8.self).isEmpty
     }
     .prefix(count)
     let appendTime = try seconds { for item in singles { try ledger.append(item.data, source: "bench") } }
-    let batch = envelopes(origin: "bench.example/ledger", first: 10_000_000, count: batchCount / 4 + 1).prefix(
+    let batch = envelopes(
+        origin: "bench.example/ledger", ledgerID: try ledger.ledgerID(), first: 10_000_000, count: batchCount / 4 + 1
+    ).prefix(
         batchCount)
     let batchTime = try seconds { _ = try ledger.appendBatch(Array(batch)) }
     emit([
@@ -234,7 +242,8 @@ func queryLatency() throws {
     _ = try ledger.status()
     let status = try median { _ = try ledger.status() }
     let gate = try median {
-        _ = try ledger.gate(digest: recent, environment: "production", at: try ledger.ledgerTime())
+        _ = try ledger.gate(
+            digest: recent, repository: "registry.bench/app", environment: "production", at: try ledger.ledgerTime())
     }
     emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
 }
@@ -342,7 +351,10 @@ func signatureBaseline() throws {
 
 func writeEnvelopes() throws {
     let count = intOption("count")
-    let items = envelopes(origin: "bench.example/ledger", first: 0, count: count / 4 + 1).prefix(count)
+    // Only parsed and checked for signatures: the ledger ID is a placeholder.
+    let items = envelopes(
+        origin: "bench.example/ledger", ledgerID: String(repeating: "0", count: 64), first: 0, count: count / 4 + 1
+    ).prefix(count)
     var out = Data()
     for item in items { out.append(item.data + Data("\n".utf8)) }
     try out.write(to: URL(fileURLWithPath: option("out")))

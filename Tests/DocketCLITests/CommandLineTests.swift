@@ -20,11 +20,12 @@ struct CommandLineTests {
             "record", "check", imageA, "--check", "security-scan", "--result", "pass", "--key", cli.path("ci.key"),
         ])
         try cli.ok(["approve", imageA, "--env", "production", "--key", cli.path("alice.key")])
-        // Bob signs on his own machine: no ledger there, just the origin.
+        // Bob signs on his own machine: no ledger there, just its description.
+        try cli.ok(["ledger", "describe", "--out", cli.path("ledger.json")])
         try cli.ok(
             [
                 "approve", imageA, "--env", "production", "--key", cli.path("bob.key"), "--out", cli.path("bob.json"),
-                "--origin", "example.com/app",
+                "--ledger-id", cli.path("ledger.json"),
             ], env: ["DOCKET_LEDGER": cli.path("elsewhere.db")])
         #expect(try cli.ok(["submit", cli.path("bob.json")]).contains("appended entry"))
         #expect(try cli.ok(["submit", cli.path("bob.json")]).contains("already in the ledger"))
@@ -37,7 +38,7 @@ struct CommandLineTests {
 
         try cli.ok(["promote", imageA, "--to", "production", "--key", cli.path("rel.key")])
         let status = try cli.json(["status"])
-        let environments = try #require(status["environments"] as? [[String: Any]])
+        let environments = try #require(status["services"] as? [[String: Any]])
         let production = try #require(environments.first { $0["environment"] as? String == "production" })
         #expect(
             (production["current"] as? [String: Any])?["digest"] as? String == "sha256:"
@@ -51,8 +52,8 @@ struct CommandLineTests {
             cli.path("rel.key"),
         ])
         try cli.ok(["rollback", "--env", "production", "--reason", "error rate", "--key", cli.path("rel.key")])
-        let human = try cli.ok(["status"])
-        #expect(human.contains("production   sha256:aaaaaaaaaaaa"))
+        let human = try cli.ok(["status", "--repo", "registry.example/app"])
+        #expect(human.contains("production   sha256:aaaaaaaaaaaa"), "\(human)")
 
         let verify = try cli.run(["verify"])
         #expect(verify.code == 0, "\(verify.stdout)\(verify.stderr)")
@@ -97,12 +98,33 @@ struct CommandLineTests {
             ["record", "built", imageA, "--key", cli.path("eve.key"), "--passphrase-env", "PW"], env: ["PW": "right"])
         #expect(r.code == 1 && r.stderr.contains("does not verify under any key enrolled"))
 
+        let id = try #require(try cli.json(["ledger", "describe", "--json"])["ledgerID"] as? String)
         try cli.ok([
-            "record", "built", imageA, "--key", cli.path("ci.key"), "--out", cli.path("other.json"), "--origin",
-            "other.example/x",
+            "record", "built", imageA, "--key", cli.path("ci.key"), "--out", cli.path("other.json"), "--ledger-id", id,
+            "--origin", "other.example/x",
         ])
         r = try cli.run(["submit", cli.path("other.json")])
-        #expect(r.code == 1 && r.stderr.contains("signed for ledger `other.example/x`"))
+        #expect(r.code == 1 && r.stderr.contains("signed for ledger `other.example/x`"), "\(r.stderr)")
+        // Another ledger with the same origin is another ledger: its envelopes are refused here.
+        try cli.ok([
+            "init", "--origin", "example.com/app", "--key", cli.path("admin.key"), "--ledger", cli.path("twin.db"),
+        ])
+        try cli.ok([
+            "key", "enroll", cli.path("ci.key.pub"), "--role", "ci", "--key", cli.path("admin.key"), "--ledger",
+            cli.path("twin.db"),
+        ])
+        try cli.ok([
+            "record", "built", imageA, "--key", cli.path("ci.key"), "--out", cli.path("twin.json"), "--ledger",
+            cli.path("twin.db"),
+        ])
+        r = try cli.run(["submit", cli.path("twin.json")])
+        #expect(r.code == 1 && r.stderr.contains("not this ledger's"), "\(r.stderr)")
+        // A REPO@DIGEST naming another repository than the digest's is bad input, naming both.
+        try cli.ok(["record", "built", imageA, "--key", cli.path("ci.key")])
+        r = try cli.run(["gate", "other.example/thing@" + imageA.split(separator: "@")[1], "--env", "production"])
+        #expect(
+            r.code == 2 && r.stderr.contains("belongs to registry.example/app, not other.example/thing"), "\(r.stderr)")
+        let afterBuilt = try cli.ok(["checkpoint"])
 
         try cli.ok(["record", "built", imageA, "--key", cli.path("ci.key"), "--out", cli.path("good.json")])
         let good = try Data(contentsOf: URL(fileURLWithPath: cli.path("good.json")))
@@ -130,7 +152,8 @@ struct CommandLineTests {
 
         r = try cli.run(["frobnicate"])
         #expect(r.code == 2)
-        #expect(try cli.ok(["checkpoint"]) == before)
+        #expect(try cli.ok(["checkpoint"]) == afterBuilt)
+        #expect(before != afterBuilt)
     }
 
     @Test("Eight processes appending at once: every event present once, gapless, verify clean")

@@ -116,7 +116,8 @@ struct LedgerFileTests {
         let unknown = #expect(throws: LedgerError.self) {
             try s.record("ci", image, .deployed(.init(environment: "qa")))
         }
-        #expect(unknown == .refused(.unknownEnvironment("qa", known: ["staging", "production", "dr"])))
+        #expect(
+            unknown == .refused(.unknownEnvironment("qa", pipeline: "default", known: ["staging", "production", "dr"])))
         let role = #expect(throws: LedgerError.self) { try s.record("alice", image, .built(.init())) }
         #expect(role == .refused(.missingRole(identity: "alice@example.com", holds: [.approver], kind: .built)))
         let resolve = #expect(throws: LedgerError.self) {
@@ -124,9 +125,9 @@ struct LedgerFileTests {
         }
         #expect(resolve == .refused(.incidentNotOpen(incident: "I-1", environment: "staging")))
         let rollback = #expect(throws: LedgerError.self) {
-            try s.ledger.rollbackChoice(environment: "production", to: nil)
+            try s.ledger.rollbackChoice(environment: "production", repository: Scenario.repository, to: nil)
         }
-        #expect(rollback == .refused(.nothingCurrent(environment: "production")))
+        #expect(rollback == .refused(.nothingCurrent(environment: "production", repository: Scenario.repository)))
         let foreign = #expect(throws: LedgerError.self) {
             try s.ledger.append(
                 try s.envelope(

@@ -48,9 +48,10 @@ struct GateTests {
         try approve(s, "alice", "bob")
         let verdict = try s.gate(a, "production")
         #expect(verdict.eligible, "\(verdict.rules)")
-        #expect(verdict.rules.map(\.rule) == ["built", "from", "incidents", "soak", "approvals", "checks"])
+        #expect(verdict.rules.map(\.rule) == ["built", "from", "incidents", "soak", "approvals", "checks", "freeze"])
         let receipt = try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
-        #expect(try s.ledger.current(environment: "production")?.index == receipt.index)
+        #expect(
+            try s.ledger.current(environment: "production", repository: Scenario.repository)?.index == receipt.index)
     }
 
     @Test("Not built: the provenance rule fails")
@@ -70,7 +71,7 @@ struct GateTests {
         try s.record("ci", b, .deployed(.init(environment: "staging")))
         let verdict = try s.gate(a, "production")
         #expect(s.rule(verdict, "from")?.passed == false)
-        #expect(s.rule(verdict, "from")?.reason.contains("staging runs sha256:bbbbbbbbbbbb") == true)
+        #expect(s.rule(verdict, "from")?.reason.contains("registry.example/app runs sha256:bbbbbbbbbbbb there") == true)
         #expect(s.rule(verdict, "soak")?.passed == false)
     }
 
@@ -226,7 +227,7 @@ struct GateTests {
                 .init(
                     from: "staging", to: "production",
                     breakGlass: .init(reason: "CVE fix", failedRules: ["approvals"]))))
-        #expect(try s.ledger.current(environment: "production")?.index == glass.index)
+        #expect(try s.ledger.current(environment: "production", repository: Scenario.repository)?.index == glass.index)
         // dr does not allow break-glass.
         let error = #expect(throws: LedgerError.self) {
             try s.record(
@@ -251,19 +252,24 @@ struct GateTests {
         try approve(s, "alice", "bob", image: b)
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a)
+            try s.ledger.rollbackTargets(
+                environment: "production", repository: Scenario.repository, excludingRolledBack: true
+            ).first?.digest == a)
         let c = digest("c")
         let bad = #expect(throws: LedgerError.self) {
             try s.record("rel", c, .rolledBack(.init(environment: "production", from: b.description, reason: "x")))
         }
         #expect("\(bad!)".contains("valid rollback targets: \(a.description)"))
         try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "errors")))
-        #expect(try s.ledger.current(environment: "production")?.digest == a)
+        #expect(try s.ledger.current(environment: "production", repository: Scenario.repository)?.digest == a)
         // Staging still runs b; its approvals for production were given before the rollback.
         let verdict = try s.gate(b, "production")
         #expect(s.rule(verdict, "approvals")?.reason.contains("before the rollback") == true)
         // The default target now skips b, which was rolled back from.
-        #expect(try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).isEmpty)
+        #expect(
+            try s.ledger.rollbackTargets(
+                environment: "production", repository: Scenario.repository, excludingRolledBack: true
+            ).isEmpty)
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
     }
 
@@ -273,7 +279,7 @@ struct GateTests {
         try s.record("ci", b, .built(.init()))
         try s.record("ci", b, .deployed(.init(environment: "production")))
         let status = try s.ledger.status()
-        let production = try #require(status.environments.first { $0.environment == "production" })
+        let production = try #require(status.services.first { $0.environment == "production" })
         #expect(production.current == nil)
         #expect(production.drift.map(\.digest) == [b.description])
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).drift.count == 1)
@@ -287,12 +293,13 @@ struct GateTests {
         try approve(s, "bob")
         // `--at N` (parsed by the CLI): the entries up to N, at N's ledger time.
         let time = try #require(try s.ledger.entry(at: before)).integratedTime
-        let then = try s.ledger.gate(digest: a, environment: "production", before: before + 1, at: time)
+        let then = try s.ledger.gate(
+            digest: a, repository: Scenario.repository, environment: "production", before: before + 1, at: time)
         #expect(then.failedRules.contains("approvals"))
         #expect(try s.gate(a, "production").eligible)
         let status = try s.ledger.status(before: 4)
         #expect(status.asOfIndex == 3)
-        #expect(status.environments.allSatisfy { $0.current == nil })
+        #expect(status.services.allSatisfy { $0.current == nil })
     }
 
     @Test("No policy, unknown environment, and an entry environment give actionable verdicts")
@@ -337,10 +344,11 @@ struct PolicyTests {
     func json() throws {
         let yaml = try Policy(parsing: GateTests.policy, source: "y")
         let json = try Policy(parsing: String(decoding: yaml.document.canonicalData, as: UTF8.self), source: "j")
-        #expect(json.environments == yaml.environments)
+        #expect(json.pipelines == yaml.pipelines)
         #expect(json.document == yaml.document, "\(json.document) vs \(yaml.document)")
         #expect(json.documentHash == yaml.documentHash)
-        #expect(yaml.environment("production")?.approvals?.maxAge?.seconds == Int64(259_200))
+        let app = try Repository(normalized: Scenario.repository)
+        #expect(yaml.environment("production", repository: app)?.approvals?.maxAge?.seconds == Int64(259_200))
         #expect(PolicyDuration(parsing: "1h30m")?.seconds == 5400)
         #expect(PolicyDuration(parsing: "h") == nil)
     }
@@ -368,7 +376,7 @@ struct ReviewFindingTests {
     func duplicateKeys() throws {
         let s = try Scenario()
         let statement = try Statement.make(
-            subjectName: Scenario.repository, subjectDigest: a.hex, ledger: s.origin,
+            subjectName: Scenario.repository, subjectDigest: a.hex, ledger: s.origin, ledgerID: try s.ledger.ledgerID(),
             predicate: .deployed(.init(environment: "staging")))
         var text = String(decoding: statement.encoded(), as: UTF8.self)
         text = text.replacingOccurrences(
@@ -406,29 +414,41 @@ struct ReviewFindingTests {
     func rollbackAfterRepromotion() throws {
         let s = try promotedTwice()  // production: a, then b
         try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "bad")))
+        s.clock.advance(seconds: 1)  // an approval counts only if signed after the rollback
         try s.record("alice", b, .approved(.init(environment: "production")))
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))  // b fixed and promoted again
         #expect(
-            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == a)
+            try s.ledger.rollbackTargets(
+                environment: "production", repository: Scenario.repository, excludingRolledBack: true
+            ).first?.digest == a)
         try s.record("ci", c, .built(.init()))
         try s.record("ci", c, .deployed(.init(environment: "staging")))
         try s.record("alice", c, .approved(.init(environment: "production")))
         try s.record("rel", c, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.rollbackTargets(environment: "production", excludingRolledBack: true).first?.digest == b)
+            try s.ledger.rollbackTargets(
+                environment: "production", repository: Scenario.repository, excludingRolledBack: true
+            ).first?.digest == b)
         let current = #expect(throws: LedgerError.self) {
             try s.record("rel", c, .rolledBack(.init(environment: "production", from: c.description, reason: "x")))
         }
         #expect("\(current!)".contains("already current"))
     }
 
-    @Test("Drift is a deploy of a digest never promoted there; redeploying an earlier promoted digest is not drift")
+    @Test("Drift is an observation of anything but the current digest; it stands until settled")
     func driftRule() throws {
-        let s = try promotedTwice()
-        try s.record("ci", a, .deployed(.init(environment: "production")))  // promoted there before
+        let s = try promotedTwice()  // production: a, then b
+        try s.record("ci", a, .deployed(.init(environment: "production")))  // promoted there before, not current
         try s.record("ci", c, .built(.init()))
         try s.record("ci", c, .deployed(.init(environment: "production")))  // never promoted there
-        #expect(try s.ledger.status().environments.flatMap(\.drift).map(\.digest) == [c.description])
+        let drift = try s.ledger.status().services.flatMap(\.drift)
+        #expect(drift.map(\.digest) == [a.description, c.description])
+        #expect(drift.allSatisfy { $0.currentDigest == b.description })
+        // An observation of the current digest settles it; the fact stays in the history.
+        let settled = try s.record("ci", b, .deployed(.init(environment: "production")))
+        #expect(try s.ledger.status().services.flatMap(\.drift).isEmpty)
+        #expect(try s.ledger.drift().map(\.settledIndex) == [settled.index, settled.index])
+        #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
     }
 
     @Test("Huge durations and far-future times are refused instead of overflowing")

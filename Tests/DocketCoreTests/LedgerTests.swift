@@ -117,7 +117,7 @@ struct LedgerTests {
         #expect("\(error!)".contains("signed for ledger `other.example/ledger`"))
 
         error = try expectUnchanged(s, LedgerError.self) { try s.record("ci", a, .deployed(.init(environment: "qa"))) }
-        #expect("\(error!)".contains("environment `qa` is not in the policy"))
+        #expect("\(error!)".contains("environment `qa` is not in pipeline default of the policy"))
 
         // Revoked keys sign nothing afterwards.
         let bob = s.keys["bob"]!
@@ -287,9 +287,9 @@ struct ForeignEnvelopeTests {
         try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)))
         let then = try s.ledger.status(before: opened.index + 1)
         #expect(then.openIncidents.map(\.incident) == ["INC-1"])
-        #expect(then.environments.first?.tags == ["latest"])
+        #expect(then.services.first?.tags == ["latest"])
         let now = try s.ledger.status()
         #expect(now.openIncidents.isEmpty)
-        #expect(now.environments.first?.tags == [])
+        #expect(now.services.first?.tags == [])
     }
 }

@@ -15,7 +15,8 @@ struct PipelineTests {
     static func promote(_ s: Scenario, _ image: Digest, to env: String = "production") throws -> (Int, GateVerdict) {
         let index = try s.ledger.treeSize()
         let live = try s.ledger.gate(
-            digest: image, environment: env, before: index, at: try s.ledger.ledgerTime(),
+            digest: image, repository: Scenario.repository, environment: env, before: index,
+            at: try s.ledger.ledgerTime(),
             promoter: "rel@example.com")
         let glass = live.eligible ? nil : Predicates.BreakGlass(reason: "hotfix", failedRules: live.failedRules)
         let receipt = try s.record("rel", image, .promoted(.init(from: "staging", to: env, breakGlass: glass)))
@@ -26,7 +27,8 @@ struct PipelineTests {
     /// The live verdict alone, without promoting.
     static func promote(_ s: Scenario, _ image: Digest, to env: String, dryRun: Bool) throws -> GateVerdict {
         try s.ledger.gate(
-            digest: image, environment: env, before: try s.ledger.treeSize(), at: try s.ledger.ledgerTime(),
+            digest: image, repository: Scenario.repository, environment: env, before: try s.ledger.treeSize(),
+            at: try s.ledger.ledgerTime(),
             promoter: "rel@example.com")
     }
 

@@ -96,11 +96,13 @@ final class Scenario {
         try append("admin", subject: "policy", digest: policy.documentHash, .policy(.init(policy: policy.document)))
     }
 
-    func envelope(_ signer: String, subject: String, digest: String, _ predicate: EventPredicate, ledger: String? = nil)
-        throws -> Data
-    {
+    func envelope(
+        _ signer: String, subject: String, digest: String, _ predicate: EventPredicate, ledger: String? = nil,
+        ledgerID: String? = nil
+    ) throws -> Data {
         let statement = try Statement.make(
-            subjectName: subject, subjectDigest: digest, ledger: ledger ?? origin, predicate: predicate, clock: clock)
+            subjectName: subject, subjectDigest: digest, ledger: ledger ?? origin,
+            ledgerID: try ledgerID ?? self.ledger.ledgerID(), predicate: predicate, clock: clock)
         return Envelope.sign(payload: statement.encoded(), with: keys[signer]!.key).compactJSON
     }
 
@@ -111,12 +113,22 @@ final class Scenario {
     }
 
     @discardableResult
-    func record(_ signer: String, _ image: Digest, _ predicate: EventPredicate) throws -> AppendReceipt {
-        try append(signer, subject: Self.repository, digest: image.hex, predicate)
+    func record(_ signer: String, _ image: Digest, _ predicate: EventPredicate, repository: String = repository)
+        throws -> AppendReceipt
+    {
+        try append(signer, subject: repository, digest: image.hex, predicate)
     }
 
-    func gate(_ image: Digest, _ env: String, promoter: String? = nil) throws -> GateVerdict {
-        try ledger.gate(digest: image, environment: env, at: try ledger.ledgerTime(), promoter: promoter)
+    func gate(_ image: Digest, _ env: String, promoter: String? = nil, repository: String = repository) throws
+        -> GateVerdict
+    {
+        try ledger.gate(
+            digest: image, repository: repository, environment: env, at: try ledger.ledgerTime(), promoter: promoter)
+    }
+
+    /// The rules of an approvals result, by rule name.
+    func approvalRule(_ verdict: GateVerdict, _ name: String) -> GateVerdict.Rule? {
+        verdict.rules.first { $0.rule == "approvals" && $0.name == name }
     }
 
     func rule(_ verdict: GateVerdict, _ name: String) -> GateVerdict.Rule? { verdict.rules.first { $0.rule == name } }

@@ -125,12 +125,12 @@ struct TamperTests {
                 + "' WHERE environment = 'production'",
             "DELETE FROM environments WHERE name = 'staging'",
             "DELETE FROM approvals", "UPDATE keys SET roles = 'admin,approver,ci' WHERE identity = 'ci@example.com'",
-            "INSERT INTO keys(key_id, public_key, identity, roles, enrolled_idx) VALUES ('00', x'00', 'eve', 'admin', 1)",
+            "INSERT INTO keys(key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx) VALUES ('00', x'00', 'eve', 'admin', '', 1, 1)",
             "UPDATE policies SET document = '{\"environments\":[{\"name\":\"staging\"}]}'",
             "DELETE FROM digest_entries WHERE idx = 8", "UPDATE checks SET result = 'fail'",
             "UPDATE incidents SET state = 'resolved'", "UPDATE tags SET digest = 'sha256:x' WHERE tag = '1.0'",
             "DELETE FROM tag_moves", "DELETE FROM drift",
-            "INSERT INTO break_glass(idx, digest, environment, reason, failed_rules) VALUES (9, 'd', 'production', 'r', '')",
+            "INSERT INTO break_glass(idx, kind, digest, repository, environment, reason, failed_rules) VALUES (9, 'promoted', 'd', 'r', 'production', 'r', '')",
             "DELETE FROM merkle WHERE level = 1 AND pos = 0", "UPDATE merkle SET hash = zeroblob(32) WHERE level = 2",
         ])
     func projections(sql: String) throws {

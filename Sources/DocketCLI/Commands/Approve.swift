@@ -17,7 +17,8 @@ extension Docket {
         @Option(name: .long, help: "The environment the approval is for.") var env: String
         @Option(name: .long, help: "A comment.") var comment: String?
         @Option(name: .long, help: "Expire the approval after this long (for example 72h).") var expires: String?
-        @Flag(name: .long, help: "Approve a break-glass promotion of the digest (counts only for breakGlass.approvals).")
+        @Flag(
+            name: .long, help: "Approve a break-glass promotion of the digest (counts only for breakGlass.approvals).")
         var breakGlass = false
 
         func run() throws {
@@ -33,10 +34,13 @@ extension Docket {
             let reference = try ImageReference(parsing: common.image)
             let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
             let ledger = try emitter.ledgerIfPresent()
-            let warnings = try ledger?.approvalWarnings(
-                digest: reference.digest, environment: env, keyID: key.publicKey.keyID, breakGlass: breakGlass) ?? []
+            let warnings =
+                try ledger?.approvalWarnings(
+                    digest: reference.digest, environment: env, keyID: key.publicKey.keyID, breakGlass: breakGlass)
+                ?? []
             try emitter.run(
-                subjectName: try emitter.repository(for: reference, ledger: ledger), subjectDigest: reference.digest.hex,
+                subjectName: try emitter.repository(for: reference, ledger: ledger),
+                subjectDigest: reference.digest.hex,
                 predicate: .approved(
                     .init(
                         environment: env, comment: comment, expiresAt: expiresAt, breakGlass: breakGlass ? true : nil)),

@@ -64,7 +64,9 @@ extension Docket {
                 var digests: [TagHistoryEntry]
             }
             try options.output(Output(repository: repository, tag: tag, digests: history)) {
-                var lines = ["digests recorded for \(repository):\(tag), oldest first:".terminalSafe(keepNewlines: false)]
+                var lines = [
+                    "digests recorded for \(repository):\(tag), oldest first:".terminalSafe(keepNewlines: false)
+                ]
                 lines.append(Terminal.table(history.map { ["#\($0.index)", $0.digest] }))
                 return lines.joined(separator: "\n")
             }

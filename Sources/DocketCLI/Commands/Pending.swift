@@ -27,7 +27,9 @@ extension Docket {
                         ?? "nothing waits for approval"
                 }
                 return pending.map { item in
-                    var lines = ["\(item.repository)@\(item.digest) → \(item.environment)".terminalSafe(keepNewlines: false)]
+                    var lines = [
+                        "\(item.repository)@\(item.digest) → \(item.environment)".terminalSafe(keepNewlines: false)
+                    ]
                     if let mine = item.rulesYouCanMeet {
                         lines.append("  you can help meet: \(mine.joined(separator: ", "))".terminalSafe())
                     }
@@ -36,7 +38,9 @@ extension Docket {
                             "  \(Terminal.mark(false)) \(rule.name.map { "\(rule.rule):\($0)" } ?? rule.rule) \(rule.reason)"
                                 .terminalSafe(keepNewlines: false))
                     }
-                    lines.append("  approve with: docket approve \(item.repository)@\(item.digest) --env \(item.environment) --key KEY".terminalSafe())
+                    lines.append(
+                        "  approve with: docket approve \(item.repository)@\(item.digest) --env \(item.environment) --key KEY"
+                            .terminalSafe())
                     return lines.joined(separator: "\n")
                 }.joined(separator: "\n")
             }

@@ -40,7 +40,8 @@ extension Docket {
                 throw ValidationError("--reason must not be empty: say why")
             }
             if let breakGlass, !breakGlass.contains(where: { !$0.isWhitespace }) {
-                throw ValidationError("--break-glass needs a reason: say why a digest with an open incident is restored")
+                throw ValidationError(
+                    "--break-glass needs a reason: say why a digest with an open incident is restored")
             }
         }
 
@@ -54,7 +55,8 @@ extension Docket {
                 repository = resolved.repository
                 if let repo, try Repository(normalising: repo).name != repository {
                     throw LedgerError.repositoryMismatch(
-                        digest: resolved.digest.description, owner: repository, given: try Repository(normalising: repo).name)
+                        digest: resolved.digest.description, owner: repository,
+                        given: try Repository(normalising: repo).name)
                 }
             } else if let repo {
                 repository = try Repository(normalising: repo).name
@@ -64,7 +66,8 @@ extension Docket {
                     throw CLIError.badInput(
                         running.isEmpty
                             ? "nothing runs in \(env); there is nothing to roll back"
-                            : "several services run in \(env) (\(running.joined(separator: ", "))); name one with --repo")
+                            : "several services run in \(env) (\(running.joined(separator: ", "))); name one with --repo"
+                    )
                 }
                 repository = running[0]
             }
@@ -82,13 +85,18 @@ extension Docket {
                         breakGlass: choice.openIncidents.isEmpty ? nil : breakGlass.map { .init(reason: $0) })),
                 ledger: ledger)
             if let drift = choice.drift, !options.json {
-                print("  out of drift: \(drift.digest) was observed at entry \(drift.index); the promoted digest is restored")
+                print(
+                    "  out of drift: \(drift.digest) was observed at entry \(drift.index); the promoted digest is restored"
+                )
             }
         }
 
         private func printTargets(_ ledger: Ledger, repository: String) throws {
-            let targets = try ledger.rollbackTargets(environment: env, repository: repository, excludingRolledBack: false)
             let choice = try? ledger.rollbackChoice(environment: env, repository: repository, to: nil)
+            // In drift the promoted digest itself is the first target.
+            let targets =
+                (choice?.drift == nil ? [] : choice.map { [$0.target] } ?? [])
+                + (try ledger.rollbackTargets(environment: env, repository: repository, excludingRolledBack: false))
             struct Output: Encodable {
                 var environment: String
                 var repository: String
@@ -100,7 +108,9 @@ extension Docket {
                     environment: env, repository: repository, defaultTarget: choice?.target.digest.description,
                     targets: targets)
             ) {
-                var lines = ["rollback targets for \(repository) in \(env), newest first:".terminalSafe(keepNewlines: false)]
+                var lines = [
+                    "rollback targets for \(repository) in \(env), newest first:".terminalSafe(keepNewlines: false)
+                ]
                 lines.append(
                     Terminal.table(
                         [["DIGEST", "CURRENT FROM", "VIA", ""]]

@@ -66,17 +66,21 @@ extension Docket {
                 lines.append("  hint: a witness cosigns with `docket witness cosign`")
             }
             if !r.breakGlass.isEmpty {
-                lines.append("break-glass promotions:")
+                lines.append("break-glass promotions and rollbacks:")
                 for b in r.breakGlass {
+                    let what = b.kind == EventKind.rolledBack.rawValue ? "rolled back to" : "promoted"
                     lines.append(
-                        "  entry \(b.index): \(b.digest) → \(b.environment): \(b.reason) (failed: \(b.failedRules.joined(separator: ", ")))"
-                    )
+                        "  entry \(b.index): \(b.repository)@\(b.digest) \(what) \(b.environment): \(b.reason) (overriding: \(b.failedRules.joined(separator: ", ")))"
+                            .terminalSafe(keepNewlines: false))
                 }
             }
             if !r.drift.isEmpty {
                 lines.append("drift:")
                 for d in r.drift {
-                    lines.append("  entry \(d.index): \(d.digest) deployed to \(d.environment), never promoted there")
+                    lines.append(
+                        ("  entry \(d.index): observed \(d.digest) of \(d.repository) in \(d.environment) while \(d.currentDigest ?? "nothing") was current"
+                            + (d.settledIndex.map { "; settled at entry \($0)" } ?? "; still standing"))
+                            .terminalSafe(keepNewlines: false))
                 }
             }
             if !r.tagMoves.isEmpty {

@@ -13,7 +13,8 @@ enum Render {
             Terminal.table(
                 v.rules.map { rule in
                     [
-                        Terminal.mark(rule.passed), (rule.name.map { "\(rule.rule):\($0)" } ?? rule.rule).terminalSafe(),
+                        Terminal.mark(rule.passed),
+                        (rule.name.map { "\(rule.rule):\($0)" } ?? rule.rule).terminalSafe(),
                         rule.reason.terminalSafe(keepNewlines: false),
                     ]
                 }))

@@ -51,7 +51,8 @@ public final class Ledger {
             let ledger = try Ledger(path: path, clock: clock)
             let statement = try Statement.make(
                 subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
-                ledgerID: nil, predicate: .initialized(
+                ledgerID: nil,
+                predicate: .initialized(
                     .init(
                         logKey: verifier.text,
                         admins: [.init(identity: admin.identity, publicKey: admin.key.publicKey.base64)])),

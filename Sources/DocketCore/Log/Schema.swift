@@ -24,7 +24,8 @@ enum Schema {
         ("digest_repos", "digest"), ("repositories", "name"), ("env_timeline", "environment, repository, idx"),
         ("environments", "name, repository"), ("approvals", "digest, environment, identity"),
         ("incidents", "digest, environment, incident"), ("checks", "digest, name"), ("tags", "repository, tag"),
-        ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"), ("break_glass", "idx"),
+        ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"),
+        ("break_glass", "idx"),
     ]
 
     /// State is per (environment, repository): "what runs in production" is a row per service.

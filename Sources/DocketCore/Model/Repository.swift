@@ -9,7 +9,9 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// repository at all (an upper-case path, an empty component, odd characters).
     public init(normalising text: String) throws {
         let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let first = parts.first, !text.isEmpty else { throw ModelError.badRepository(text, reason: "it is empty") }
+        guard let first = parts.first, !text.isEmpty else {
+            throw ModelError.badRepository(text, reason: "it is empty")
+        }
         var host = "docker.io"
         var path = parts
         if parts.count > 1, first.contains(".") || first.contains(":") || first.lowercased() == "localhost" {
@@ -66,7 +68,8 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
             var j = i
             while j < bytes.count, !alnum(bytes[j]) { j += 1 }
             let run = bytes[i..<j]
-            let valid = run.elementsEqual([46]) || run.elementsEqual([95]) || run.elementsEqual([95, 95])
+            let valid =
+                run.elementsEqual([46]) || run.elementsEqual([95]) || run.elementsEqual([95, 95])
                 || run.allSatisfy { $0 == 45 }
             guard valid else { return false }
             i = j
@@ -78,7 +81,8 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
     static func isHost(_ text: String) -> Bool {
         let pieces = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
         let host = pieces[0]
-        guard !host.isEmpty, host.utf8.allSatisfy({ (48...57).contains($0) || (97...122).contains($0) || $0 == 46 || $0 == 45 })
+        guard !host.isEmpty,
+            host.utf8.allSatisfy({ (48...57).contains($0) || (97...122).contains($0) || $0 == 46 || $0 == 45 })
         else { return false }
         if pieces.count == 2 {
             guard !pieces[1].isEmpty, pieces[1].utf8.count <= 5, pieces[1].utf8.allSatisfy({ (48...57).contains($0) })

@@ -51,7 +51,8 @@ extension Statement {
         let p = try statement.object("predicate")
         return Statement(
             subjectName: try subject.string("name"), subjectDigest: hex, ledger: try p.string("ledger"),
-            ledgerID: try p.optionalString("ledgerID"), time: try p.string("time"), nonce: try p.string("nonce"), predicate: try predicate(kind, p))
+            ledgerID: try p.optionalString("ledgerID"), time: try p.string("time"), nonce: try p.string("nonce"),
+            predicate: try predicate(kind, p))
     }
 
     private static func predicate(_ kind: EventKind, _ p: JSONFields) throws -> EventPredicate {

@@ -52,7 +52,9 @@ public struct FreezeWindow: Sendable, Equatable {
 
     /// The end of the freeze `time` is in across every window (one may begin where another ends), or `nil`
     /// when `time` is in none. Bounded: windows chained for more than a year are reported at that point.
-    public static func frozenUntil(_ time: Timestamp, windows: [FreezeWindow]) -> (until: Timestamp, window: FreezeWindow)? {
+    public static func frozenUntil(_ time: Timestamp, windows: [FreezeWindow]) -> (
+        until: Timestamp, window: FreezeWindow
+    )? {
         guard var current = windows.first(where: { $0.contains(time) }) else { return nil }
         var until = current.end(after: time)
         for _ in 0..<64 {

@@ -56,7 +56,9 @@ extension Gate {
         let who = Array(event.signer.identity.utf8)
         if approvals?.separationOfDuties == true {
             if c.history.producers.contains(who) { return "built or deployed this digest (separation of duties)" }
-            if let promoter = c.promoter, Array(promoter.utf8) == who { return "is the promoter (separation of duties)" }
+            if let promoter = c.promoter, Array(promoter.utf8) == who {
+                return "is the promoter (separation of duties)"
+            }
         }
         let signed = Timestamp(lenient: event.statement.time)
         for (what, earlier) in [("incident opened", c.history.lastOpened), ("rollback", c.history.lastRollbackFrom)] {
@@ -65,7 +67,8 @@ extension Gate {
                 return "given before the \(what) at entry \(earlier.index)"
             }
             guard let signed, signed > earlier.time else {
-                return "signed at \(event.statement.time), before the \(what) at entry \(earlier.index) (\(earlier.time.rfc3339))"
+                return
+                    "signed at \(event.statement.time), before the \(what) at entry \(earlier.index) (\(earlier.time.rfc3339))"
             }
         }
         if let text = p.expiresAt {

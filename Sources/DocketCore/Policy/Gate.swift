@@ -44,7 +44,8 @@ public enum Gate {
         else {
             return refuse(
                 "pipeline",
-                "no pipeline covers \(facts.repository); the policy's patterns are \(policy.patterns.joined(separator: ", "))")
+                "no pipeline covers \(facts.repository); the policy's patterns are \(policy.patterns.joined(separator: ", "))"
+            )
         }
         verdict.pipeline = pipeline.name
         guard let rules = pipeline.environment(target) else {
@@ -176,7 +177,8 @@ public enum Gate {
         }
         return .init(
             rule: "from", passed: false,
-            reason: "\(c.facts.repository) has nothing current in \(c.source) yet; \(c.digest.short) must run there first")
+            reason:
+                "\(c.facts.repository) has nothing current in \(c.source) yet; \(c.digest.short) must run there first")
     }
 
     /// 3. incidents: none open against the digest, in any environment.

@@ -195,7 +195,8 @@ private struct PolicyReader {
             return pattern
         }
         return Pipeline(
-            name: name, repositories: patterns, environments: try environments(o["environments"], "\(path).environments"))
+            name: name, repositories: patterns,
+            environments: try environments(o["environments"], "\(path).environments"))
     }
 
     func environments(_ value: JSONValue?, _ path: String) throws -> [EnvironmentRules] {
@@ -316,7 +317,8 @@ private struct PolicyReader {
             do { return try Role(parsing: r) } catch {
                 throw fail(
                     "\(path).roles[\(i)]",
-                    "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))")
+                    "unknown role `\(r)`; roles (lower case) are \(Role.allCases.map(\.rawValue).joined(separator: ", "))"
+                )
             }
         }
         return ApprovalRule(
@@ -337,7 +339,11 @@ private struct PolicyReader {
                 let w = try object(weekly, "\(wp).weekly", allowed: ["from", "to"])
                 func week(_ field: String) throws -> WeekTime {
                     guard let text = try? string(w[field], "\(wp).weekly.\(field)"), let t = WeekTime(parsing: text)
-                    else { throw fail("\(wp).weekly.\(field)", "expected a day and a time such as 'Fri 16:00' (Mon…Sun, 24-hour clock)") }
+                    else {
+                        throw fail(
+                            "\(wp).weekly.\(field)",
+                            "expected a day and a time such as 'Fri 16:00' (Mon…Sun, 24-hour clock)")
+                    }
                     return t
                 }
                 let (from, to) = (try week("from"), try week("to"))
@@ -353,7 +359,8 @@ private struct PolicyReader {
             let o = try object(item, wp, allowed: ["from", "to", "reason"])
             func instant(_ field: String) throws -> Timestamp {
                 guard let text = try? string(o[field], "\(wp).\(field)"), let t = Timestamp(lenient: text) else {
-                    throw fail("\(wp).\(field)", "expected an RFC 3339 time such as 2026-12-20T00:00:00Z (or give `weekly`)")
+                    throw fail(
+                        "\(wp).\(field)", "expected an RFC 3339 time such as 2026-12-20T00:00:00Z (or give `weekly`)")
                 }
                 return t
             }

@@ -111,7 +111,8 @@ public struct ApprovalRule: Sendable, Equatable {
         if !identities.isEmpty && !identities.contains(where: { $0.utf8.elementsEqual(signer.identity.utf8) }) {
             return false
         }
-        if !teams.isEmpty && !signer.teams.contains(where: { team in teams.contains { $0.utf8.elementsEqual(team.utf8) } })
+        if !teams.isEmpty
+            && !signer.teams.contains(where: { team in teams.contains { $0.utf8.elementsEqual(team.utf8) } })
         {
             return false
         }

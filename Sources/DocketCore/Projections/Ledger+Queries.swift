@@ -146,7 +146,9 @@ extension Ledger {
 
     /// What waits for approval: for every repository and gated environment with approval rules, the digest
     /// current in its `from` environment and not yet current there, whose approval rules do not all pass. With
-    /// `identity`, only what that person may still approve and has not (`rulesYouCanMeet`).
+    /// `identity`, only what that person has not approved and whose approval would help: a rule it would make
+    /// pass (the gate is asked with it added, so `distinct` is taken into account) or a failing rule it counts
+    /// towards (`rulesYouCanMeet`).
     public func pending(for identity: String? = nil, environment only: String? = nil) throws -> [PendingApproval] {
         guard let policy = try policy()?.policy else { return [] }
         let now = try ledgerTime()
@@ -164,19 +166,45 @@ extension Ledger {
                     let candidate = try projector.current(environment: from, repository: repository),
                     try projector.current(environment: rules.name, repository: repository)?.digest != candidate.digest
                 else { continue }
-                let verdict = try gate(
-                    digest: candidate.digest, repository: repository, environment: rules.name, at: now)
+                let facts = try projector.gateFacts(
+                    digest: candidate.digest, repository: repository, environment: rules.name, policy: policy,
+                    before: Int.max)
+                let policyIndex = try self.policy()?.index
+                let verdict = Gate.evaluate(
+                    environment: rules.name, policy: policy, policyIndex: policyIndex, facts: facts, now: now)
                 let failing = verdict.rules.filter { $0.rule == "approvals" && !$0.passed }.compactMap(\.name)
                 guard !failing.isEmpty else { continue }
                 var mine: [String]? = nil
                 if let identity, let signers {
-                    let approved = try projector.hasStandingApproval(
-                        digest: candidate.digest, environment: rules.name, identity: identity)
-                    let canMeet = (rules.approvals?.rules ?? []).filter { rule in
-                        failing.contains(rule.name) && signers.contains { rule.allows($0) }
-                    }.map(\.name)
-                    guard !approved, !canMeet.isEmpty else { continue }
-                    mine = canMeet
+                    guard
+                        try !projector.hasStandingApproval(
+                            digest: candidate.digest, environment: rules.name, identity: identity)
+                    else { continue }
+                    // What the gate would say with my approval added now: the rules it would make pass.
+                    var helped: Swift.Set<String> = []
+                    for signer in signers {
+                        var withMine = facts
+                        withMine.events.append(
+                            LedgerEvent(
+                                index: Int.max, time: now, signer: signer,
+                                statement: Statement(
+                                    subjectName: repository, subjectDigest: candidate.digest.hex, ledger: origin,
+                                    time: now.rfc3339, nonce: "", predicate: .approved(.init(environment: rules.name))))
+                        )
+                        let after = Gate.evaluate(
+                            environment: rules.name, policy: policy, policyIndex: policyIndex, facts: withMine,
+                            now: now)
+                        for rule in after.rules where rule.rule == "approvals" && rule.passed {
+                            if let name = rule.name, failing.contains(name) { helped.insert(name) }
+                        }
+                        // A rule my approval counts towards but cannot complete alone.
+                        for rule in rules.approvals?.rules ?? []
+                        where failing.contains(rule.name) && rule.allows(signer) {
+                            helped.insert(rule.name)
+                        }
+                    }
+                    guard !helped.isEmpty else { continue }
+                    mine = failing.filter(helped.contains)
                 }
                 out.append(
                     PendingApproval(
@@ -217,7 +245,9 @@ extension Ledger {
             return out
         }
         guard let approvals = rules.approvals else {
-            return out + ["\(environment) in pipeline \(pipeline.name) has no approval rule: approvals there count for nothing"]
+            return out + [
+                "\(environment) in pipeline \(pipeline.name) has no approval rule: approvals there count for nothing"
+            ]
         }
         if let signer = record?.signer {
             if !approvals.rules.contains(where: { $0.allows(signer) }) {
@@ -230,7 +260,8 @@ extension Ledger {
                     ($0.kind == .built || $0.kind == .deployed) && $0.signer.identity == signer.identity
                 })
             {
-                out.append("\(signer.identity) built or deployed \(digest.short): separation of duties discards the approval")
+                out.append(
+                    "\(signer.identity) built or deployed \(digest.short): separation of duties discards the approval")
             }
         }
         return out

@@ -95,7 +95,8 @@ extension Projector {
                 [.text(record.keyID), .int(index)])
         else { return record.signer }
         return Signer(
-            identity: record.identity, keyID: record.keyID, roles: Self.roles(row.text(0)), teams: Self.teams(row.text(1)))
+            identity: record.identity, keyID: record.keyID, roles: Self.roles(row.text(0)),
+            teams: Self.teams(row.text(1)))
     }
 
     /// The policy in force before entry `bound` (nil: the latest).
@@ -134,7 +135,8 @@ extension Projector {
     /// The repository a digest belongs to: that of the first image event naming it.
     func repository(of digest: Digest, before bound: Int = Int.max) throws -> String? {
         try db.row(
-            "SELECT repository FROM digest_repos WHERE digest = ? AND idx < ?", [.text(digest.description), .int(bound)])?
+            "SELECT repository FROM digest_repos WHERE digest = ? AND idx < ?",
+            [.text(digest.description), .int(bound)])?
             .text(0)
     }
 
@@ -165,7 +167,9 @@ extension Projector {
     }
 
     /// The (environment, repository) pairs that have had a current digest, in first-use order.
-    func servicesSeen(repository: String? = nil, before bound: Int = Int.max) throws -> [(environment: String, repository: String)] {
+    func servicesSeen(repository: String? = nil, before bound: Int = Int.max) throws -> [(
+        environment: String, repository: String
+    )] {
         let rows =
             try repository.map {
                 try db.rows(

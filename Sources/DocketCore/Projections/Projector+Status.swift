@@ -97,10 +97,11 @@ extension Projector {
         }
         var incidents = try openIncidents()
         if let only {
-            let digests = Set(try incidents.map(\.digest).filter { text in
-                guard let digest = try? Digest(parsing: text) else { return false }
-                return try repository(of: digest) == only
-            })
+            let digests = Set(
+                try incidents.map(\.digest).filter { text in
+                    guard let digest = try? Digest(parsing: text) else { return false }
+                    return try repository(of: digest) == only
+                })
             incidents = incidents.filter { digests.contains($0.digest) }
         }
         return LedgerStatus(

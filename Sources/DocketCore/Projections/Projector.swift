@@ -93,7 +93,8 @@ final class Projector {
                 "INSERT OR IGNORE INTO digest_repos(digest, repository, idx) VALUES (?, ?, ?)",
                 [.text(digest), .text(repository), .integer(index)])
             try db.run(
-                "INSERT OR IGNORE INTO repositories(name, first_idx) VALUES (?, ?)", [.text(repository), .integer(index)])
+                "INSERT OR IGNORE INTO repositories(name, first_idx) VALUES (?, ?)",
+                [.text(repository), .integer(index)])
         }
         switch statement.predicate {
         case .initialized(let p):
@@ -174,7 +175,8 @@ final class Projector {
             }
             try insertTimeline(event, environment: p.environment)
             if let glass = p.breakGlass {
-                try recordBreakGlass(event, environment: p.environment, reason: glass.reason, failedRules: ["incidents"])
+                try recordBreakGlass(
+                    event, environment: p.environment, reason: glass.reason, failedRules: ["incidents"])
             }
         }
     }

@@ -66,7 +66,9 @@ struct JSONFields {
 
     func optionalBool(_ key: String) throws -> Bool? {
         try optional(key).map { value in
-            guard case .bool(let b) = value else { throw FieldError(path: path(key), reason: "wrong type, expected a boolean") }
+            guard case .bool(let b) = value else {
+                throw FieldError(path: path(key), reason: "wrong type, expected a boolean")
+            }
             return b
         }
     }

@@ -46,6 +46,7 @@ extension Docket.Key {
 func validateTeams(_ teams: [String]) throws {
     for team in teams
     where team.isEmpty || !team.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
-        throw ValidationError("--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and .")
+        throw ValidationError(
+            "--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and .")
     }
 }

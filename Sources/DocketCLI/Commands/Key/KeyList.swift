@@ -4,7 +4,8 @@ import Foundation
 
 extension Docket.Key {
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List enrolled keys with their roles, teams and state.")
+        static let configuration = CommandConfiguration(
+            abstract: "List enrolled keys with their roles, teams and state.")
 
         @OptionGroup var options: LedgerOptions
 
@@ -17,7 +18,8 @@ extension Docket.Key {
                             [
                                 $0.identity.terminalSafe(keepNewlines: false, limit: 200), String($0.keyID.prefix(16)),
                                 $0.roles.map(\.rawValue).joined(separator: ","),
-                                $0.teams.isEmpty ? "-" : $0.teams.joined(separator: ",").terminalSafe(keepNewlines: false),
+                                $0.teams.isEmpty
+                                    ? "-" : $0.teams.joined(separator: ",").terminalSafe(keepNewlines: false),
                                 "entry \($0.enrolledIndex)",
                                 $0.revokedIndex.map { "revoked at entry \($0)" } ?? "active",
                             ]

@@ -50,7 +50,9 @@ extension Docket.PolicyCommand {
             } else {
                 parts.append("no break-glass")
             }
-            if !env.registryTags.isEmpty { parts.append("moves registry tags \(env.registryTags.joined(separator: ", "))") }
+            if !env.registryTags.isEmpty {
+                parts.append("moves registry tags \(env.registryTags.joined(separator: ", "))")
+            }
             if let plan = env.rollbackPlan { parts.append("rollback plan: \(plan)") }
             return parts.joined(separator: "; ")
         }
