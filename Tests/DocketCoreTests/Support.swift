@@ -82,13 +82,21 @@ final class Scenario {
     }
 
     @discardableResult
-    func enroll(_ name: String, roles: [Role]) throws -> KeyFile {
+    func enroll(_ name: String, roles: [Role], teams: [String]? = nil) throws -> KeyFile {
         let key = KeyFile(identity: "\(name)@example.com", key: try SigningKey.generate())
         keys[name] = key
         try append(
             "admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
-            .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles)))
+            .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles, teams: teams)))
         return key
+    }
+
+    /// Sets `name`'s key's roles and teams (a signed `key-updated`).
+    func update(_ name: String, roles: [Role], teams: [String]) throws {
+        let key = try #require(keys[name])
+        try append(
+            "admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
+            .keyUpdated(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles, teams: teams)))
     }
 
     func setPolicy(_ yaml: String) throws {
