@@ -8,18 +8,22 @@ import Testing
 struct PipelineTests {
     let a = digest("a")
     let b = digest("b")
+    let c = digest("c")
 
     /// A promotion's live verdict (the gate at that index, at that ledger time, for that promoter), then the
     /// promotion itself: plain when the gate passes, break-glass naming the failed rules when it does not.
     @discardableResult
-    static func promote(_ s: Scenario, _ image: Digest, to env: String = "production") throws -> (Int, GateVerdict) {
+    static func promote(
+        _ s: Scenario, _ image: Digest, to env: String = "production", repository: String = Scenario.repository
+    ) throws -> (Int, GateVerdict) {
         let index = try s.ledger.treeSize()
         let live = try s.ledger.gate(
-            digest: image, repository: Scenario.repository, environment: env, before: index,
+            digest: image, repository: repository, environment: env, before: index,
             at: try s.ledger.ledgerTime(),
             promoter: "rel@example.com")
         let glass = live.eligible ? nil : Predicates.BreakGlass(reason: "hotfix", failedRules: live.failedRules)
-        let receipt = try s.record("rel", image, .promoted(.init(from: "staging", to: env, breakGlass: glass)))
+        let receipt = try s.record(
+            "rel", image, .promoted(.init(from: "staging", to: env, breakGlass: glass)), repository: repository)
         #expect(receipt.index == index)
         return (index, live)
     }
@@ -43,6 +47,43 @@ struct PipelineTests {
         try s.record("ci", image, .deployed(.init(environment: "staging")))
         try s.record("ci", image, .check(.init(check: "security-scan", result: .pass)))
         s.clock.advance(seconds: 3600)
+    }
+
+    /// Two services under two pipelines: approval rules with teams (changed by a `key-updated` in between), a
+    /// freeze that blocks and then lets through, and a break-glass approved by someone else.
+    static func organisation(_ t: PipelineTests) throws -> (Scenario, [(Int, GateVerdict)]) {
+        let (payments, tool) = (OrganisationTests.payments, OrganisationTests.tool)
+        let s = try Scenario()
+        s.clock.set(Timestamp(lenient: "2026-03-27T12:00:00Z")!)  // a Friday, before the weekend freeze
+        try s.enroll("sec", roles: [.approver], teams: ["security"])
+        try s.setPolicy(
+            OrganisationTests.policy.replacingOccurrences(
+                of: "        checks: [security-scan]\n",
+                with:
+                    "        checks: [security-scan]\n        freeze:\n          - {weekly: {from: 'Fri 16:00', to: 'Mon 08:00'}, timeZone: Europe/Berlin, reason: weekend}\n"
+            ))
+        func stage(_ image: Digest, _ repository: String) throws {
+            try s.record("ci", image, .built(.init()), repository: repository)
+            try s.record("ci", image, .deployed(.init(environment: "staging")), repository: repository)
+            try s.record("ci", image, .check(.init(check: "security-scan", result: .pass)), repository: repository)
+        }
+        try stage(t.a, payments)
+        try stage(t.c, tool)
+        s.clock.advance(seconds: 3601)
+        for name in ["alice", "bob", "sec"] {
+            try s.record(name, t.a, .approved(.init(environment: "production")), repository: payments)
+        }
+        try s.update("sec", roles: [.approver], teams: [])  // after approving: the approval keeps its team
+        let first = try promote(s, t.a, repository: payments)
+        #expect(first.1.eligible, "\(first.1.rules)")
+        try s.record("alice", t.c, .approved(.init(environment: "production")), repository: tool)
+        let toolPromotion = try promote(s, t.c, repository: tool)
+        try stage(t.b, payments)
+        s.clock.set(Timestamp(lenient: "2026-03-27T15:30:00Z")!)  // 16:30 in Berlin: frozen
+        try s.record("sec", t.b, .approved(.init(environment: "production", breakGlass: true)), repository: payments)
+        let glass = try promote(s, t.b, repository: payments)
+        #expect(glass.1.failedRules == ["approvals", "freeze"])
+        return (s, [first, toolPromotion, glass])
     }
 
     /// Stories, each returning its promotions with the verdicts the live gate gave.
@@ -116,6 +157,7 @@ struct PipelineTests {
                 return (s, [after])
             }
         ),
+        ("organisation", { t in try organisation(t) }),
     ]
 
     /// Each story twice: with the replay's window of recent events, and with a window of one event, so the gate's
