@@ -107,7 +107,7 @@ func envelopes(origin: String, ledgerID: String, first: Int, count: Int) -> [(da
 }
 
 /// Enrols the story's actors and records the policy, in one batch.
-func enrolActorsAndPolicy(_ ledger: Ledger, origin: String) throws {
+func enrolActorsAndPolicy(_ ledger: Ledger, origin: String, policy text: String = policyText) throws {
     let admin = actor("admin").key
     var setup: [(data: Data, source: String)] = []
     for (name, role) in [("ci", [Role.ci, .checker]), ("approver", [.approver]), ("releaser", [.releaser])] {
@@ -118,7 +118,7 @@ func enrolActorsAndPolicy(_ ledger: Ledger, origin: String) throws {
             predicate: .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: role)))
         setup.append((Envelope.sign(payload: statement.encoded(), with: admin).compactJSON, "setup"))
     }
-    let policy = try Policy(parsing: policyText, source: "bench policy")
+    let policy = try Policy(parsing: text, source: "bench policy")
     let statement = try Statement.make(
         subjectName: "policy", subjectDigest: policy.documentHash, ledger: origin, ledgerID: try ledger.ledgerID(),
         predicate: .policy(.init(policy: policy.document)))
@@ -246,6 +246,81 @@ func queryLatency() throws {
             digest: recent, repository: "registry.bench/app", environment: "production", at: try ledger.ledgerTime())
     }
     emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
+}
+
+/// `status --repo`, full `status` and `gate` latency in a ledger of `--repos` services, each promoted through five
+/// environments with an approval at every gate (median of 15 each, for the last service).
+func serviceLatency() throws {
+    let repos = intOption("repos")
+    let dir = NSTemporaryDirectory() + "docket-bench-services-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let origin = "bench.example/services"
+    let ledger = try Ledger.create(path: dir + "/ledger.db", origin: origin, admin: actor("admin"))
+    try enrolActorsAndPolicy(
+        ledger, origin: origin,
+        policy: """
+            pipelines:
+              - name: services
+                repositories: ['registry.bench/**']
+                environments:
+                  - name: dev
+                  - {name: test, from: dev, approvals: {min: 1, roles: [approver]}}
+                  - {name: staging, from: test, approvals: {min: 1, roles: [approver]}}
+                  - {name: preprod, from: staging, approvals: {min: 1, roles: [approver]}}
+                  - {name: production, from: preprod, approvals: {min: 1, roles: [approver]}, checks: [scan]}
+            """)
+    let id = try ledger.ledgerID()
+    let environments = ["dev", "test", "staging", "preprod", "production"]
+    let (ci, approver, releaser) = (actor("ci").key.seed, actor("approver").key.seed, actor("releaser").key.seed)
+    func sign(_ seed: Data, _ repository: String, _ hex: String, _ predicate: EventPredicate) -> (Data, String) {
+        let statement = must {
+            try Statement.make(
+                subjectName: repository, subjectDigest: hex, ledger: origin, ledgerID: id, predicate: predicate)
+        }
+        return (Envelope.sign(payload: statement.encoded(), with: must { try SigningKey(seed: seed) }).compactJSON, "bench")
+    }
+    // One service's story per batch step: built, scanned, deployed to dev, approved and promoted through the rest.
+    // Promotions need the step before them committed, so each stage is one batch over every service.
+    var stages: [[(data: Data, source: String)]] = [[], []]
+    for r in 0..<repos {
+        let repository = "registry.bench/team-\(r)/app"
+        let hex = SHA256.hash(Data(repository.utf8)).hex
+        stages[0] += [
+            sign(ci, repository, hex, .built(.init(tags: ["v1"]))),
+            sign(ci, repository, hex, .check(.init(check: "scan", result: .pass))),
+            sign(ci, repository, hex, .deployed(.init(environment: "dev"))),
+        ]
+        for environment in environments.dropFirst() {
+            stages[1].append(sign(approver, repository, hex, .approved(.init(environment: environment))))
+        }
+    }
+    for stage in stages { _ = try ledger.appendBatch(stage) }
+    for (from, to) in zip(environments, environments.dropFirst()) {
+        let promotions = (0..<repos).map { r -> (data: Data, source: String) in
+            let repository = "registry.bench/team-\(r)/app"
+            return sign(releaser, repository, SHA256.hash(Data(repository.utf8)).hex, .promoted(.init(from: from, to: to)))
+        }
+        _ = try ledger.appendBatch(promotions)
+    }
+    let last = "registry.bench/team-\(repos - 1)/app"
+    let digest = try Digest(hex: SHA256.hash(Data(last.utf8)).hex)
+    func median(_ body: () throws -> Void) rethrows -> Double {
+        var samples: [Double] = []
+        for _ in 0..<15 { samples.append(try seconds(body)) }
+        return samples.sorted()[samples.count / 2]
+    }
+    let time = try ledger.ledgerTime()
+    let one = try median { _ = try ledger.status(repository: last) }
+    let all = try median { _ = try ledger.status() }
+    let gate = try median {
+        _ = try ledger.gate(digest: digest, repository: last, environment: "production", at: time)
+    }
+    let verdict = try ledger.gate(digest: digest, repository: last, environment: "production", at: time)
+    emit([
+        "repos": repos, "entries": try ledger.treeSize(), "statusRepoSeconds": one, "statusAllSeconds": all,
+        "gateSeconds": gate, "gateEligibleRules": verdict.rules.filter(\.passed).count,
+    ])
 }
 
 /// Where verification time goes, per entry, on one core: read, parse the entry, parse the statement, verify; and
@@ -380,6 +455,7 @@ case "breakdown": try verifyBreakdown()
 case "generate": try generate()
 case "append": try appendRates()
 case "query": try queryLatency()
+case "services": try serviceLatency()
 default:
     FileHandle.standardError.write(
         Data(

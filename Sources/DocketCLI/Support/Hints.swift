@@ -40,6 +40,13 @@ enum Hints {
         case .unknownSigner: "if the key is new, an admin enrols it with `docket key enroll FILE.pub --role ROLE`"
         case .breakGlassNotNeeded: "promote without --break-glass"
         case .noDefaultRollbackTarget: "name one with --to"
+        case .breakGlassApprovalsMissing:
+            "an approver other than the promoter signs one with `docket approve DIGEST --env ENV --break-glass`"
+        case .rollbackTargetIncident: "restore it anyway with --break-glass REASON, or name another with --to"
+        case .repositoryMismatch(let digest, let owner, _): "give it as \(owner)@\(digest)"
+        case .noPipeline: "an admin adds a pipeline for it with `docket policy set FILE`"
+        case .ledgerIDMissing, .foreignLedgerID:
+            "sign for this ledger: with --out away from it, pass --ledger-id FILE from `docket ledger describe --out FILE`"
         default: nil
         }
     }

@@ -49,6 +49,7 @@ enum Schema {
             WHERE kind = 'rolled-back';
         CREATE TABLE IF NOT EXISTS environments(name TEXT NOT NULL, repository TEXT NOT NULL, first_idx INTEGER NOT NULL,
             PRIMARY KEY(name, repository)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS environments_by_repository ON environments(repository, first_idx);
         CREATE TABLE IF NOT EXISTS approvals(digest TEXT NOT NULL, environment TEXT NOT NULL, identity TEXT NOT NULL,
             idx INTEGER NOT NULL, state TEXT NOT NULL, PRIMARY KEY(digest, environment, identity)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS approvals_by_environment ON approvals(environment, state);
@@ -62,6 +63,7 @@ enum Schema {
         CREATE INDEX IF NOT EXISTS tags_by_digest ON tags(digest);
         CREATE TABLE IF NOT EXISTS tag_moves(idx INTEGER NOT NULL, repository TEXT NOT NULL, tag TEXT NOT NULL,
             from_digest TEXT NOT NULL, to_digest TEXT NOT NULL, PRIMARY KEY(idx, repository, tag)) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS tag_moves_by_repository ON tag_moves(repository, idx);
         CREATE TABLE IF NOT EXISTS tag_history(repository TEXT NOT NULL, tag TEXT NOT NULL, idx INTEGER NOT NULL,
             digest TEXT NOT NULL, PRIMARY KEY(repository, tag, idx)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS drift(idx INTEGER PRIMARY KEY, environment TEXT NOT NULL, repository TEXT NOT NULL,

@@ -135,7 +135,7 @@ extension Gate {
         var reason =
             counted.count >= needed
             ? "break-glass approved by \(counted.isEmpty ? "no one (none required)" : counted.joined(separator: ", "))"
-            : "break-glass needs \(needed - counted.count) more approval\(needed - counted.count == 1 ? "" : "s") of the break-glass by people other than the promoter (`docket approve \(facts.digest) --env \(target) --break-glass`)"
+            : "break-glass needs \(needed - counted.count) more approval\(needed - counted.count == 1 ? "" : "s") of the break-glass by people other than the promoter"
         if !notCounted.isEmpty { reason += "; not counted: " + notCounted.joined(separator: "; ") }
         return (counted, reason)
     }

@@ -173,7 +173,7 @@ extension Projector {
         let rows =
             try repository.map {
                 try db.rows(
-                    "SELECT name, repository FROM environments WHERE repository = ? AND first_idx < ? ORDER BY first_idx",
+                    "SELECT name, repository FROM environments INDEXED BY environments_by_repository WHERE repository = ? AND first_idx < ? ORDER BY first_idx",
                     [.text($0), .int(bound)])
             }
             ?? db.rows(
@@ -352,12 +352,18 @@ extension Projector {
             to: row.text(4) ?? "")
     }
 
-    /// The last `limit` tag moves before `bound`, oldest first.
-    func recentTagMoves(before bound: Int, limit: Int = 50) throws -> [TagMove] {
-        try db.rows(
-            "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT ?",
-            [.int(bound), .int(limit)]
-        ).map(Self.tagMove).reversed()
+    /// The last `limit` tag moves before `bound` (of one repository, or all), oldest first.
+    func recentTagMoves(repository: String? = nil, before bound: Int, limit: Int = 50) throws -> [TagMove] {
+        let rows =
+            try repository.map {
+                try db.rows(
+                    "SELECT \(Self.tagMoveColumns) FROM tag_moves INDEXED BY tag_moves_by_repository WHERE repository = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
+                    [.text($0), .int(bound), .int(limit)])
+            }
+            ?? db.rows(
+                "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT ?",
+                [.int(bound), .int(limit)])
+        return rows.map(Self.tagMove).reversed()
     }
 
     /// Every tag move, in order.

@@ -108,7 +108,7 @@ extension Projector {
             origin: origin, size: size, asOfIndex: bound - 1, asOfTime: now.rfc3339,
             policyIndex: try self.policy(before: bound)?.index, repositories: repositories, environments: columns,
             services: services, openIncidents: incidents,
-            tagMoves: try recentTagMoves(before: bound).filter { only == nil || $0.repository == only },
+            tagMoves: try recentTagMoves(repository: only, before: bound),
             activeFreezes: freezes)
     }
 
