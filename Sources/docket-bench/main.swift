@@ -278,7 +278,9 @@ func serviceLatency() throws {
             try Statement.make(
                 subjectName: repository, subjectDigest: hex, ledger: origin, ledgerID: id, predicate: predicate)
         }
-        return (Envelope.sign(payload: statement.encoded(), with: must { try SigningKey(seed: seed) }).compactJSON, "bench")
+        return (
+            Envelope.sign(payload: statement.encoded(), with: must { try SigningKey(seed: seed) }).compactJSON, "bench"
+        )
     }
     // One service's story per batch step: built, scanned, deployed to dev, approved and promoted through the rest.
     // Promotions need the step before them committed, so each stage is one batch over every service.
@@ -299,7 +301,8 @@ func serviceLatency() throws {
     for (from, to) in zip(environments, environments.dropFirst()) {
         let promotions = (0..<repos).map { r -> (data: Data, source: String) in
             let repository = "registry.bench/team-\(r)/app"
-            return sign(releaser, repository, SHA256.hash(Data(repository.utf8)).hex, .promoted(.init(from: from, to: to)))
+            return sign(
+                releaser, repository, SHA256.hash(Data(repository.utf8)).hex, .promoted(.init(from: from, to: to)))
         }
         _ = try ledger.appendBatch(promotions)
     }

@@ -119,11 +119,17 @@ struct OrganisationTests {
         let error = #expect(throws: ModelError.self) { try Repository(normalized: "Registry.Example/app") }
         #expect("\(error!)".contains("write `registry.example/app`"))
         let s = try organisation()
-        #expect(throws: ModelError.self) { try s.record("ci", a, .built(.init()), repository: "Registry.Example/payments") }
+        #expect(throws: ModelError.self) {
+            try s.record("ci", a, .built(.init()), repository: "Registry.Example/payments")
+        }
         #expect(RepositoryPattern("registry.example/tools/*").matches(try Repository(normalized: Self.tool)))
-        #expect(!RepositoryPattern("registry.example/tools/*").matches(try Repository(normalized: "registry.example/tools/a/b")))
-        #expect(RepositoryPattern("registry.example/**").matches(try Repository(normalized: "registry.example/tools/a/b")))
-        #expect(RepositoryPattern("registry.example/app-?").matches(try Repository(normalized: "registry.example/app-1")))
+        #expect(
+            !RepositoryPattern("registry.example/tools/*").matches(
+                try Repository(normalized: "registry.example/tools/a/b")))
+        #expect(
+            RepositoryPattern("registry.example/**").matches(try Repository(normalized: "registry.example/tools/a/b")))
+        #expect(
+            RepositoryPattern("registry.example/app-?").matches(try Repository(normalized: "registry.example/app-1")))
     }
 
     @Test("A repository no pipeline matches is refused at `built`, naming the patterns")
@@ -177,11 +183,14 @@ struct OrganisationTests {
         let early = try s.envelope(
             "sec", subject: Self.payments, digest: a.hex, .approved(.init(environment: "production")))
         s.clock.advance(seconds: 10)
-        try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)), repository: Self.payments)
+        try s.record(
+            "ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)),
+            repository: Self.payments)
         s.clock.advance(seconds: 10)
         try s.ledger.append(early, source: "sec's file")
         try s.record(
-            "ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)), repository: Self.payments)
+            "ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)),
+            repository: Self.payments)
         s.clock.advance(seconds: 3601)
         let verdict = try s.gate(a, "production", repository: Self.payments)
         let security = try #require(s.approvalRule(verdict, "security"))
@@ -221,7 +230,9 @@ struct OrganisationTests {
                 """, source: "t")
         let rules = try #require(policy.environment("production", repository: Repository(normalized: "a.example/b")))
         func t(_ text: String) -> Timestamp { Timestamp(lenient: text)! }
-        func until(_ text: String) -> String? { FreezeWindow.frozenUntil(t(text), windows: rules.freeze)?.until.rfc3339 }
+        func until(_ text: String) -> String? {
+            FreezeWindow.frozenUntil(t(text), windows: rules.freeze)?.until.rfc3339
+        }
         // Winter time (UTC+1), the Friday before summer time starts on Sunday 29 March.
         #expect(until("2026-03-27T14:59:59Z") == nil)
         #expect(until("2026-03-27T15:00:00Z") == "2026-03-30T06:00:00.000Z")  // Monday 08:00 summer time
@@ -257,10 +268,14 @@ struct OrganisationTests {
         try s.record("ci", a, .deployed(.init(environment: "staging")))
         let frozen = try s.gate(a, "production")
         #expect(frozen.failedRules == ["freeze"])
-        #expect(s.rule(frozen, "freeze")?.reason == "frozen until Mon 08:00 Europe/Berlin, 2026-03-30T06:00:00.000Z (weekend)")
+        #expect(
+            s.rule(frozen, "freeze")?.reason
+                == "frozen until Mon 08:00 Europe/Berlin, 2026-03-30T06:00:00.000Z (weekend)")
         #expect(frozen.eligibleAt == "2026-03-30T06:00:00.000Z")
         #expect(try s.ledger.status().activeFreezes.map(\.reason) == ["weekend"])
-        #expect(throws: LedgerError.self) { try s.record("rel", a, .promoted(.init(from: "staging", to: "production"))) }
+        #expect(throws: LedgerError.self) {
+            try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
+        }
         s.clock.set(Timestamp(lenient: "2026-03-30T06:00:00Z")!)
         try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
         #expect(try s.ledger.status().activeFreezes.isEmpty)
@@ -288,7 +303,9 @@ struct OrganisationTests {
         let unbuilt = try s.gate(b, "production", repository: Self.payments)
         #expect(unbuilt.failedRules.first == "built")
         let refused = #expect(throws: LedgerError.self) { try promote(s, b, glass: unbuilt.failedRules) }
-        #expect("\(refused!)".contains("may override only soak, approvals, checks, freeze; failing and not overridable: built"))
+        #expect(
+            "\(refused!)".contains(
+                "may override only soak, approvals, checks, freeze; failing and not overridable: built"))
         let report = try Verifier.verify(ledger: s.ledger, options: .init())
         #expect(report.ok)
         #expect(report.breakGlass.map(\.digest) == [a.description])
@@ -311,7 +328,8 @@ struct OrganisationTests {
         #expect(choice.target.digest == b)
         #expect(choice.leaving == c.description)
         #expect(choice.drift?.index == observed.index)
-        let back = try s.record("rel", b, .rolledBack(.init(environment: "production", from: c.description, reason: "drift")))
+        let back = try s.record(
+            "rel", b, .rolledBack(.init(environment: "production", from: c.description, reason: "drift")))
         #expect(try s.ledger.drift().map(\.settledIndex) == [back.index])
         #expect(try s.ledger.current(environment: "production", repository: repository)?.digest == b)
         // Now a is the target; an open incident against it refuses the rollback unless break-glass.
@@ -326,7 +344,9 @@ struct OrganisationTests {
         try s.record(
             "rel", a,
             .rolledBack(
-                .init(environment: "production", from: b.description, reason: "bad b", breakGlass: .init(reason: "b is worse"))))
+                .init(
+                    environment: "production", from: b.description, reason: "bad b",
+                    breakGlass: .init(reason: "b is worse"))))
         let report = try Verifier.verify(ledger: s.ledger, options: .init())
         #expect(report.ok)
         #expect(report.breakGlass.map(\.kind) == ["rolled-back"])
@@ -360,15 +380,20 @@ struct OrganisationTests {
             let error = #expect(throws: PolicyError.self) { try Policy(parsing: yaml, source: "p.yaml") }
             #expect(error.map { "\($0)".contains(expected) } == true, "\(String(describing: error))")
         }
-        let head = "pipelines:\n  - name: p\n    repositories: ['registry.example/*']\n    environments:\n      - name: s\n      - name: prod\n        from: s\n"
+        let head =
+            "pipelines:\n  - name: p\n    repositories: ['registry.example/*']\n    environments:\n      - name: s\n      - name: prod\n        from: s\n"
         refused(head + "        checks: [scan, scan]\n", "check `scan` is listed twice")
         refused(head + "        approvals: {min: 0}\n", "min: 0")
-        refused(head.replacingOccurrences(of: "registry.example/*", with: "Registry.Example/App"), "can match no repository")
         refused(
-            head + "        freeze:\n          - {weekly: {from: 'Fri 16:00', to: 'Mon 08:00'}, timeZone: Mars/Olympus, reason: x}\n",
+            head.replacingOccurrences(of: "registry.example/*", with: "Registry.Example/App"), "can match no repository"
+        )
+        refused(
+            head
+                + "        freeze:\n          - {weekly: {from: 'Fri 16:00', to: 'Mon 08:00'}, timeZone: Mars/Olympus, reason: x}\n",
             "not an IANA time zone")
         refused(
-            head + "        freeze:\n          - {from: '2027-01-04T00:00:00Z', to: '2026-12-20T00:00:00Z', reason: x}\n",
+            head
+                + "        freeze:\n          - {from: '2027-01-04T00:00:00Z', to: '2026-12-20T00:00:00Z', reason: x}\n",
             "ends before it starts")
         refused(head + "        breakGlass: {allow: [everything]}\n", "unknown rule `everything`")
         let policy = try Policy(
@@ -377,7 +402,8 @@ struct OrganisationTests {
                 + "  - name: q\n    repositories: ['registry.example/app']\n    environments:\n      - name: s\n",
             source: "p.yaml")
         let signers = [Signer(identity: "alice@example.com", keyID: "k", roles: [.approver])]
-        let warnings = policy.warnings(signers: signers, running: [(environment: "old", repository: "registry.example/app")])
+        let warnings = policy.warnings(
+            signers: signers, running: [(environment: "old", repository: "registry.example/app")])
         #expect(warnings.contains { $0.contains("no enrolled key is in team security") })
         #expect(warnings.contains { $0.contains("no enrolled key has identity sam@example.com") })
         #expect(warnings.contains { $0.contains("needs 3 approvals from identity sam@example.com, but only 0") })

@@ -87,7 +87,8 @@ final class Scenario {
         keys[name] = key
         try append(
             "admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
-            .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles, teams: teams)))
+            .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles, teams: teams))
+        )
         return key
     }
 
