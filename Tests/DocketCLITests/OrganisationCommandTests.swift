@@ -177,6 +177,12 @@ struct OrganisationCommandTests {
         r = try cli.run(["policy", "set", cli.path("bad.yaml"), "--key", cli.path("admin.key")])
         #expect(r.code == 2 && r.stderr.contains("can match no repository name"), "\(r.stderr)")
         #expect(r.stderr.split(separator: "\n").count == 1)
+        r = try cli.run(["gate", p1, "--env", "nowhere"])
+        #expect(r.code == 2 && r.stderr.contains("`nowhere` is not in the policy"), "\(r.stderr)")
+        r = try cli.run(["status", "--repo", "registry.example/nothing"])
+        #expect(r.code == 2 && r.stderr.contains("names the repository registry.example/nothing"), "\(r.stderr)")
+        r = try cli.run(["key", "update", "nobody@example.com", "--role", "approver", "--key", cli.path("admin.key")])
+        #expect(r.code == 2 && r.stderr.contains("no key of this ledger belongs to nobody@example.com"), "\(r.stderr)")
         #expect(try cli.ok(["checkpoint"]) == before)
     }
 }

@@ -130,6 +130,15 @@ struct OrganisationTests {
             RepositoryPattern("registry.example/**").matches(try Repository(normalized: "registry.example/tools/a/b")))
         #expect(
             RepositoryPattern("registry.example/app-?").matches(try Repository(normalized: "registry.example/app-1")))
+        // Leading wildcards stand for a registry host too; only a pattern no normal name fits is refused.
+        for pattern in ["**", "*/app", "**/app", "*.example/**", "docker.io/library/*", "registry.example/*/*"] {
+            #expect(RepositoryPattern(pattern).canMatchSomeRepository, "\(pattern)")
+        }
+        for pattern in ["Registry.Example/app", "app", "*/App", "registry.example//app", "?/app"] {
+            #expect(!RepositoryPattern(pattern).canMatchSomeRepository, "\(pattern)")
+        }
+        #expect(RepositoryPattern("**").matches(try Repository(normalized: "docker.io/library/nginx")))
+        #expect(RepositoryPattern("*/app").matches(try Repository(normalized: "registry.example/app")))
     }
 
     @Test("A repository no pipeline matches is refused at `built`, naming the patterns")

@@ -253,6 +253,7 @@ class Ledger:
         self.ci_seed = base64.b64decode(json.loads(self.ci_key.read_text())["seed"])
         self.ci_signer = helpers.as_signing_key(self.ci_seed)
         self.verifier_key = self.log(limit=1)[0]["predicate"]["logKey"]
+        self.ledger_id = json.loads(self.must(["ledger", "describe", "--json"]).stdout)["ledgerID"]
 
     def must(self, args, timeout=30):
         res = self.d.run(args, ledger=self.path, timeout=timeout, cwd=self.dir)
@@ -292,15 +293,17 @@ class Ledger:
         envelope = helpers.sign_envelope(self.ci_signer, payload, payload_type)
         return json.dumps(envelope, separators=(",", ":")).encode()
 
-    def built_statement(self, hex_digest, repo="reliability/app", origin=None):
+    def built_statement(self, hex_digest, repo="docker.io/reliability/app", origin=None):
+        """A `built` statement signed for this ledger (its origin and ledger ID); `repo` in normal form."""
         t = datetime.now(timezone.utc)
         now = t.strftime("%Y-%m-%dT%H:%M:%S.") + f"{t.microsecond // 1000:03d}Z"
         return {"_type": helpers.STATEMENT_TYPE,
-                "predicate": {"ledger": origin or self.origin, "nonce": os.urandom(16).hex(), "time": now},
+                "predicate": {"ledger": origin or self.origin, "ledgerID": self.ledger_id,
+                              "nonce": os.urandom(16).hex(), "time": now},
                 "predicateType": "https://docket.dev/built/v1",
                 "subject": [{"digest": {"sha256": hex_digest}, "name": repo}]}
 
-    def built_envelope(self, hex_digest, out, repo="reliability/app"):
+    def built_envelope(self, hex_digest, out, repo="docker.io/reliability/app"):
         """Writes a signed, not appended, `built` envelope to out."""
         payload = json.dumps(self.built_statement(hex_digest, repo), separators=(",", ":"), sort_keys=True)
         out.write_bytes(self.sign_statement_bytes(payload.encode()))

@@ -150,7 +150,7 @@ def crash(docket, ledger_factory, budget, seed, note):
     batch_files = []
     for b in range(batches_wanted):
         hexes = [new_hex(f"crash-batch-{b}-{k}") for k in range(3)]
-        files = [ledger.built_envelope(h, ledger.dir / f"batch-{b}-{k}.json", repo="crash/batch")
+        files = [ledger.built_envelope(h, ledger.dir / f"batch-{b}-{k}.json", repo="docker.io/crash/batch")
                  for k, h in enumerate(hexes)]
         batch_files.append((hexes, files))
     launched = {}  # digest hex → kind
@@ -259,7 +259,7 @@ class TestCrashSafety:
 
     def test_no_entry_that_no_appender_asked_for(self, crash):
         unknown = [e["index"] for e in crash.entries if e["kind"] == "built"
-                   and e.get("digest", "")[7:] not in crash.launched and e.get("subject") != "crash/calibrate"]
+                   and e.get("digest", "")[7:] not in crash.launched and e.get("subject") != "docker.io/crash/calibrate"]
         assert not unknown, f"unexpected entries: {unknown[:5]}"
 
     def test_submit_batches_are_all_or_nothing_under_sigkill(self, crash):

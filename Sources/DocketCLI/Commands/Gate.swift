@@ -32,6 +32,12 @@ extension Docket {
             let (digest, repository) = try ledger.resolve(try ImageReference(parsing: self.digest))
             let point = try LedgerPoint(at, in: ledger)
             if let env {
+                // An environment the pipeline does not have is a typing mistake, not a "no".
+                if let pipeline = try? ledger.pipeline(for: repository, before: point.bound),
+                    pipeline.environment(env) == nil
+                {
+                    throw LedgerError.notInPolicy(environment: env, known: pipeline.environmentNames)
+                }
                 let verdict = try ledger.gate(
                     digest: digest, repository: repository, environment: env, before: point.bound, at: point.time,
                     promoter: promoter)

@@ -14,7 +14,8 @@ enum Render {
                 v.rules.map { rule in
                     [
                         Terminal.mark(rule.passed),
-                        (rule.name.map { "\(rule.rule):\($0)" } ?? rule.rule).terminalSafe(),
+                        (rule.name.flatMap { $0 == rule.rule ? nil : "\(rule.rule):\($0)" } ?? rule.rule)
+                            .terminalSafe(),
                         rule.reason.terminalSafe(keepNewlines: false),
                     ]
                 }))

@@ -29,13 +29,14 @@ public enum LedgerError: DocketFailure, Equatable {
     case repositoryMismatch(digest: String, owner: String, given: String)
     /// A digest the ledger does not know, given without its repository.
     case unknownDigest(String)
+    case unknownRepository(String)
 
     public var category: FailureCategory {
         switch self {
         case .refused, .gateRefused: .refused
         case .noLedger, .alreadyExists, .notALedger, .isFolder, .schemaMismatch, .badOrigin, .corrupt,
             .logKeyUnavailable, .notInTree, .foreignCheckpoint, .noPolicy, .notInPolicy, .notGated, .repositoryMismatch,
-            .unknownDigest:
+            .unknownDigest, .unknownRepository:
             .badInput
         }
     }
@@ -66,6 +67,8 @@ public enum LedgerError: DocketFailure, Equatable {
         case .repositoryMismatch(let digest, let owner, let given):
             "\(given)@\(digest): the digest belongs to \(owner), not \(given); give it as \(owner)@\(digest)"
         case .unknownDigest(let digest): "\(digest) is not in the ledger; give it as REPOSITORY@\(digest)"
+        case .unknownRepository(let name):
+            "no event of the ledger names the repository \(name); `docket status` lists the ledger's services"
         }
     }
 }
@@ -134,7 +137,7 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
         case .unknownEnvironment(let name, let pipeline, let known):
             "environment `\(name)` is not in \(pipeline.map { "pipeline \($0) of " } ?? "")the policy in force; environments are \(known.joined(separator: ", "))"
         case .noPipeline(let repository, let patterns):
-            "no pipeline of the policy in force covers \(repository); its repository patterns are \(patterns.joined(separator: ", ")) (an admin adds one)"
+            "no pipeline of the policy in force covers \(repository); its repository patterns are \(patterns.joined(separator: ", "))"
         case .repositoryMismatch(let digest, let owner, let given):
             "\(digest) belongs to \(owner) (its first event names it so), not \(given); give it as \(owner)@\(digest)"
         case .ledgerIDMissing(let this):

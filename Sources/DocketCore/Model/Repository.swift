@@ -166,22 +166,34 @@ public struct RepositoryPattern: Sendable, Equatable, CustomStringConvertible {
         return samples.contains { other.matches($0) } || other.samples.contains { matches($0) }
     }
 
-    /// Names this pattern matches, each wildcard stood in for by `a` (and `**` by `a` or `a/a`).
+    /// Names this pattern matches, each wildcard stood in for by a short filler: `?` by `a`, `*` by `a` or a
+    /// host-like `a.a`, `**` by one to three components (the first of them host-like or not), so a pattern
+    /// such as `**` or `*/app` finds its normal-form names (`a.a/a`, `a.a/app`).
     private var samples: [Repository] {
-        ["a", "a/a"].compactMap { across in
-            var sample = ""
-            for token in tokens {
-                switch token {
-                case .literal(let b): sample.unicodeScalars.append(Unicode.Scalar(b))
-                case .one, .within: sample += "a"
-                case .across: sample += across
+        let withinFillers = ["a", "a.a"]
+        let acrossFillers = ["a", "a/a", "a.a/a", "a.a/a/a"]
+        var found: [Repository] = []
+        for within in withinFillers {
+            for across in acrossFillers {
+                var sample = ""
+                for token in tokens {
+                    switch token {
+                    case .literal(let b): sample.unicodeScalars.append(Unicode.Scalar(b))
+                    case .one: sample += "a"
+                    case .within: sample += within
+                    case .across: sample += across
+                    }
+                }
+                if let repository = try? Repository(normalized: sample), matches(repository),
+                    !found.contains(repository)
+                {
+                    found.append(repository)
                 }
             }
-            return (try? Repository(normalized: sample)).flatMap { matches($0) ? $0 : nil }
         }
+        return found
     }
 
-    /// Whether some normalised repository name can match: each wildcard stood in for by `a` (and `**` by
-    /// `a/a` or `a`) must give a name in normal form.
+    /// Whether some normalised repository name can match (tried on the samples above).
     public var canMatchSomeRepository: Bool { !samples.isEmpty }
 }

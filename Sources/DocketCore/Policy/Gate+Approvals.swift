@@ -26,12 +26,14 @@ extension Gate {
             let names = assigned[r].prefix(approvals.distinct ? rule.min : Int.max).map { counting[$0].identity }
             var reason: String
             let passed = names.count >= rule.min
+            // The one unnamed rule of the short form is called `approvals`; say "rule NAME" only for named ones.
+            let label = rule.name == "approvals" ? "" : "rule \(rule.name): "
             if passed {
-                reason = "rule \(rule.name): \(names.count) of \(rule.min) required: \(names.joined(separator: ", "))"
+                reason = "\(label)\(names.count) of \(rule.min) required: \(names.joined(separator: ", "))"
             } else {
                 let missing = rule.min - names.count
                 reason =
-                    "rule \(rule.name) needs \(missing) more approval\(missing == 1 ? "" : "s") from \(rule.allowedDescription)"
+                    "\(label)needs \(missing) more approval\(missing == 1 ? "" : "s") from \(rule.allowedDescription)"
                 if !names.isEmpty { reason += " (has \(names.joined(separator: ", ")))" }
                 let elsewhere = allowed[r].filter { !assigned[r].contains($0) }.map { counting[$0].identity }
                 if !elsewhere.isEmpty {

@@ -57,16 +57,21 @@ extension Ledger {
             promoter: promoter)
     }
 
+    /// The pipeline of the policy in force before `bound` that covers `repository`; throws when there is no
+    /// policy or no pipeline covers it.
+    public func pipeline(for repository: String, before bound: Int = Int.max) throws -> Pipeline {
+        guard let policy = try policy(before: bound)?.policy else { throw LedgerError.noPolicy }
+        guard let pipeline = policy.pipeline(for: try Repository(normalized: repository)) else {
+            throw LedgerError.refused(.noPipeline(repository: repository, patterns: policy.patterns))
+        }
+        return pipeline
+    }
+
     /// The verdict for every gated environment of the repository's pipeline, in pipeline order.
     public func gates(
         digest: Digest, repository: String, before bound: Int = Int.max, at time: Timestamp, promoter: String? = nil
     ) throws -> [GateVerdict] {
-        guard let policy = try policy(before: bound)?.policy else { throw LedgerError.noPolicy }
-        let pipeline = try policy.pipeline(for: Repository(normalized: repository))
-        guard let pipeline else {
-            throw LedgerError.refused(.noPipeline(repository: repository, patterns: policy.patterns))
-        }
-        return try pipeline.environments.filter(\.isGated).map {
+        return try pipeline(for: repository, before: bound).environments.filter(\.isGated).map {
             try gate(
                 digest: digest, repository: repository, environment: $0.name, before: bound, at: time,
                 promoter: promoter)

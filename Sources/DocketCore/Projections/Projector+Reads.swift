@@ -147,6 +147,12 @@ extension Projector {
         }
     }
 
+    /// Whether `name` is a repository of the ledger before entry `bound` (one indexed read).
+    func knows(repository name: String, before bound: Int = Int.max) throws -> Bool {
+        try db.rows("SELECT 1 FROM repositories WHERE name = ? AND first_idx < ?", [.text(name), .int(bound)])
+            .isEmpty == false
+    }
+
     /// A timeline row, typed. A row that does not read as one is a damaged file, never a silent default.
     private static func timelineEntry(_ row: Row) throws -> TimelineEntry {
         let index = row.int(3) ?? -1

@@ -53,16 +53,22 @@ extension Projector {
         let policy = try policy(before: bound)?.policy
         let lastTime = try log.lastTime(before: bound) ?? Timestamp(milliseconds: 0)
         let now = time ?? lastTime
+        if let only, try !knows(repository: only, before: bound) {
+            throw LedgerError.unknownRepository(only)
+        }
         let repositories = try only.map { [$0] } ?? repositories(before: bound)
         var seen: [String: [String]] = [:]
         for (environment, repository) in try servicesSeen(repository: only, before: bound) {
             seen[repository, default: []].append(environment)
         }
-        var columns = policy?.environmentNames ?? []
+        // All of the policy's environments as columns; for one service, its pipeline's only.
+        var columns = only == nil ? policy?.environmentNames ?? [] : []
+        var pipelinesShown: [String] = []
         var services: [ServiceStatus] = []
         for repository in repositories {
             let pipeline = (try? Repository(normalized: repository)).flatMap { policy?.pipeline(for: $0) }
             var names = pipeline?.environmentNames ?? []
+            if let pipeline, !pipelinesShown.contains(pipeline.name) { pipelinesShown.append(pipeline.name) }
             for environment in seen[repository] ?? [] where !names.contains(environment) { names.append(environment) }
             for environment in names {
                 if !columns.contains(environment) { columns.append(environment) }
@@ -85,7 +91,7 @@ extension Projector {
             }
         }
         var freezes: [ActiveFreeze] = []
-        for pipeline in policy?.pipelines ?? [] {
+        for pipeline in policy?.pipelines ?? [] where only == nil || pipelinesShown.contains(pipeline.name) {
             for environment in pipeline.environments {
                 if let frozen = FreezeWindow.frozenUntil(now, windows: environment.freeze) {
                     freezes.append(

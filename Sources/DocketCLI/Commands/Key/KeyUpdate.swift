@@ -73,7 +73,13 @@ func activeKey(_ identity: String, in ledger: Ledger) throws -> KeyRecord {
         }
         return record
     }
-    let active = try ledger.keys(identity: identity).filter { $0.revokedIndex == nil }
+    let all = try ledger.keys(identity: identity)
+    guard !all.isEmpty else {
+        throw CLIError.badInput(
+            "no key of this ledger belongs to \(identity); give an enrolled identity or its FILE.pub (`docket key list`)"
+        )
+    }
+    let active = all.filter { $0.revokedIndex == nil }
     guard active.count == 1 else {
         throw CLIError.no(
             active.isEmpty

@@ -35,7 +35,9 @@ extension Docket.PolicyCommand {
             var parts = ["from \(from)"]
             if let soak = env.soak { parts.append("soak \(soak)") }
             if let a = env.approvals {
-                var text = a.rules.map { "\($0.name): \($0.min) from \($0.allowedDescription)" }.joined(separator: ", ")
+                var text = a.rules.map {
+                    ($0.name == "approvals" ? "" : "\($0.name): ") + "\($0.min) from \($0.allowedDescription)"
+                }.joined(separator: ", ")
                 if let maxAge = a.maxAge { text += " within \(maxAge)" }
                 if a.separationOfDuties { text += ", separation of duties" }
                 if a.distinct { text += ", one person per rule" }
