@@ -225,6 +225,30 @@ struct LedgerTests {
         #expect(status.tagMoves.first?.from == digest("a").description)
         #expect(try s.ledger.tagMoves(digest: digest("b")).count == 1)
     }
+
+    @Test("An environment's protected tags protect its pipeline's repositories only")
+    func protectedTagsPerPipeline() throws {
+        let s = try Scenario(
+            policy: """
+                pipelines:
+                  - name: payments
+                    repositories: ['registry.example/app']
+                    environments:
+                      - name: staging
+                        protectedTags: ['^v[0-9]+$']
+                  - name: tools
+                    repositories: ['registry.example/tools/*']
+                    environments:
+                      - name: staging
+                """)
+        let tool = "registry.example/tools/lint"
+        try s.record("ci", digest("a"), .built(.init(tags: ["v1"])))
+        try s.record("ci", digest("c"), .built(.init(tags: ["v1"])), repository: tool)
+        // The tools pipeline protects nothing: its v1 may move.
+        try s.record("ci", digest("d"), .built(.init(tags: ["v1"])), repository: tool)
+        let error = #expect(throws: LedgerError.self) { try s.record("ci", digest("b"), .built(.init(tags: ["v1"]))) }
+        #expect("\(error!)".contains("tag v1 of registry.example/app is protected"))
+    }
 }
 
 @Suite("Envelopes from other tools")

@@ -113,7 +113,7 @@ extension Docket {
                 ]
                 lines.append(
                     Terminal.table(
-                        [["DIGEST", "CURRENT FROM", "VIA", ""]]
+                        [["DIGEST", "CURRENT FROM", "VIA", "CHOICE"]]
                             + targets.map {
                                 [
                                     $0.digest.description, "\($0.time.rfc3339) (#\($0.index))", $0.kind.rawValue,

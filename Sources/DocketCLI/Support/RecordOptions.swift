@@ -7,7 +7,10 @@ struct RecordOptions: ParsableArguments {
     @OptionGroup var signing: SigningOptions
     @OptionGroup var emit: EmitOptions
 
-    @Argument(help: "The image as REPOSITORY@sha256:… (a tag is not accepted: tags move).")
+    @Argument(
+        help:
+            "The image as REPOSITORY@sha256:… (a tag is not accepted: tags move); approve and withdraw also take a bare sha256:… the ledger knows."
+    )
     var image: String
 
     func emit(_ predicate: EventPredicate) throws {

@@ -152,8 +152,8 @@ struct Admission {
     }
 
     private func checkTags(_ tags: [String], repository: String, digest: Digest?, policy: Policy?) throws {
-        guard let policy, let digest, !tags.isEmpty else { return }
-        for tag in tags where policy.isProtected(tag: tag) {
+        guard let policy, let digest, !tags.isEmpty, let name = try? Repository(normalized: repository) else { return }
+        for tag in tags where policy.isProtected(tag: tag, repository: name) {
             if let current = try projector.digest(tagged: tag, in: repository), current != digest {
                 throw LedgerError.refused(
                     .protectedTag(tag: tag, repository: repository, current: current.description))

@@ -173,7 +173,7 @@ private struct PolicyReader {
                 i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags",
                 "`\(pattern)` is not a valid regular expression")
         }
-        return Policy(pipelines: pipelines, protectedTags: patterns, document: document)
+        return Policy(pipelines: pipelines, protectedTags: topLevel, document: document)
     }
 
     func pipeline(_ value: JSONValue, _ path: String) throws -> Pipeline {

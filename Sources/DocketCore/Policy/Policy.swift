@@ -4,7 +4,7 @@ import Foundation
 /// (DESIGN.md §5, docs/organisation.md).
 public struct Policy: Sendable, Equatable {
     public var pipelines: [Pipeline]
-    /// Patterns of tags that may never move to another digest (top level and every environment's, together).
+    /// Patterns of tags that may never move to another digest: the top level's, for every repository.
     public let protectedTags: [String]
     /// The document as written (normalised to JSON), as recorded in the `policy` event.
     public var document: JSONValue
@@ -44,9 +44,15 @@ public struct Policy: Sendable, Equatable {
     /// SHA-256 of the canonical JSON document: the `policy` event's subject digest.
     public var documentHash: String { SHA256.hash(document.canonicalData).hex }
 
-    /// True when `tag` matches a protected pattern.
-    public func isProtected(tag: String) -> Bool {
-        matchers.contains { $0.firstMatch(in: tag, range: NSRange(tag.startIndex..., in: tag)) != nil }
+    /// True when `tag` of `repository` matches a protected pattern: the top level's, or one of an environment
+    /// of the repository's pipeline (a pipeline's release tags are its own services' business).
+    public func isProtected(tag: String, repository: Repository) -> Bool {
+        let range = NSRange(tag.startIndex..., in: tag)
+        if matchers.contains(where: { $0.firstMatch(in: tag, range: range) != nil }) { return true }
+        guard let pipeline = pipeline(for: repository) else { return false }
+        return pipeline.environments.flatMap(\.protectedTags).contains { pattern in
+            (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: tag, range: range) != nil
+        }
     }
 }
 

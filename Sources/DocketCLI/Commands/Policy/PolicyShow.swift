@@ -25,7 +25,7 @@ extension Docket.PolicyCommand {
                 for env in pipeline.environments { lines.append("  \(env.name): " + Self.describe(env)) }
             }
             if !policy.protectedTags.isEmpty {
-                lines.append("protected tags: \(policy.protectedTags.joined(separator: " "))")
+                lines.append("protected tags (every repository): \(policy.protectedTags.joined(separator: " "))")
             }
             print(lines.joined(separator: "\n").terminalSafe())
         }
@@ -45,6 +45,9 @@ extension Docket.PolicyCommand {
             }
             if !env.checks.isEmpty { parts.append("checks \(env.checks.joined(separator: ", "))") }
             for window in env.freeze { parts.append("freeze \(window.description)") }
+            if !env.protectedTags.isEmpty {
+                parts.append("protected tags (its pipeline's repositories) \(env.protectedTags.joined(separator: " "))")
+            }
             if let glass = env.breakGlass {
                 parts.append(
                     "break-glass may override \(glass.allow.joined(separator: ", "))"
