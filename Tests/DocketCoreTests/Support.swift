@@ -82,11 +82,11 @@ final class Scenario {
     }
 
     @discardableResult
-    func enroll(_ name: String, roles: [Role], teams: [String]? = nil) throws -> KeyFile {
+    func enroll(_ name: String, roles: [Role], teams: [String]? = nil, by admin: String = "admin") throws -> KeyFile {
         let key = KeyFile(identity: "\(name)@example.com", key: try SigningKey.generate())
         keys[name] = key
         try append(
-            "admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
+            admin, subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
             .keyEnrolled(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles, teams: teams))
         )
         return key
@@ -98,6 +98,19 @@ final class Scenario {
         try append(
             "admin", subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
             .keyUpdated(.init(identity: key.identity, publicKey: key.key.publicKey.base64, roles: roles, teams: teams)))
+    }
+
+    /// An admin revokes `name`'s key.
+    func revoke(_ name: String, reason: String = "left", voidApprovals: Bool = false, by admin: String = "admin")
+        throws
+    {
+        let key = try #require(keys[name])
+        try append(
+            admin, subject: key.identity, digest: SHA256.hash(key.key.publicKey.raw).hex,
+            .keyRevoked(
+                .init(
+                    identity: key.identity, publicKey: key.key.publicKey.base64, reason: reason,
+                    voidApprovals: voidApprovals ? true : nil)))
     }
 
     func setPolicy(_ yaml: String) throws {

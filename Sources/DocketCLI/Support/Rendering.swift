@@ -135,7 +135,9 @@ enum Render {
         case .keyUpdated(let p):
             return "key of \(p.identity) now \(p.roles.map(\.rawValue).joined(separator: ","))"
                 + (p.teams.isEmpty ? ", no teams" : " in team(s) \(p.teams.joined(separator: ","))") + " (by \(who))"
-        case .keyRevoked(let p): return "key of \(p.identity) revoked by \(who): \(p.reason)"
+        case .keyRevoked(let p):
+            return "key of \(p.identity) revoked by \(who): \(p.reason)"
+                + (p.voidApprovals == true ? " (its approvals voided)" : "")
         case .policy: return "policy set by \(who)"
         case .built(let p):
             var text = "\(d) built by \(who)"

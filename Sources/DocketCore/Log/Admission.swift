@@ -99,14 +99,16 @@ struct Admission {
             guard existing.identity.utf8.elementsEqual(p.identity.utf8) else {
                 throw LedgerError.refused(.keyOfAnotherIdentity(owner: existing.identity, claimed: p.identity))
             }
+            if !p.roles.contains(.admin) { try keepAnAdmin(besides: existing) }
         case .keyRevoked(let p):
             let raw = try publicKeyBytes(p.publicKey, identity: p.identity, subject: statement.subjectDigest)
             guard let existing = try projector.key(id: SHA256.hash(raw).hex), existing.revokedIndex == nil else {
                 throw LedgerError.refused(.noSuchKey(identity: p.identity))
             }
-            guard existing.identity == p.identity else {
+            guard existing.identity.utf8.elementsEqual(p.identity.utf8) else {
                 throw LedgerError.refused(.keyOfAnotherIdentity(owner: existing.identity, claimed: p.identity))
             }
+            try keepAnAdmin(besides: existing)
         case .policy(let p):
             let parsed = try Policy(document: p.policy, source: "policy event")
             guard parsed.documentHash == statement.subjectDigest else {
@@ -139,6 +141,16 @@ struct Admission {
             break
         }
         return nil
+    }
+
+    /// Refuses taking the admin role from `key` (revoking it, or updating it without admin) when it is the last
+    /// unrevoked admin key: no one could then revoke a leaked key or change the policy.
+    private func keepAnAdmin(besides key: KeyRecord) throws {
+        guard key.roles.contains(.admin) else { return }
+        let others = try projector.keys().filter {
+            $0.revokedIndex == nil && $0.roles.contains(.admin) && $0.keyID != key.keyID
+        }
+        if others.isEmpty { throw LedgerError.refused(.lastAdmin(identity: key.identity)) }
     }
 
     private func publicKeyBytes(_ text: String, identity: String, subject: String) throws -> Data {

@@ -97,6 +97,7 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
     case keyRevokedForever(at: Int)
     case noSuchKey(identity: String)
     case keyOfAnotherIdentity(owner: String, claimed: String)
+    case lastAdmin(identity: String)
     case policyHashMismatch
     case badPublicKey(identity: String)
     case publicKeySubjectMismatch(identity: String)
@@ -157,6 +158,8 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
             "this key was revoked at entry \(at) and cannot be enrolled again; generate a new key"
         case .noSuchKey(let identity): "no enrolled, unrevoked key matches \(identity)'s public key"
         case .keyOfAnotherIdentity(let owner, let claimed): "that key belongs to \(owner), not \(claimed)"
+        case .lastAdmin(let identity):
+            "the key of \(identity) is the last unrevoked admin key; without one no one could revoke a leaked key or change the policy"
         case .policyHashMismatch:
             "the policy event's subject digest is not the SHA-256 of its canonical document"
         case .badPublicKey(let identity): "the public key of \(identity) is not base64 of 32 bytes"

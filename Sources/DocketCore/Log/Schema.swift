@@ -32,7 +32,7 @@ enum Schema {
     static let projections = """
         CREATE TABLE IF NOT EXISTS keys(key_id TEXT PRIMARY KEY, public_key BLOB NOT NULL, identity TEXT NOT NULL,
             roles TEXT NOT NULL, teams TEXT NOT NULL, enrolled_idx INTEGER NOT NULL, changed_idx INTEGER NOT NULL,
-            revoked_idx INTEGER, revoke_reason TEXT);
+            revoked_idx INTEGER, revoke_reason TEXT, voids_approvals INTEGER NOT NULL DEFAULT 0);
         CREATE TABLE IF NOT EXISTS key_history(key_id TEXT NOT NULL, idx INTEGER NOT NULL, roles TEXT NOT NULL,
             teams TEXT NOT NULL, PRIMARY KEY(key_id, idx)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS policies(idx INTEGER PRIMARY KEY, document TEXT NOT NULL);

@@ -51,10 +51,13 @@ public enum Predicates {
         public var identity: String
         public var publicKey: String
         public var reason: String
-        public init(identity: String, publicKey: String, reason: String) {
+        /// True when the key's standing approvals stop counting from the revocation on (a stolen key).
+        public var voidApprovals: Bool?
+        public init(identity: String, publicKey: String, reason: String, voidApprovals: Bool? = nil) {
             self.identity = identity
             self.publicKey = publicKey
             self.reason = reason
+            self.voidApprovals = voidApprovals
         }
     }
 

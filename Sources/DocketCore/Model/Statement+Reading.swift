@@ -79,7 +79,7 @@ extension Statement {
             return .keyRevoked(
                 .init(
                     identity: try p.string("identity"), publicKey: try p.string("publicKey"),
-                    reason: try p.string("reason")))
+                    reason: try p.string("reason"), voidApprovals: try p.optionalBool("voidApprovals")))
         case .policy:
             return .policy(.init(policy: try p.value("policy")))
         case .built:

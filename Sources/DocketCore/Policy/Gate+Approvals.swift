@@ -55,6 +55,9 @@ extension Gate {
     /// by someone separation of duties excludes.
     static func disqualification(_ event: LedgerEvent, _ c: Context, _ approvals: Approvals?) -> String? {
         guard case .approved(let p) = event.statement.predicate else { return "not an approval" }
+        if let at = c.facts.voidedKeys[event.signer.keyID] {
+            return "its key was revoked at entry \(at) with its approvals voided"
+        }
         let who = Array(event.signer.identity.utf8)
         if approvals?.separationOfDuties == true {
             if c.history.producers.contains(who) { return "built or deployed this digest (separation of duties)" }

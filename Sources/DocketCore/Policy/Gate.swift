@@ -8,12 +8,19 @@ public struct GateFacts: Sendable {
     public var events: [LedgerEvent]
     /// What is current for the repository in the `from` environment.
     public var sourceCurrent: TimelineEntry?
+    /// Keys among the approvers revoked with `--void-approvals` (key ID → the revocation's entry): their
+    /// approvals no longer count.
+    public var voidedKeys: [String: Int]
 
-    public init(digest: Digest, repository: String, events: [LedgerEvent], sourceCurrent: TimelineEntry?) {
+    public init(
+        digest: Digest, repository: String, events: [LedgerEvent], sourceCurrent: TimelineEntry?,
+        voidedKeys: [String: Int] = [:]
+    ) {
         self.digest = digest
         self.repository = repository
         self.events = events
         self.sourceCurrent = sourceCurrent
+        self.voidedKeys = voidedKeys
     }
 }
 

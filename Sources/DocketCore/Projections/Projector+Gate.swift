@@ -20,9 +20,17 @@ extension Projector {
         let source = (try? Repository(normalized: repository)).flatMap {
             policy?.environment(environment, repository: $0)?.from
         }
+        let events = try events(digest: digest, before: bound)
+        var voided: [String: Int] = [:]
+        for event in events where event.kind == .approved && voided[event.signer.keyID] == nil {
+            if let key = try key(id: event.signer.keyID), key.voidsApprovals, let at = key.revokedIndex, at < bound {
+                voided[key.keyID] = at
+            }
+        }
         return GateFacts(
-            digest: digest, repository: repository, events: try events(digest: digest, before: bound),
-            sourceCurrent: try source.flatMap { try current(environment: $0, repository: repository, before: bound) })
+            digest: digest, repository: repository, events: events,
+            sourceCurrent: try source.flatMap { try current(environment: $0, repository: repository, before: bound) },
+            voidedKeys: voided)
     }
 
     /// The gate verdict for `digest` → `environment` using entries before `bound`, at ledger time `time`: the

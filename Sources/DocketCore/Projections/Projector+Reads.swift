@@ -56,7 +56,7 @@ extension Projector {
     // MARK: Keys and policy
 
     private static let keyColumns =
-        "key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx, revoked_idx, revoke_reason"
+        "key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx, revoked_idx, revoke_reason, voids_approvals"
 
     func key(id: String) throws -> KeyRecord? {
         if exclusive, let cached = keyCache[id] { return cached }
@@ -74,7 +74,8 @@ extension Projector {
         KeyRecord(
             keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
             roles: roles(row.text(3)), teams: teams(row.text(4)), enrolledIndex: row.int(5) ?? 0,
-            changedIndex: row.int(6) ?? 0, revokedIndex: row.int(7), revokeReason: row.text(8))
+            changedIndex: row.int(6) ?? 0, revokedIndex: row.int(7), revokeReason: row.text(8),
+            voidsApprovals: row.int(9) == 1)
     }
 
     private static func roles(_ text: String?) -> [Role] {

@@ -12,6 +12,8 @@ public struct KeyRecord: Sendable, Codable, Equatable {
     public var changedIndex: Int
     public var revokedIndex: Int?
     public var revokeReason: String?
+    /// Revoked with `--void-approvals`: its approvals stop counting from ``revokedIndex`` on.
+    public var voidsApprovals: Bool
 
     /// The signer as the key is now (for an event before ``changedIndex``, ask ``Projector/signer(_:at:)``).
     public var signer: Signer { Signer(identity: identity, keyID: keyID, roles: roles, teams: teams) }
@@ -120,8 +122,14 @@ final class Projector {
         case .keyRevoked(let p):
             if let raw = Data(anyBase64: p.publicKey) {
                 try db.run(
-                    "UPDATE keys SET revoked_idx = ?, revoke_reason = ? WHERE key_id = ? AND revoked_idx IS NULL",
-                    [.integer(index), .text(p.reason), .text(SHA256.hash(raw).hex)])
+                    """
+                    UPDATE keys SET revoked_idx = ?, revoke_reason = ?, voids_approvals = ?
+                    WHERE key_id = ? AND revoked_idx IS NULL
+                    """,
+                    [
+                        .integer(index), .text(p.reason), .integer(p.voidApprovals == true ? 1 : 0),
+                        .text(SHA256.hash(raw).hex),
+                    ])
             }
         case .policy(let p):
             try db.run(

@@ -15,6 +15,11 @@ extension Docket.Key {
         @Option(name: .long, help: "Why (recorded in the ledger).")
         var reason: String
 
+        @Flag(
+            name: .long,
+            help: "The key was stolen: its approvals that still stand stop counting from this revocation on.")
+        var voidApprovals = false
+
         func run() throws {
             let ledger = try options.open()
             let target = try activeKey(identity, in: ledger)
@@ -23,7 +28,10 @@ extension Docket.Key {
             }
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: target.identity, subjectDigest: SHA256.hash(raw).hex,
-                predicate: .keyRevoked(.init(identity: target.identity, publicKey: target.publicKey, reason: reason)),
+                predicate: .keyRevoked(
+                    .init(
+                        identity: target.identity, publicKey: target.publicKey, reason: reason,
+                        voidApprovals: voidApprovals ? true : nil)),
                 ledger: ledger)
         }
     }
