@@ -10,7 +10,13 @@ extension Statement {
                 throw ModelError.badField(field: field, reason: "must not be empty")
             }
         }
+        /// A name others compare: not empty, and in NFC (``Identifier``).
+        func name(_ value: String, _ field: String) throws {
+            try nonEmpty(value, field)
+            try Identifier.requireNFC(value, field: field)
+        }
         func environment(_ value: String, _ field: String) throws {
+            try Identifier.requireNFC(value, field: field)
             guard !value.isEmpty, value.count <= 128,
                 value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
             else {
@@ -27,6 +33,7 @@ extension Statement {
         }
         func teams(_ values: [String]) throws {
             for team in values {
+                try Identifier.requireNFC(team, field: "predicate.teams")
                 guard !team.isEmpty, team.utf8.count <= 64,
                     team.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
                 else {
@@ -38,8 +45,21 @@ extension Statement {
         func digest(_ value: String, _ field: String) throws {
             do { _ = try Digest(parsing: value) } catch { throw ModelError.badField(field: field, reason: "\(error)") }
         }
-        try nonEmpty(subjectName, "subject.name")
-        try nonEmpty(nonce, "predicate.nonce")
+        try name(subjectName, "subject.name")
+        // 128 random bits, in hex: what makes two otherwise equal statements distinct entries.
+        guard nonce.utf8.count == 32,
+            nonce.utf8.allSatisfy({ (48...57).contains($0) || (97...102).contains($0) || (65...70).contains($0) })
+        else {
+            throw ModelError.badField(
+                field: "predicate.nonce", reason: "must be 128 random bits in hex (32 hex digits)")
+        }
+        /// A key event's subject names the identity whose key it is.
+        func subjectIsIdentity(_ identity: String) throws {
+            guard subjectName.utf8.elementsEqual(identity.utf8) else {
+                throw ModelError.badField(
+                    field: "subject.name", reason: "`\(subjectName)` must be the key's identity `\(identity)`")
+            }
+        }
         guard Timestamp(lenient: time) != nil else {
             throw ModelError.badField(field: "predicate.time", reason: "`\(time)` is not an RFC 3339 time")
         }
@@ -48,23 +68,26 @@ extension Statement {
             guard !p.admins.isEmpty else {
                 throw ModelError.badField(field: "predicate.admins", reason: "must list at least one admin")
             }
-            for admin in p.admins { try nonEmpty(admin.identity, "predicate.admins[].identity") }
+            for admin in p.admins { try name(admin.identity, "predicate.admins[].identity") }
         case .keyEnrolled(let p):
-            try nonEmpty(p.identity, "predicate.identity")
+            try name(p.identity, "predicate.identity")
+            try subjectIsIdentity(p.identity)
             try teams(p.teams ?? [])
         case .keyUpdated(let p):
-            try nonEmpty(p.identity, "predicate.identity")
+            try name(p.identity, "predicate.identity")
+            try subjectIsIdentity(p.identity)
             try teams(p.teams)
         case .keyRevoked(let p):
-            try nonEmpty(p.identity, "predicate.identity")
+            try name(p.identity, "predicate.identity")
+            try subjectIsIdentity(p.identity)
             try nonEmpty(p.reason, "predicate.reason")
         case .policy: break
         case .built(let p): try tags(p.tags)
         case .deployed(let p): try environment(p.environment, "predicate.environment")
-        case .check(let p): try nonEmpty(p.check, "predicate.check")
+        case .check(let p): try name(p.check, "predicate.check")
         case .incident(let p):
             try environment(p.environment, "predicate.environment")
-            try nonEmpty(p.incident, "predicate.incident")
+            try name(p.incident, "predicate.incident")
         case .approved(let p):
             try environment(p.environment, "predicate.environment")
             if let expiry = p.expiresAt, Timestamp(lenient: expiry) == nil {

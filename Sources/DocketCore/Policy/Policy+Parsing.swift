@@ -133,6 +133,7 @@ private struct PolicyReader {
         let list = try strings(value, path)
         var seen: Set<[UInt8]> = []
         for (i, name) in list.enumerated() {
+            if let problem = Identifier.nfcProblem(name) { throw fail("\(path)[\(i)]", problem) }
             guard seen.insert(Array(name.utf8)).inserted else {
                 throw fail("\(path)[\(i)]", "\(what) `\(name)` is listed twice")
             }
@@ -247,6 +248,7 @@ private struct PolicyReader {
                 "rollback",
             ])
         let name = try string(o["name"], "\(path).name")
+        if let problem = Identifier.nfcProblem(name) { throw fail("\(path).name", problem) }
         guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
             throw fail("\(path).name", "environment names use letters, digits, - _ and .")
         }

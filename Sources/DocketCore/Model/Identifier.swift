@@ -1,0 +1,36 @@
+import Foundation
+
+/// The one rule for names people and tools compare (incident ids, environments, checks, identities, teams,
+/// tags, repositories): Unicode Normalization Form C is required where an event is admitted, and names compare
+/// as bytes everywhere after. Swift's `String ==` treats canonically equivalent strings as equal (`K` and
+/// U+212A KELVIN SIGN), SQLite compares bytes: requiring NFC makes the two agree, because canonically
+/// equivalent strings have one NFC.
+public enum Identifier {
+    public static func isNFC(_ value: String) -> Bool {
+        value.utf8.elementsEqual(value.precomposedStringWithCanonicalMapping.utf8)
+    }
+
+    /// Why `value` is not in NFC, naming the first code points that differ and the form to write; `nil` when
+    /// it is.
+    public static func nfcProblem(_ value: String) -> String? {
+        guard !isNFC(value) else { return nil }
+        let normal = value.precomposedStringWithCanonicalMapping
+        let given = Array(value.unicodeScalars)
+        let wanted = Array(normal.unicodeScalars)
+        var i = 0
+        while i < min(given.count, wanted.count), given[i] == wanted[i] { i += 1 }
+        func codes(_ scalars: [Unicode.Scalar]) -> String {
+            scalars[i..<min(scalars.count, i + 2)].map { scalar in
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                return "U+" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
+            }.joined(separator: " ")
+        }
+        return
+            "`\(value)` is not in Unicode normal form C (\(codes(given)) where NFC has \(codes(wanted))); names are compared as bytes, so write it in NFC: `\(normal)`"
+    }
+
+    /// Throws ``ModelError/badField(field:reason:)`` unless `value` is in NFC.
+    public static func requireNFC(_ value: String, field: String) throws {
+        if let problem = nfcProblem(value) { throw ModelError.badField(field: field, reason: problem) }
+    }
+}
