@@ -51,7 +51,8 @@ public enum DocketMain {
         let code = Docket.exitCode(for: error)
         if code == .success { Docket.exit(withError: error) }
         if code == .validationFailure {
-            FileHandle.standardError.write(Data((Docket.fullMessage(for: error).terminalSafe() + "\n").utf8))
+            FileHandle.standardError.write(
+                Data((Docket.fullMessage(for: error).terminalSafe(styled: false) + "\n").utf8))
             exit(ExitStatus.badInput)
         }
         Terminal.error("\(error)")

@@ -21,7 +21,7 @@ extension Docket {
             if options.json {
                 print(try Terminal.json(["proof": proof.text]))
             } else {
-                print(proof.text, terminator: "")
+                Terminal.out(proof.text, terminator: "")
             }
         }
     }

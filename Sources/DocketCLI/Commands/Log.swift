@@ -34,7 +34,7 @@ extension Docket {
                                 + String(decoding: try encoder.encode(try EventRecord(event)), as: UTF8.self),
                             terminator: "")
                     } else {
-                        print(
+                        Terminal.out(
                             "#\(event.index)  \(event.time.rfc3339)  \(event.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Render.event(event))"
                         )
                     }

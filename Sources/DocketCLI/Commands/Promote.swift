@@ -46,7 +46,7 @@ extension Docket {
                     subjectName: repository, subjectDigest: digest.hex, predicate: .promoted(promotion),
                     ledger: ledger, key: key)
                 if let glass = promotion.breakGlass, !options.json {
-                    print(
+                    Terminal.out(
                         "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"
                     )
                 }

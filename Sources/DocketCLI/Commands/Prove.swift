@@ -54,11 +54,11 @@ extension Docket {
             if options.json {
                 print(try Terminal.json(items))
             } else if let outDir {
-                print(
+                Terminal.out(
                     "wrote \(items.count) proof(s) to \(outDir)/ (check one with `docket verify-proof \(outDir)/\(indexes[0]).tlog-proof \(outDir)/\(indexes[0]).entry --log-key VKEY`)"
                 )
             } else {
-                print(items.map(\.proof).joined(separator: "\n"), terminator: "")
+                Terminal.out(items.map(\.proof).joined(separator: "\n"), terminator: "")
             }
         }
     }

@@ -85,7 +85,7 @@ extension Docket {
                         breakGlass: choice.openIncidents.isEmpty ? nil : breakGlass.map { .init(reason: $0) })),
                 ledger: ledger)
             if let drift = choice.drift, !options.json {
-                print(
+                Terminal.out(
                     "  out of drift: \(drift.digest) was observed at entry \(drift.index); the promoted digest is restored"
                 )
             }

@@ -46,7 +46,7 @@ extension Docket {
                     throw ExitCode(ExitStatus.no)
                 }
                 let checkpoint = try holds { try parsed.verify(entryBytes: evidenceBytes, logKey: key, source: proof) }
-                print(
+                Terminal.out(
                     "entry \(parsed.index) is in \(checkpoint.origin) at tree size \(checkpoint.size) (root \(checkpoint.root.base64EncodedString()))"
                 )
             } else {
@@ -60,7 +60,7 @@ extension Docket {
                 }
                 _ = try holds { try Checkpoint.verified(text: oldText, logKey: key, source: evidence) }
                 let new = try holds { try parsed.verify(oldCheckpoint: old, logKey: key, source: proof) }
-                print(
+                Terminal.out(
                     "the checkpoint of size \(old.size) is a prefix of the one of size \(new.size): the log only grew")
             }
         }

@@ -20,7 +20,7 @@ struct LedgerOptions: ParsableArguments {
             print(try Terminal.json(value))
         } else {
             let text = human()
-            if !text.isEmpty { print(text) }
+            if !text.isEmpty { Terminal.out(text) }
         }
     }
 }

@@ -5,24 +5,41 @@ import Foundation
     import Glibc
 #endif
 
-/// Output helpers: colour only on a terminal, JSON with sorted keys, errors on stderr.
+/// Output helpers. Every human line goes out through ``out(_:)``, ``error(_:)``, ``warning(_:)`` or ``note(_:)``,
+/// which pass it through the one escaping function (``Swift/String/terminalSafe(keepNewlines:limit:)``) on its way
+/// out: text from a ledger, an envelope or a file can never move the cursor, erase a line or reorder what
+/// follows. Colour is Docket's own markup (``green(_:)``…), turned into terminal codes only after escaping, and
+/// only on a terminal that wants it.
 enum Terminal {
-    static let isTTY = isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    /// Colour on stdout: a terminal, `NO_COLOR` absent or empty (no-color.org), and `TERM` not `dumb`.
+    static let isTTY: Bool = {
+        let environment = ProcessInfo.processInfo.environment
+        guard isatty(STDOUT_FILENO) == 1 else { return false }
+        if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
+        return environment["TERM"] != "dumb"
+    }()
     static let stderrIsTTY = isatty(STDERR_FILENO) == 1
+
+    /// Human output on stdout, escaped; colour markup becomes terminal codes on a colour terminal.
+    static func out(_ text: String, terminator: String = "\n") {
+        print(text.terminalSafe(styled: isTTY), terminator: terminator)
+    }
 
     static func error(_ message: String) {
         fflush(nil)  // flush stdout first, so a report printed just before stays in front of its error
-        FileHandle.standardError.write(Data("docket: \(message.terminalSafe(keepNewlines: false))\n".utf8))
+        FileHandle.standardError.write(
+            Data("docket: \(message.terminalSafe(keepNewlines: false, styled: false))\n".utf8))
     }
 
     /// `docket: warning: …` on stderr: the command still succeeds.
     static func warning(_ message: String) {
         fflush(nil)
-        FileHandle.standardError.write(Data("docket: warning: \(message.terminalSafe(keepNewlines: false))\n".utf8))
+        FileHandle.standardError.write(
+            Data("docket: warning: \(message.terminalSafe(keepNewlines: false, styled: false))\n".utf8))
     }
 
     static func note(_ message: String) {
-        FileHandle.standardError.write(Data("\(message)\n".utf8))
+        FileHandle.standardError.write(Data("\(message.terminalSafe(styled: false))\n".utf8))
     }
 
     static func json<T: Encodable>(_ value: T) throws -> String {
@@ -31,10 +48,22 @@ enum Terminal {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
-    static func green(_ s: String) -> String { isTTY ? "\u{1B}[32m\(s)\u{1B}[0m" : s }
-    static func red(_ s: String) -> String { isTTY ? "\u{1B}[31m\(s)\u{1B}[0m" : s }
-    static func bold(_ s: String) -> String { isTTY ? "\u{1B}[1m\(s)\u{1B}[0m" : s }
+    /// Colour markup: noncharacters that ``terminalSafe(keepNewlines:limit:styled:)`` turns into SGR codes (or
+    /// drops) after escaping everything else; the same characters in input are escaped like controls.
+    static func green(_ s: String) -> String { "\(Style.green)\(s)\(Style.reset)" }
+    static func red(_ s: String) -> String { "\(Style.red)\(s)\(Style.reset)" }
+    static func bold(_ s: String) -> String { "\(Style.bold)\(s)\(Style.reset)" }
     static func mark(_ ok: Bool) -> String { ok ? green("✓") : red("✗") }
+
+    enum Style {
+        static let green = Character(Unicode.Scalar(UInt32(0xFDD0)) ?? " ")
+        static let red = Character(Unicode.Scalar(UInt32(0xFDD1)) ?? " ")
+        static let bold = Character(Unicode.Scalar(UInt32(0xFDD2)) ?? " ")
+        static let reset = Character(Unicode.Scalar(UInt32(0xFDDF)) ?? " ")
+        static let codes: [UInt32: String] = [
+            0xFDD0: "\u{1B}[32m", 0xFDD1: "\u{1B}[31m", 0xFDD2: "\u{1B}[1m", 0xFDDF: "\u{1B}[0m",
+        ]
+    }
 
     /// Left-aligned columns.
     static func table(_ rows: [[String]], indent: String = "  ") -> String {
@@ -93,20 +122,36 @@ enum CLIError: DocketFailure {
 }
 
 extension String {
-    /// The text with control characters (terminal escapes, NUL, C1 codes) shown as `\u{…}` escapes, so input
-    /// quoted in a message cannot rewrite the terminal or forge extra lines. Over-long text is shortened.
-    func terminalSafe(keepNewlines: Bool = true, limit: Int = 4000) -> String {
+    /// The one escaping function for human output: C0 and C1 controls, DEL, line and paragraph separators,
+    /// bidirectional formatting characters (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) and
+    /// noncharacters U+FDD0-U+FDEF are shown as `\u{…}` escapes, so input quoted in a message cannot rewrite
+    /// the terminal, reorder a line or forge extra lines. A tab is a space; a newline is kept unless
+    /// `keepNewlines` is false. Docket's colour markup (``Terminal/Style``) is kept when `styled` is nil (call
+    /// sites escape pieces of text early), and becomes SGR codes (`true`) or is dropped (`false`) in the final
+    /// pass of ``Terminal/out(_:terminator:)``. Over-long text is shortened.
+    func terminalSafe(keepNewlines: Bool = true, limit: Int = 4000, styled: Bool? = nil) -> String {
         var out = ""
+        var count = 0
         for scalar in unicodeScalars {
-            if out.unicodeScalars.count >= limit {
+            if count >= limit {
                 out += "…"
                 break
             }
-            switch scalar.value {
+            count += 1
+            let value = scalar.value
+            if let code = Terminal.Style.codes[value] {
+                // Markup survives early escaping; the final pass styles or drops it (a look-alike in input can
+                // at most colour text, never move the cursor).
+                if styled == nil { out.unicodeScalars.append(scalar) } else if styled == true { out += code }
+                continue
+            }
+            switch value {
             case 0x0A where keepNewlines: out.unicodeScalars.append(scalar)
             case 0x0A: out += "\\n"
             case 0x09: out += " "
-            case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029: out += "\\u{\(String(scalar.value, radix: 16))}"
+            case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029, 0x061C, 0x200E, 0x200F, 0x202A...0x202E, 0x2066...0x2069,
+                0xFDD0...0xFDEF:
+                out += "\\u{\(String(value, radix: 16))}"
             default: out.unicodeScalars.append(scalar)
             }
         }

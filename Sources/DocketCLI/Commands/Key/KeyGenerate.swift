@@ -49,8 +49,8 @@ extension Docket.Key {
             if json {
                 print(try Terminal.json(result))
             } else {
-                print("wrote \(out) (secret, mode 0600\(passphrase == nil ? "" : ", encrypted")) and \(out).pub")
-                print("  \(keyFile.publicLine)")
+                Terminal.out("wrote \(out) (secret, mode 0600\(passphrase == nil ? "" : ", encrypted")) and \(out).pub")
+                Terminal.out("  \(keyFile.publicLine)")
             }
         }
     }

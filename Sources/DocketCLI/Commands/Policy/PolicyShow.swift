@@ -27,7 +27,7 @@ extension Docket.PolicyCommand {
             if !policy.protectedTags.isEmpty {
                 lines.append("protected tags (every repository): \(policy.protectedTags.joined(separator: " "))")
             }
-            print(lines.joined(separator: "\n").terminalSafe())
+            Terminal.out(lines.joined(separator: "\n"))
         }
 
         static func describe(_ env: EnvironmentRules) -> String {

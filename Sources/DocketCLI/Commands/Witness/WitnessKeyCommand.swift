@@ -18,7 +18,7 @@ extension Docket.Witness {
             let line = try PublicKeyLine(
                 parsing: String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self),
                 source: publicKeyFile)
-            print(NoteVerifierKey(name: name, type: NoteVerifierKey.cosignatureV1, publicKey: line.key).text)
+            Terminal.out(NoteVerifierKey(name: name, type: NoteVerifierKey.cosignatureV1, publicKey: line.key).text)
         }
     }
 }
