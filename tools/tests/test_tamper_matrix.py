@@ -397,7 +397,9 @@ def test_clean_bundle_is_accepted(clean_runs, mode, verifier):
 def test_clean_bundle_verifiers_agree(clean_runs, story, mode):
     d, p = json.loads(clean_runs[(mode, "docket", True)].out), json.loads(clean_runs[(mode, "verify-bundle", True)].out)
     assert d.get("environments") == p.get("environments"), "environments disagree"
-    assert d.get("environments") == {"staging": story.v2, "production": story.v1}, "not the story's environments"
+    assert d.get("environments") == [{"environment": "staging", "repository": story.repo, "digest": story.v2},
+                                     {"environment": "production", "repository": story.repo, "digest": story.v1}], \
+        "not the story's environments"
     for field in ("root", "entries", "origin", "logKey"):
         assert d.get(field) == p.get(field), "%s disagrees: docket %r, verify-bundle %r" % (field, d.get(field), p.get(field))
     assert d.get("logKey") == story.a_logkey, "logKey is not the ledger's"

@@ -65,9 +65,15 @@ class LedgerWriter:
         self.clock += timedelta(seconds=1, milliseconds=7)
         return self.clock.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (self.clock.microsecond // 1000)
 
-    def envelope(self, kind, name, digest, fields, signer, ledger=None, urlsafe=False, payload=None):
+    def ledger_id(self):
+        """The hex RFC 6962 leaf hash of entry 0."""
+        return hashlib.sha256(b"\x00" + self.lines[0]).hexdigest()
+
+    def envelope(self, kind, name, digest, fields, signer, ledger=None, urlsafe=False, payload=None, ledger_id=None):
         self.nonce += 1
         predicate = {"ledger": ledger or self.origin, "time": "2026-01-01T00:00:00Z", "nonce": "%032x" % self.nonce}
+        if self.lines and ledger_id is not False:  # every predicate after the genesis names the ledger ID
+            predicate["ledgerID"] = ledger_id or self.ledger_id()
         predicate.update(fields)
         statement = {"_type": "https://in-toto.io/Statement/v1",
                      "subject": [{"name": name, "digest": {"sha256": digest}}],
@@ -167,6 +173,11 @@ def run(tmp_path, data, *args, json_output=True):
     return result.returncode, report, stdout, stderr
 
 
+def state(report, repository="registry.example/app"):
+    """{environment: digest} of one repository, from the report's list of (environment, repository, digest)."""
+    return {e["environment"]: e["digest"] for e in report["environments"] if e["repository"] == repository}
+
+
 def find(report, fragment, line=None, index=ANY):
     """The problems whose message contains fragment (and on that line / entry, if given)."""
     return [p for p in report["problems"] if fragment in p["message"]
@@ -191,7 +202,7 @@ def test_clean_bundle_is_accepted_with_state(tmp_path):
     assert report["problems"] == []
     assert report["entries"] == 12
     assert report["root"] == b64(mth(w.lines))
-    assert report["environments"] == {"staging": "sha256:" + B, "production": "sha256:" + A}
+    assert state(report) == {"staging": "sha256:" + B, "production": "sha256:" + A}
     assert [(d["index"], d["environment"], d["digest"]) for d in report["drift"]] == [(11, "production", "sha256:" + B)]
     assert report["checkpointVerified"] is True
     assert report["logKey"] == w.log_key_text()
@@ -203,8 +214,8 @@ def test_human_output_summarises_state(tmp_path):
     assert code == 0
     assert "12 entries" in out and b64(mth(w.lines)) in out
     assert "verified: no problems found" in out
-    assert any(l.split() == ["production", "sha256:" + A] for l in out.splitlines())
-    assert "entry 11: sha256:%s deployed to production" % B in out
+    assert any(l.split() == ["production", "registry.example/app", "sha256:" + A] for l in out.splitlines())
+    assert "entry 11: observed sha256:%s of registry.example/app in production while sha256:%s was current" % (B, A) in out
 
 
 def test_promotion_and_rollback_move_the_environment(tmp_path):
@@ -212,11 +223,11 @@ def test_promotion_and_rollback_move_the_environment(tmp_path):
     w.approved(B, "production", APPROVER)
     w.promoted(B, "staging", "production", RELEASER)
     _, report, _, _ = run(tmp_path, w.bundle())
-    assert report["environments"]["production"] == "sha256:" + B
+    assert state(report)["production"] == "sha256:" + B
     w.rolled_back(A, "production", B, RELEASER)
     code, report, _, _ = run(tmp_path, w.bundle())
     assert code == 0, report["problems"]
-    assert report["environments"]["production"] == "sha256:" + A
+    assert state(report)["production"] == "sha256:" + A
 
 
 def test_deployed_before_any_policy_sets_the_environment(tmp_path):
@@ -225,7 +236,7 @@ def test_deployed_before_any_policy_sets_the_environment(tmp_path):
     w.deployed(A, "production", CI)
     code, report, _, _ = run(tmp_path, w.bundle())
     assert code == 0
-    assert report["environments"] == {"production": "sha256:" + A}
+    assert state(report) == {"production": "sha256:" + A}
     assert report["drift"] == []
 
 
@@ -236,7 +247,7 @@ def test_url_safe_unpadded_payload_is_accepted(tmp_path):
     assert not payload.endswith("=") and len(payload) % 4 != 0
     code, report, _, _ = run(tmp_path, w.bundle())
     assert code == 0, report["problems"]
-    assert report["environments"]["staging"] == "sha256:" + A
+    assert state(report)["staging"] == "sha256:" + A
 
 
 def test_equal_times_are_allowed(tmp_path):
@@ -410,7 +421,7 @@ def _():
 
 
 def _production_unchanged(report):
-    assert report["environments"]["production"] == "sha256:" + A  # a rejected entry changes nothing
+    assert state(report)["production"] == "sha256:" + A  # a rejected entry changes nothing
 
 
 @rejected("entry-signed-with-wrong-role", problem("promoted needs role releaser", 14, 12), then=_production_unchanged)
