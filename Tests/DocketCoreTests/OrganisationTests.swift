@@ -12,6 +12,7 @@ struct OrganisationTests {
 
     /// The seed's two examples as two pipelines (DESIGN.md §5), with a soak kept short for tests.
     static let policy = """
+        maxSubmitDelay: 4d  # the maxAge test submits an approval signed 71h earlier
         pipelines:
           - name: internal-tools
             repositories: ['registry.example/tools/*']

@@ -39,6 +39,8 @@ enum Hints {
             "an admin can give the key the role (`docket key update IDENTITY --role \(kind.requiredRole.rawValue)`, with its other roles) or enrol one with it"
         case .unknownSigner: "if the key is new, an admin enrols it with `docket key enroll FILE.pub --role ROLE`"
         case .breakGlassNotNeeded: "promote without --break-glass"
+        case .signedInTheFuture: "set the signing machine's clock right (NTP) and sign again"
+        case .signedTooLongAgo: "sign it again now; an admin can allow longer with `maxSubmitDelay` in the policy"
         case .lastAdmin:
             "enrol another admin key first (`docket key enroll FILE.pub --role admin`), then revoke this one"
         case .noDefaultRollbackTarget: "name one with --to"

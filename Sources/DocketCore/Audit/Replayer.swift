@@ -23,6 +23,18 @@ final class Replayer {
     var verdicts: [Int: GateVerdict] = [:]
     var keepsVerdicts = false
     var roots: [Int: Data] = [:]
+    /// Upper bounds on ledger time (DESIGN.md §2 "Ledger time"): the verifier's own clock plus the skew for
+    /// every entry, and each witness's cosignature time (plus the skew) for the entries its checkpoint covers.
+    /// The first entry past each bound and how many are, for one problem per bound.
+    struct TimeBound {
+        var label: String
+        var limit: Timestamp
+        /// Entries before this position are covered (`Int.max`: all).
+        var covers: Int
+        var first: (position: Int, time: Timestamp)? = nil
+        var count = 0
+    }
+    var timeBounds: [TimeBound] = []
     private(set) var firstLine: Int? = nil
     /// For bundles: the line number of entry 0, so messages name the line.
     func readingBundle(firstLine: Int) { self.firstLine = firstLine }
@@ -46,6 +58,14 @@ final class Replayer {
 
     func finish() throws {
         flush()
+        for bound in timeBounds {
+            guard let (position, time) = bound.first else { continue }
+            let more = bound.count > 1 ? " (and \(bound.count - 1) later entr\(bound.count == 2 ? "y" : "ies"))" : ""
+            report.problem(
+                position, "time",
+                "\(label(position))'s ledger time \(time.rfc3339) is after \(bound.label)\(more): the appender's clock ran ahead, so soak and expiry measured from it were shortened"
+            )
+        }
         try pipeline.log.commitAndContinue()
         report.entries = frontier.size
         report.root = frontier.root.base64EncodedString()
@@ -214,6 +234,11 @@ final class Replayer {
             )
         }
         lastTime = max(lastTime, ms)
+        for b in timeBounds.indices where position < timeBounds[b].covers && entry.integratedTime > timeBounds[b].limit
+        {
+            if timeBounds[b].first == nil { timeBounds[b].first = (position, entry.integratedTime) }
+            timeBounds[b].count += 1
+        }
         guard let candidate = prepared.candidate else {
             report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
             return

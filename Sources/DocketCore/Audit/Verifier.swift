@@ -247,11 +247,18 @@ extension Verifier {
         public var witnesses: [NoteVerifierKey]
         /// What messages call the `since` checkpoint (the CLI names its flag).
         public var sinceName = "earlier checkpoint"
+        /// The verifier's own clock: an entry whose ledger time is later than it (plus the default
+        /// `maxClockSkew`) is reported.
+        public var now: Timestamp
 
-        public init(pinnedLogKey: NoteVerifierKey? = nil, since: String? = nil, witnesses: [NoteVerifierKey] = []) {
+        public init(
+            pinnedLogKey: NoteVerifierKey? = nil, since: String? = nil, witnesses: [NoteVerifierKey] = [],
+            now: Timestamp = .now()
+        ) {
             self.pinnedLogKey = pinnedLogKey
             self.since = since
             self.witnesses = witnesses
+            self.now = now
         }
     }
 
@@ -329,6 +336,11 @@ extension Verifier {
 
     static func prepare(options: Options, witnessed: [String], replayer: Replayer) throws -> Extra {
         var extra = Extra(witnessed: [], sinceName: options.sinceName)
+        let skew = Policy.defaultClockSkew
+        replayer.timeBounds.append(
+            .init(
+                label: "this verifier's clock (\(options.now.rfc3339), plus \(skew))",
+                limit: options.now.adding(seconds: skew.seconds), covers: Int.max))
         if let since = options.since {
             let note = try SignedNote(parsing: since, source: options.sinceName)
             let checkpoint = try Checkpoint(note: note, source: options.sinceName)
@@ -339,10 +351,17 @@ extension Verifier {
             var found: (Checkpoint, String)? = nil
             for text in witnessed {
                 guard let note = try? SignedNote(parsing: text, source: "cosigned checkpoint"),
-                    Cosignature.verifiedTimestamp(on: note, by: witness) != nil,
+                    let seconds = Cosignature.verifiedTimestamp(on: note, by: witness),
                     let checkpoint = try? Checkpoint(note: note, source: "cosigned checkpoint")
                 else { continue }
                 if checkpoint.size > found?.0.size ?? -1 { found = (checkpoint, text) }
+                // Every entry this checkpoint covers was there when the witness cosigned it.
+                let cosigned = Timestamp(milliseconds: Int64(min(seconds, 253_402_300_799)) * 1000)
+                replayer.timeBounds.append(
+                    .init(
+                        label:
+                            "witness \(witness.name)'s cosignature of the checkpoint of size \(checkpoint.size) at \(cosigned.rfc3339) (plus \(skew))",
+                        limit: cosigned.adding(seconds: skew.seconds), covers: checkpoint.size))
             }
             if let found { replayer.rootsWanted.insert(found.0.size) }
             extra.witnessed.append((witness, found?.0, found?.1))

@@ -76,6 +76,7 @@ struct Admission {
             }
         }
         let policy = try projector.policy(before: event.index)?.policy
+        try checkSignedTime(event, policy: policy)
         if !statement.kind.isGovernance { try admitSubject(event, policy: policy) }
         switch statement.predicate {
         case .initialized(let p):
@@ -141,6 +142,25 @@ struct Admission {
             break
         }
         return nil
+    }
+
+    /// The signer's clock bounded by the ledger's (DESIGN.md §5): signed no more than `maxClockSkew` after the
+    /// entry's ledger time, and no more than `maxSubmitDelay` before it. The defaults hold before any policy.
+    private func checkSignedTime(_ event: LedgerEvent, policy: Policy?) throws {
+        guard let signed = Timestamp(lenient: event.statement.time) else {
+            throw ModelError.badField(
+                field: "predicate.time", reason: "`\(event.statement.time)` is not an RFC 3339 time")
+        }
+        let skew = policy?.maxClockSkew ?? Policy.defaultClockSkew
+        let delay = policy?.maxSubmitDelay ?? Policy.defaultSubmitDelay
+        if signed > event.time.adding(seconds: skew.seconds) {
+            throw LedgerError.refused(
+                .signedInTheFuture(signed: signed.rfc3339, ledgerTime: event.time.rfc3339, skew: skew.description))
+        }
+        if signed.adding(seconds: delay.seconds) < event.time {
+            throw LedgerError.refused(
+                .signedTooLongAgo(signed: signed.rfc3339, ledgerTime: event.time.rfc3339, delay: delay.description))
+        }
     }
 
     /// Refuses taking the admin role from `key` (revoking it, or updating it without admin) when it is the last

@@ -150,6 +150,11 @@ final class AppendPipeline {
         var receipts: [AppendReceipt] = []
         for candidate in candidates {
             let time = max(now(), lastTime)
+            // Only an instant RFC 3339 can write is ever stored: a clock past year 9999 (or before 1970) would
+            // leave an entry no reader can parse.
+            guard time.milliseconds >= 0, time <= Timestamp.latest else {
+                throw LedgerError.clockOutOfRange(time.milliseconds)
+            }
             let outcome = try integrate(
                 candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
             let statement = candidate.statement

@@ -30,6 +30,8 @@ public enum LedgerError: DocketFailure, Equatable {
     /// A digest the ledger does not know, given without its repository.
     case unknownDigest(String)
     case unknownRepository(String)
+    /// This machine's clock gives a time no entry can record (before 1970, or after year 9999).
+    case clockOutOfRange(Int64)
 
     public var category: FailureCategory {
         switch self {
@@ -38,6 +40,7 @@ public enum LedgerError: DocketFailure, Equatable {
             .logKeyUnavailable, .notInTree, .foreignCheckpoint, .noPolicy, .notInPolicy, .notGated, .repositoryMismatch,
             .unknownDigest, .unknownRepository:
             .badInput
+        case .clockOutOfRange: .failure
         }
     }
 
@@ -67,6 +70,8 @@ public enum LedgerError: DocketFailure, Equatable {
         case .repositoryMismatch(let digest, let owner, let given):
             "\(given)@\(digest): the digest belongs to \(owner), not \(given); give it as \(owner)@\(digest)"
         case .unknownDigest(let digest): "\(digest) is not in the ledger; give it as REPOSITORY@\(digest)"
+        case .clockOutOfRange(let ms):
+            "this machine's clock reads \(ms / 1000) s since 1970, outside what an entry can record (1970 to year 9999); set the clock right"
         case .unknownRepository(let name):
             "no event of the ledger names the repository \(name); `docket status` lists the ledger's services"
         }
@@ -98,6 +103,8 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
     case noSuchKey(identity: String)
     case keyOfAnotherIdentity(owner: String, claimed: String)
     case lastAdmin(identity: String)
+    case signedInTheFuture(signed: String, ledgerTime: String, skew: String)
+    case signedTooLongAgo(signed: String, ledgerTime: String, delay: String)
     case policyHashMismatch
     case badPublicKey(identity: String)
     case publicKeySubjectMismatch(identity: String)
@@ -158,6 +165,10 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
             "this key was revoked at entry \(at) and cannot be enrolled again; generate a new key"
         case .noSuchKey(let identity): "no enrolled, unrevoked key matches \(identity)'s public key"
         case .keyOfAnotherIdentity(let owner, let claimed): "that key belongs to \(owner), not \(claimed)"
+        case .signedInTheFuture(let signed, let ledgerTime, let skew):
+            "the envelope was signed at \(signed), more than \(skew) (maxClockSkew) after the ledger time \(ledgerTime): the signer's clock runs ahead"
+        case .signedTooLongAgo(let signed, let ledgerTime, let delay):
+            "the envelope was signed at \(signed), more than \(delay) (maxSubmitDelay) before the ledger time \(ledgerTime)"
         case .lastAdmin(let identity):
             "the key of \(identity) is the last unrevoked admin key; without one no one could revoke a leaked key or change the policy"
         case .policyHashMismatch:

@@ -76,16 +76,47 @@ final class Database {
             case .readWrite: SQLITE_OPEN_READWRITE
             case .readWriteCreate: SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
             }
+        handle = try Self.open(path, flags: flags)
+        guard mode == .readOnly else { return }
+        // A reader of a WAL ledger needs its `-shm` file; with no write access to the file's folder SQLite cannot
+        // create one. When there is no write-ahead log to read (a cleanly closed ledger, a copy handed to an
+        // auditor), the file alone is the whole ledger: open it immutable, which needs no `-shm`.
+        let probe = sqlite3_exec(handle, "SELECT count(*) FROM sqlite_master", nil, nil, nil)
+        let primary = probe & 0xff
+        guard probe != SQLITE_OK, primary == SQLITE_READONLY || primary == SQLITE_CANTOPEN,
+            (try? FileManager.default.attributesOfItem(atPath: path + "-wal")[.size] as? Int) ?? 0 == 0
+        else { return }
+        sqlite3_close_v2(handle)
+        handle = try Self.open(Self.immutableURI(path), flags: SQLITE_OPEN_READONLY | SQLITE_OPEN_URI)
+    }
+
+    private static func open(_ path: String, flags: Int32) throws -> OpaquePointer {
         var db: OpaquePointer?
         let rc = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
-        handle = db
-        guard rc == SQLITE_OK, db != nil else {
+        guard rc == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(db)
-            handle = nil
             throw DatabaseError(code: rc, message: message, path: path)
         }
         sqlite3_extended_result_codes(db, 1)
+        return db
+    }
+
+    /// `file:` URI of an absolute path with `immutable=1`, every byte outside the unreserved set %-escaped.
+    static func immutableURI(_ path: String) -> String {
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        var escaped = ""
+        for byte in absolute.utf8 {
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+                UInt8(ascii: "~"), UInt8(ascii: "/"):
+                escaped.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                escaped += (byte < 16 ? "%0" : "%") + String(byte, radix: 16, uppercase: true)
+            }
+        }
+        return "file:\(escaped)?immutable=1"
     }
 
     deinit {

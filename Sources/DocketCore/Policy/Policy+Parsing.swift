@@ -142,7 +142,8 @@ private struct PolicyReader {
     }
 
     mutating func policy(_ document: JSONValue) throws -> Policy {
-        let root = try object(document, "", allowed: ["pipelines", "environments", "protectedTags"])
+        let root = try object(
+            document, "", allowed: ["pipelines", "environments", "protectedTags", "maxClockSkew", "maxSubmitDelay"])
         var pipelines: [Pipeline] = []
         switch (root["pipelines"], root["environments"]) {
         case (.some, .some):
@@ -174,7 +175,10 @@ private struct PolicyReader {
                 i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags",
                 "`\(pattern)` is not a valid regular expression")
         }
-        return Policy(pipelines: pipelines, protectedTags: topLevel, document: document)
+        var policy = Policy(pipelines: pipelines, protectedTags: topLevel, document: document)
+        if let skew = try duration(root["maxClockSkew"], "maxClockSkew") { policy.maxClockSkew = skew }
+        if let delay = try duration(root["maxSubmitDelay"], "maxSubmitDelay") { policy.maxSubmitDelay = delay }
+        return policy
     }
 
     func pipeline(_ value: JSONValue, _ path: String) throws -> Pipeline {

@@ -6,6 +6,12 @@ public struct Policy: Sendable, Equatable {
     public var pipelines: [Pipeline]
     /// Patterns of tags that may never move to another digest: the top level's, for every repository.
     public let protectedTags: [String]
+    /// How far after the ledger time a signer's clock may run (DESIGN.md §5 "Signers' clocks"): 5 minutes.
+    public var maxClockSkew = Policy.defaultClockSkew
+    /// How long before the ledger time an envelope may have been signed: 24 hours.
+    public var maxSubmitDelay = Policy.defaultSubmitDelay
+    public static let defaultClockSkew = PolicyDuration(seconds: 300)
+    public static let defaultSubmitDelay = PolicyDuration(seconds: 86_400)
     /// The document as written (normalised to JSON), as recorded in the `policy` event.
     public var document: JSONValue
     /// `protectedTags`, compiled once (the parser has already refused patterns that do not compile).
@@ -20,6 +26,7 @@ public struct Policy: Sendable, Equatable {
 
     public static func == (a: Policy, b: Policy) -> Bool {
         a.pipelines == b.pipelines && a.protectedTags == b.protectedTags && a.document == b.document
+            && a.maxClockSkew == b.maxClockSkew && a.maxSubmitDelay == b.maxSubmitDelay
     }
 
     /// The first pipeline whose pattern matches the repository.

@@ -67,22 +67,55 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         milliseconds = ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000 + ms
     }
 
-    /// Parses any RFC 3339 date-time a signer may have written (`time`, `expiresAt`), with or without fraction.
+    /// Parses the RFC 3339 date-times a signer may write (`time`, `expiresAt`, freeze ranges):
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`, upper-case `T` and `Z` (the form the independent verifier
+    /// reads; RFC 3339's lower-case variants and `±HHMM` are refused), rounded down to the millisecond, between
+    /// 1970 and the end of year 9999. `nil` for anything else.
     public init?(lenient text: String) {
         if let exact = Timestamp(rfc3339: text) {
             self = exact
             return
         }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) {
-            self.init(date)
-            if milliseconds < 0 || self > Self.latest { return nil }
-            return
+        let b = Array(text.utf8)
+        func digits(_ range: Range<Int>) -> Int64? {
+            guard range.upperBound <= b.count else { return nil }
+            var value: Int64 = 0
+            for i in range {
+                guard b[i] >= 48, b[i] <= 57 else { return nil }
+                value = value * 10 + Int64(b[i] - 48)
+            }
+            return value
         }
-        formatter.formatOptions = [.withInternetDateTime]
-        guard let date = formatter.date(from: text) else { return nil }
-        self.init(date)
+        guard b.count >= 20, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
+            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"),
+            let y = digits(0..<4), let mo = digits(5..<7), let d = digits(8..<10), let h = digits(11..<13),
+            let mi = digits(14..<16), let sec = digits(17..<19),
+            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, sec < 60
+        else { return nil }
+        var i = 19
+        var fraction: Int64 = 0
+        if i < b.count, b[i] == UInt8(ascii: ".") {
+            let start = i + 1
+            i = start
+            while i < b.count, b[i] >= 48, b[i] <= 57 { i += 1 }
+            guard i > start, i - start <= 64 else { return nil }
+            fraction = digits(start..<min(i, start + 3)) ?? 0
+            for _ in 0..<max(0, 3 - (i - start)) { fraction *= 10 }
+        }
+        let offset: Int64
+        if i == b.count - 1, b[i] == UInt8(ascii: "Z") {
+            offset = 0
+        } else if i == b.count - 6, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"),
+            b[i + 3] == UInt8(ascii: ":"),
+            let oh = digits(i + 1..<i + 3), let om = digits(i + 4..<i + 6), oh <= 23, om <= 59
+        {
+            offset = (b[i] == UInt8(ascii: "+") ? 1 : -1) * (oh * 60 + om) * 60_000
+        } else {
+            return nil
+        }
+        let days = Self.days(fromCivil: y, mo, d)
+        guard Self.civil(fromDays: days) == (y, mo, d) else { return nil }
+        milliseconds = ((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + fraction - offset
         guard milliseconds >= 0, self <= Self.latest else { return nil }
     }
 
