@@ -334,6 +334,91 @@ func serviceLatency() throws {
     ])
 }
 
+/// `gate` and `promote` of a digest with `--events` check events against one with 10, in the same ledger (issue
+/// 10: the gate reads its evidence rows, not the digest's whole history): median of 15 gates of each, and the
+/// median promotion of three digests of each kind (each an append with its own commit). With `--ledger PATH` the
+/// ledger is kept there for `docket history`.
+func digestLatency() throws {
+    let events = intOption("events")
+    let kept = option("ledger", default: "")
+    let dir = NSTemporaryDirectory() + "docket-bench-digest-\(UUID().uuidString)"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = kept.isEmpty ? dir + "/ledger.db" : kept
+    if !kept.isEmpty {
+        for suffix in ["", "-wal", "-shm", ".logkey", ".logkey.pub"] {
+            try? FileManager.default.removeItem(atPath: kept + suffix)
+        }
+    }
+    let origin = "bench.example/digest"
+    let ledger = try Ledger.create(path: path, origin: origin, admin: actor("admin"))
+    try enrolActorsAndPolicy(
+        ledger, origin: origin,
+        policy: """
+            environments:
+              - name: staging
+              - {name: production, from: staging, approvals: {min: 1, roles: [approver]}, checks: [scan]}
+            """)
+    let id = try ledger.ledgerID()
+    let (ci, approver, releaser) = (actor("ci").key.seed, actor("approver").key.seed, actor("releaser").key.seed)
+    // One service per digest: each waits in its own staging.
+    func repository(_ hex: String) -> String { "registry.bench/app-\(hex.prefix(12))" }
+    func sign(_ seed: Data, _ hex: String, _ predicate: EventPredicate) -> (data: Data, source: String) {
+        let statement = must {
+            try Statement.make(
+                subjectName: repository(hex), subjectDigest: hex, ledger: origin, ledgerID: id, predicate: predicate)
+        }
+        return (
+            Envelope.sign(payload: statement.encoded(), with: must { try SigningKey(seed: seed) }).compactJSON, "bench"
+        )
+    }
+    /// Built, deployed to staging, `count` scans, approved: ready to promote.
+    func stage(_ hex: String, checks count: Int) throws {
+        _ = try ledger.appendBatch([
+            sign(ci, hex, .built(.init())), sign(ci, hex, .deployed(.init(environment: "staging"))),
+        ])
+        var left = count
+        while left > 0 {
+            let batch = (0..<min(left, 2000)).map { k in
+                sign(ci, hex, .check(.init(check: "scan", result: .pass, details: "run \(left - k)")))
+            }
+            _ = try ledger.appendBatch(batch)
+            left -= batch.count
+        }
+        _ = try ledger.appendBatch([sign(approver, hex, .approved(.init(environment: "production")))])
+    }
+    let many = (0..<3).map { SHA256.hash(Data("many \($0)".utf8)).hex }
+    let few = (0..<3).map { SHA256.hash(Data("few \($0)".utf8)).hex }
+    for hex in many { try stage(hex, checks: events) }
+    for hex in few { try stage(hex, checks: 10) }
+    func median(_ samples: [Double]) -> Double { samples.sorted()[samples.count / 2] }
+    func gate(_ hex: String) throws -> Double {
+        let digest = try Digest(hex: hex)
+        let time = try ledger.ledgerTime()
+        return median(
+            try (0..<15).map { _ in
+                try seconds {
+                    _ = try ledger.gate(
+                        digest: digest, repository: repository(hex), environment: "production", at: time)
+                }
+            })
+    }
+    func promote(_ hexes: [String]) throws -> Double {
+        median(
+            try hexes.map { hex in
+                let promotion = sign(releaser, hex, .promoted(.init(from: "staging", to: "production")))
+                return try seconds { _ = try ledger.appendBatch([promotion]) }
+            })
+    }
+    let (gateMany, gateFew) = (try gate(many[0]), try gate(few[0]))
+    let (promoteMany, promoteFew) = (try promote(many), try promote(few))
+    emit([
+        "events": events, "entries": try ledger.treeSize(), "gateSeconds": gateMany, "gateBaselineSeconds": gateFew,
+        "promoteSeconds": promoteMany, "promoteBaselineSeconds": promoteFew, "digest": "sha256:" + many[0],
+        "baselineDigest": "sha256:" + few[0], "repository": repository(many[0]),
+    ])
+}
+
 /// Where verification time goes, per entry, on one core: read, parse the entry, parse the statement, verify; and
 /// the JSON reader A/B: Docket's strict reader against Foundation's readers on the same inputs, in the same run
 /// (median of three passes each).
@@ -467,6 +552,7 @@ case "generate": try generate()
 case "append": try appendRates()
 case "query": try queryLatency()
 case "services": try serviceLatency()
+case "digest": try digestLatency()
 default:
     FileHandle.standardError.write(
         Data(

@@ -19,24 +19,40 @@ extension Docket {
                 return try tagHistory(ledger, repository: repository, tag: tag)
             }
             let (digest, repository) = try ledger.resolve(try ImageReference(parsing: image))
-            let events = try ledger.events(digest: digest)
             let moves = try ledger.tagMoves(digest: digest)
-            guard !events.isEmpty else { throw CLIError.no("\(digest) is not in the ledger") }
-            struct Output: Encodable {
-                var digest: String
-                var repository: String
-                var events: [EventRecord]
-                var tagMoves: [TagMove]
+            // Pages of 500 events, printed as they are read: a digest with 20,000 checks never sits in memory.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            func json<T: Encodable>(_ value: T) throws -> String {
+                String(decoding: try encoder.encode(value), as: UTF8.self)
             }
-            try options.output(
-                Output(
-                    digest: digest.description, repository: repository, events: try events.map(EventRecord.init),
-                    tagMoves: moves)
-            ) {
-                var lines = ["history of \(repository)@\(digest)".terminalSafe(keepNewlines: false)]
-                lines.append(Terminal.table(events.map { ["#\($0.index)", $0.time.rfc3339, Render.event($0)] }))
-                for m in moves { lines.append("  entry \(m.index): " + Render.tagMove(m)) }
-                return lines.joined(separator: "\n")
+            var next = 0
+            var count = 0
+            while true {
+                let page = try ledger.events(digest: digest, from: next, limit: 500)
+                guard let last = page.last else { break }
+                if count == 0 {
+                    if options.json {
+                        print("{\"digest\":\(try json(digest.description)),\"events\":[", terminator: "")
+                    } else {
+                        Terminal.out("history of \(repository)@\(digest)")
+                    }
+                }
+                for event in page {
+                    if options.json {
+                        print((count == 0 ? "\n" : ",\n") + (try json(try EventRecord(event))), terminator: "")
+                    } else {
+                        Terminal.out("  #\(event.index)  \(event.time.rfc3339)  \(Render.event(event))")
+                    }
+                    count += 1
+                }
+                next = last.index + 1
+            }
+            guard count > 0 else { throw CLIError.no("\(digest) is not in the ledger") }
+            if options.json {
+                print("\n],\"repository\":\(try json(repository)),\"tagMoves\":\(try json(moves))}")
+            } else {
+                for m in moves { Terminal.out("  entry \(m.index): " + Render.tagMove(m)) }
             }
         }
 

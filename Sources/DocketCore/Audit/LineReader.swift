@@ -18,6 +18,34 @@ struct LineReader {
         self.path = path
     }
 
+    /// The longest header line a bundle may have (it carries witnesses' cosigned checkpoints): 4 MiB.
+    static let maximumHeader = 4 << 20
+
+    /// The first line, refused (`nil` line) as soon as it runs past ``maximumHeader`` without a newline: a
+    /// file that is not a bundle is not read to its end to find that out.
+    mutating func header() throws -> (line: Data, terminated: Bool)? {
+        while true {
+            if let newline = buffer[start...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = Data(buffer[start..<newline])
+                start = newline + 1
+                return (line, true)
+            }
+            if buffer.count - start > Self.maximumHeader { throw LineTooLong(limit: Self.maximumHeader) }
+            guard let chunk = try read(), !chunk.isEmpty else {
+                atEnd = true
+                guard start < buffer.count else { return nil }
+                let line = Data(buffer[start...])
+                start = buffer.count
+                return (line, false)
+            }
+            buffer.append(contentsOf: chunk)
+        }
+    }
+
+    struct LineTooLong: Error {
+        var limit: Int
+    }
+
     /// The next line without its newline, and whether it ended with one. `nil` at the end of the file.
     /// A line longer than ``maximumLine`` is cut there (the rest skipped); the entry parser then refuses it.
     /// A read error is thrown, never taken for the end of the file.

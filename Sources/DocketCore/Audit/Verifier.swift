@@ -268,10 +268,18 @@ extension Verifier {
         progress: ((Int, Int) -> Void)? = nil
     ) throws -> VerificationReport {
         var reader = try LineReader(path: path)
-        guard let first = try reader.next() else {
+        let header: BundleHeader
+        let read: (line: Data, terminated: Bool)?
+        do {
+            read = try reader.header()
+        } catch let tooLong as LineReader.LineTooLong {
+            throw EntryError.malformed(
+                source: "\(path) line 1",
+                reason: "not a bundle header (no newline in its first \(tooLong.limit >> 20) MiB)")
+        }
+        guard let first = read else {
             throw EntryError.malformed(source: path, reason: "the bundle is empty")
         }
-        let header: BundleHeader
         do {
             header = try JSONDecoder().decode(BundleHeader.self, from: first.line)
         } catch {

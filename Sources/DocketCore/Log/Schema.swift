@@ -25,7 +25,7 @@ enum Schema {
         ("environments", "name, repository"), ("approvals", "digest, environment, identity"),
         ("incidents", "digest, environment, incident"), ("checks", "digest, name"), ("tags", "repository, tag"),
         ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"),
-        ("break_glass", "idx"),
+        ("break_glass", "idx"), ("gate_evidence", "digest, slot"),
     ]
 
     /// State is per (environment, repository): "what runs in production" is a row per service.
@@ -69,6 +69,8 @@ enum Schema {
         CREATE TABLE IF NOT EXISTS drift(idx INTEGER PRIMARY KEY, environment TEXT NOT NULL, repository TEXT NOT NULL,
             digest TEXT NOT NULL, current_digest TEXT, settled_idx INTEGER);
         CREATE INDEX IF NOT EXISTS drift_standing ON drift(environment, repository, idx) WHERE settled_idx IS NULL;
+        CREATE TABLE IF NOT EXISTS gate_evidence(digest TEXT NOT NULL, slot TEXT NOT NULL, idx INTEGER NOT NULL,
+            PRIMARY KEY(digest, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS break_glass(idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, digest TEXT NOT NULL,
             repository TEXT NOT NULL, environment TEXT NOT NULL, reason TEXT NOT NULL, failed_rules TEXT NOT NULL);
         """

@@ -41,6 +41,11 @@ extension Ledger {
         try projector.events(digest: digest, before: bound)
     }
 
+    /// Up to `limit` events naming `digest` from entry `from` on, in order: a page of ``events(digest:before:)``.
+    public func events(digest: Digest, from: Int, limit: Int) throws -> [LedgerEvent] {
+        try projector.entryIndexes(digest: digest, from: from, limit: limit).map { try projector.event(at: $0) }
+    }
+
     /// Events `[from, from+limit)`, decoded and authenticated.
     public func events(from: Int, limit: Int) throws -> [LedgerEvent] {
         try log.indexes(from: from, limit: limit).map { try projector.event(at: $0) }

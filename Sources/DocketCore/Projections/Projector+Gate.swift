@@ -20,7 +20,7 @@ extension Projector {
         let source = (try? Repository(normalized: repository)).flatMap {
             policy?.environment(environment, repository: $0)?.from
         }
-        let events = try events(digest: digest, before: bound)
+        let events = try gateEvents(digest: digest, before: bound)
         var voided: [String: Int] = [:]
         for event in events where event.kind == .approved && voided[event.signer.keyID] == nil {
             if let key = try key(id: event.signer.keyID), key.voidsApprovals, let at = key.revokedIndex, at < bound {
@@ -105,5 +105,58 @@ extension Projector {
                     validTargets: all.map { "\($0.digest) (since entry \($0.index))" }))
         }
         return try choice(stint, leaving: current.digest.description, drift: nil)
+    }
+
+    // MARK: Gate evidence
+
+    /// The events of `digest` the gate reads, before entry `bound`. At the end of the log (every live gate and
+    /// promotion, and each step of a verifier's replay) these are only the evidence rows (``recordGateEvidence(_:)``):
+    /// as many as the digest has distinct checks, incidents, approvers and producers, however many events it has.
+    /// Earlier (`gate --at`), every event of the digest before `bound`. ``Gate/History`` folds both to the same
+    /// state: each slot keeps the one event a fold of all of them would end with.
+    func gateEvents(digest: Digest, before bound: Int) throws -> [LedgerEvent] {
+        guard bound >= (try log.treeSize()) else { return try events(digest: digest, before: bound) }
+        let indexes = try db.rows(
+            "SELECT DISTINCT idx FROM gate_evidence WHERE digest = ? ORDER BY idx", [.text(digest.description)]
+        ).compactMap { $0.int(0) }
+        return try indexes.map { try event(at: $0) }
+    }
+
+    /// Keeps, per digest, the entries the gate can need (docs/organisation.md "The gate"): the first `built`, the
+    /// first `built` or `deployed` by each identity (separation of duties), the latest run of each check, the
+    /// latest event of each incident, the last incident opened and the last resolved in each environment, each
+    /// identity's latest approval, break-glass approval and withdrawal per environment, and the last rollback
+    /// from each environment. Slots are `kind` and key fields joined by NUL; `first` keeps the earliest entry.
+    func recordGateEvidence(_ event: LedgerEvent) throws {
+        guard let digest = event.digest?.description else { return }
+        let who = event.signer.identity
+        func keep(_ parts: [String], for digest: String = digest, first: Bool = false) throws {
+            try db.run(
+                first
+                    ? "INSERT OR IGNORE INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?)"
+                    : "INSERT OR REPLACE INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?)",
+                [.text(digest), .text(parts.joined(separator: "\u{0}")), .integer(Int64(event.index))])
+        }
+        switch event.statement.predicate {
+        case .built:
+            try keep(["built"], first: true)
+            try keep(["producer", who], first: true)
+        case .deployed: try keep(["producer", who], first: true)
+        case .check(let p): try keep(["check", p.check])
+        case .incident(let p):
+            try keep(["incident", p.environment, p.incident])
+            switch p.state {
+            case .open: try keep(["opened"])
+            case .resolved: try keep(["resolved", p.environment])
+            }
+        case .approved(let p): try keep(["approved", p.environment, who, p.isBreakGlass ? "break-glass" : "approval"])
+        case .withdrawn(let p): try keep(["withdrawn", p.environment, who])
+        case .rolledBack(let p):
+            // The gate of the digest the rollback left (its `from`) reads it.
+            if let from = try? Digest(parsing: p.from) {
+                try keep(["rolled-back-from", p.environment], for: from.description)
+            }
+        default: break
+        }
     }
 }

@@ -408,6 +408,14 @@ extension Projector {
         ).compactMap { $0.int(0) }
     }
 
+    /// A page of ``entryIndexes(digest:before:)``: up to `limit` from entry `from` on.
+    func entryIndexes(digest: Digest, from: Int, limit: Int) throws -> [Int] {
+        try db.rows(
+            "SELECT idx FROM digest_entries WHERE digest = ? AND idx >= ? ORDER BY idx LIMIT ?",
+            [.text(digest.description), .integer(Int64(from)), .integer(Int64(limit))]
+        ).compactMap { $0.int(0) }
+    }
+
     /// The first entry naming `digest`, if any.
     func firstEntry(digest: Digest) throws -> Int? {
         try db.row(

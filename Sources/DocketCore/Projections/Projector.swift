@@ -98,6 +98,7 @@ final class Projector {
                 "INSERT OR IGNORE INTO repositories(name, first_idx) VALUES (?, ?)",
                 [.text(repository), .integer(index)])
         }
+        if !statement.kind.isGovernance { try recordGateEvidence(event) }
         switch statement.predicate {
         case .initialized(let p):
             for admin in p.admins {
