@@ -19,7 +19,7 @@ public enum DocketMain {
     public static func run() -> Never {
         var command: ParsableCommand
         do {
-            command = try Docket.parseAsRoot()
+            command = try Docket.parseAsRoot(try takeColorOption(Array(CommandLine.arguments.dropFirst())))
         } catch {
             exitForArgumentParser(error)
         }
@@ -27,22 +27,80 @@ public enum DocketMain {
             try command.run()
             exit(ExitStatus.success)
         } catch let failure as DocketFailure {
-            Terminal.error(Hints.message(for: failure))
-            switch failure.category {
-            case .refused: exit(ExitStatus.no)
-            case .badInput: exit(ExitStatus.badInput)
-            case .failure: exit(ExitStatus.failure)
-            }
+            let status =
+                switch failure.category {
+                case .refused: ExitStatus.no
+                case .badInput: ExitStatus.badInput
+                case .failure: ExitStatus.failure
+                }
+            fail(Hints.message(for: failure), status: status)
         } catch let code as ExitCode {
             exit(code.rawValue)
         } catch let error as ValidationError {
-            Terminal.error(error.message)
-            exit(ExitStatus.badInput)
+            fail(error.message, status: ExitStatus.badInput)
         } catch {
             // `docket help SUB`, a bare `docket` and `--help` on a group arrive here from `run()`, as errors
             // ArgumentParser renders itself.
             exitForArgumentParser(error)
         }
+    }
+
+    /// `--color auto|always|never` (or `--color=…`) anywhere before `--`, for every command: taken out of the
+    /// arguments and handed to ``Terminal`` as `DOCKET_COLOR`, which it reads once, before any output.
+    static func takeColorOption(_ arguments: [String]) throws -> [String] {
+        var rest: [String] = []
+        var i = 0
+        while i < arguments.count {
+            let argument = arguments[i]
+            if argument == "--" {
+                rest += arguments[i...]
+                break
+            }
+            var value: String? = nil
+            if argument == "--color" {
+                guard i + 1 < arguments.count else {
+                    throw ValidationError("--color needs a value: auto, always or never")
+                }
+                value = arguments[i + 1]
+                i += 1
+            } else if argument.hasPrefix("--color=") {
+                value = String(argument.dropFirst("--color=".count))
+            }
+            if let value {
+                guard ["auto", "always", "never"].contains(value) else {
+                    throw ValidationError("--color `\(value)` is not one of auto, always, never")
+                }
+                setenv("DOCKET_COLOR", value, 1)
+            } else {
+                rest.append(argument)
+            }
+            i += 1
+        }
+        return rest
+    }
+
+    /// True when the command line asks for JSON (`--json` before any `--`).
+    static var wantsJSON: Bool { CommandLine.arguments.dropFirst().prefix { $0 != "--" }.contains("--json") }
+
+    /// The one-line error on stderr and the exit; with `--json`, the error as a JSON object on stdout too
+    /// (schemas/error.schema.json), so a machine reading stdout never has to parse stderr.
+    static func fail(_ message: String, status: Int32) -> Never {
+        if wantsJSON {
+            struct Failure: Encodable {
+                struct Body: Encodable {
+                    var exitCode: Int32
+                    var kind: String
+                    var message: String
+                }
+                var error: Body
+            }
+            let kind = status == ExitStatus.no ? "refused" : status == ExitStatus.badInput ? "bad-input" : "failure"
+            if let text = try? Terminal.json(Failure(error: .init(exitCode: status, kind: kind, message: message))) {
+                print(text)
+            }
+        }
+        Terminal.error(message)
+        exit(status)
     }
 
     /// Help and version requests print as ArgumentParser prints them (exit 0); usage errors get its message
@@ -51,11 +109,11 @@ public enum DocketMain {
         let code = Docket.exitCode(for: error)
         if code == .success { Docket.exit(withError: error) }
         if code == .validationFailure {
+            if wantsJSON { fail(Docket.message(for: error), status: ExitStatus.badInput) }
             FileHandle.standardError.write(
                 Data((Docket.fullMessage(for: error).terminalSafe(styled: false) + "\n").utf8))
             exit(ExitStatus.badInput)
         }
-        Terminal.error("\(error)")
-        exit(ExitStatus.failure)
+        fail("\(error)", status: ExitStatus.failure)
     }
 }

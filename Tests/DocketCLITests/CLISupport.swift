@@ -34,9 +34,12 @@ final class CLI {
     func path(_ name: String) -> String { directory + "/" + name }
 
     @discardableResult
-    func run(_ arguments: [String], env extra: [String: String] = [:], stdin: Data? = nil) throws -> Run {
+    /// Runs the binary (or `executable`, such as script(1) running it) with `arguments`.
+    func run(_ arguments: [String], env extra: [String: String] = [:], stdin: Data? = nil, executable: String? = nil)
+        throws -> Run
+    {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
+        process.executableURL = URL(fileURLWithPath: executable ?? Self.binary)
         process.arguments = arguments
         process.currentDirectoryURL = URL(fileURLWithPath: directory)
         process.environment = environment.merging(extra) { $1 }

@@ -8,6 +8,8 @@ struct Docket: ParsableCommand {
         discussion: """
             Exit codes: 0 success; 1 no (refused, not eligible, violations found); 2 bad input (including a missing, foreign or damaged ledger); 3 other errors.
             The ledger is --ledger PATH or $DOCKET_LEDGER (default ./docket.db). A signing key is --key FILE or $DOCKET_KEY.
+            Colour: --color auto|always|never before or after the command (or $DOCKET_COLOR); auto colours a terminal \
+            unless NO_COLOR is set and not empty, or TERM is dumb. With --json, a failure is also a JSON object on stdout.
             """,
         version: "0.1.0",
         subcommands: [

@@ -11,9 +11,15 @@ import Foundation
 /// follows. Colour is Docket's own markup (``green(_:)``…), turned into terminal codes only after escaping, and
 /// only on a terminal that wants it.
 enum Terminal {
-    /// Colour on stdout: a terminal, `NO_COLOR` absent or empty (no-color.org), and `TERM` not `dumb`.
+    /// Colour on stdout: `--color always` (`DOCKET_COLOR=always`) always, `never` never; `auto` (the default) on
+    /// a terminal, with `NO_COLOR` absent or empty (no-color.org) and `TERM` not `dumb`.
     static let isTTY: Bool = {
         let environment = ProcessInfo.processInfo.environment
+        switch environment["DOCKET_COLOR"] {
+        case "always": return true
+        case "never": return false
+        default: break
+        }
         guard isatty(STDOUT_FILENO) == 1 else { return false }
         if let noColor = environment["NO_COLOR"], !noColor.isEmpty { return false }
         return environment["TERM"] != "dumb"

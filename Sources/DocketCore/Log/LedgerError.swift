@@ -35,7 +35,8 @@ public enum LedgerError: DocketFailure, Equatable {
 
     public var category: FailureCategory {
         switch self {
-        case .refused, .gateRefused: .refused
+        case .refused(let refusal): refusal.isBadInput ? .badInput : .refused
+        case .gateRefused: .refused
         case .noLedger, .alreadyExists, .notALedger, .isFolder, .schemaMismatch, .badOrigin, .corrupt,
             .logKeyUnavailable, .notInTree, .foreignCheckpoint, .noPolicy, .notInPolicy, .notGated, .repositoryMismatch,
             .unknownDigest, .unknownRepository:
@@ -80,6 +81,14 @@ public enum LedgerError: DocketFailure, Equatable {
 
 /// Why an event, or a request about the log, was refused.
 public enum Refusal: Sendable, Equatable, CustomStringConvertible {
+    /// A name that is not in the policy (a typing mistake, not a "no"): exit 2 like every other bad input.
+    public var isBadInput: Bool {
+        switch self {
+        case .unknownEnvironment: true
+        default: false
+        }
+    }
+
     case genesisNotInitialized
     case genesisNotSignedByAdmin
     case alreadyInitialized

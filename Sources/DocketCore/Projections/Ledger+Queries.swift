@@ -62,6 +62,17 @@ extension Ledger {
             promoter: promoter)
     }
 
+    /// Why a check named `check` of `repository` would count for no gate (no environment of its pipeline requires
+    /// it: often a misspelt name), or `nil`. Checks are facts any tool may record, so this is a warning.
+    public func unusedCheckWarning(check: String, repository: String) throws -> String? {
+        guard let pipeline = try? pipeline(for: repository) else { return nil }
+        let required = pipeline.environments.flatMap(\.checks)
+        guard !required.contains(where: { $0.utf8.elementsEqual(check.utf8) }) else { return nil }
+        return "no environment of pipeline \(pipeline.name) requires check `\(check)`"
+            + (required.isEmpty ? "" : " (it requires \(Array(Set(required)).sorted().joined(separator: ", ")))")
+            + "; it is recorded, but no gate reads it"
+    }
+
     /// The pipeline of the policy in force before `bound` that covers `repository`; throws when there is no
     /// policy or no pipeline covers it.
     public func pipeline(for repository: String, before bound: Int = Int.max) throws -> Pipeline {

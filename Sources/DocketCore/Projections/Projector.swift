@@ -15,6 +15,12 @@ public struct KeyRecord: Sendable, Codable, Equatable {
     /// Revoked with `--void-approvals`: its approvals stop counting from ``revokedIndex`` on.
     public var voidsApprovals: Bool
 
+    /// `keyid`, as in envelopes, receipts and `log`: one spelling per field in every JSON output.
+    enum CodingKeys: String, CodingKey {
+        case keyID = "keyid"
+        case publicKey, identity, roles, teams, enrolledIndex, changedIndex, revokedIndex, revokeReason, voidsApprovals
+    }
+
     /// The signer as the key is now (for an event before ``changedIndex``, ask ``Projector/signer(_:at:)``).
     public var signer: Signer { Signer(identity: identity, keyID: keyID, roles: roles, teams: teams) }
 

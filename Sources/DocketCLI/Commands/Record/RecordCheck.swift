@@ -12,6 +12,14 @@ extension Docket.Record {
 
         func run() throws {
             try common.emit(.check(.init(check: check, result: result, details: details)))
+            // A misspelt name is recorded (it is a fact) but would never satisfy a gate: say so.
+            let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
+            if let ledger = try? emitter.ledgerIfPresent(),
+                let repository = try? ledger.resolve(try ImageReference(parsing: common.image)).repository,
+                let warning = try? ledger.unusedCheckWarning(check: check, repository: repository)
+            {
+                Terminal.warning(warning)
+            }
         }
     }
 }
