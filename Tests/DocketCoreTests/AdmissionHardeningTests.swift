@@ -97,3 +97,30 @@ struct AdmissionHardeningTests {
         try appendRaw(s, good)
     }
 }
+
+@Suite("Names, code point by code point")
+struct NameRuleTests {
+    @Test("Environment and team names: letters and digits by general category, - _ ., counted in code points")
+    func names() {
+        for good in ["production", "prod-eu_1.a", "café", "生产", "Ⅻ"] {
+            #expect(Identifier.isName(good, limit: 128), "\(good)")
+        }
+        // A circled letter (a symbol), a lone combining mark, a joiner, a skin-tone modifier, a space.
+        for bad in ["Ⓐ", "\u{345}", "a\u{200D}", "a\u{1F3FB}", "a b", "", "q\u{303}"] {
+            #expect(!Identifier.isName(bad, limit: 128), "\(bad.unicodeScalars.map { $0.value })")
+        }
+        // One displayed character, 131 code points: too long.
+        #expect(!Identifier.isName("\u{E1}" + String(repeating: "\u{301}", count: 130), limit: 128))
+    }
+
+    @Test("A policy event's subject is `policy`")
+    func policySubject() throws {
+        let s = try Scenario()
+        let policy = try Policy(parsing: "environments:\n  - name: staging\n", source: "p")
+        let error = #expect(throws: ModelError.self) {
+            try s.append(
+                "admin", subject: "POLICY", digest: policy.documentHash, .policy(.init(policy: policy.document)))
+        }
+        #expect("\(error!)".contains("a policy event's subject is `policy`"), "\(error!)")
+    }
+}

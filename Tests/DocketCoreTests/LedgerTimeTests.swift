@@ -34,6 +34,10 @@ struct LedgerTimeTests {
         #expect(problem.message.contains("(and 1 later entry)"), "\(problem.message)")
         // Verified when the clock is right, the same ledger is clean.
         #expect(try Verifier.verify(ledger: s.ledger, options: .init(now: s.clock.now())).ok)
+        // Honest appenders are not locked out while ledger time stands still at the jumped clock: the delay is
+        // measured from the appender's own clock.
+        s.clock.set(honest.adding(seconds: 60))
+        try s.record("ci", digest("b"), .built(.init()))
     }
 
     @Test("Signers' clocks: more than maxClockSkew ahead of ledger time, or maxSubmitDelay behind it, is refused")

@@ -1721,3 +1721,111 @@ class TestFaults:
 
     def test_corruption_tests_left_the_original_ledger_untouched(self, corruption):
         assert file_fingerprint(corruption.source.path) == corruption.src_fp
+
+
+# ------------------------------------------------------------------------------------------------ attacks (issue 10)
+
+from .test_verifier_gate import FAKETIME, Org  # noqa: E402  (the story helper: keys, calls at a faked clock)
+
+HOSTILE = "\r\x1b[2K\x1b[1A\u202eevil\u2066"
+RAW = [chr(c) for c in range(0x20) if c != 0x0A] + ["\x7f", "\x9b", "\u202e", "\u2066", "\u200f"]
+
+
+def raw_controls(text):
+    return sorted({"U+%04X" % ord(c) for c in text if c in RAW})
+
+
+ATTACK_POLICY = {"environments": [{"name": "staging"}, {
+    "name": "production", "from": "staging", "soak": "24h", "approvals": {"min": 1, "roles": ["approver"]},
+    "breakGlass": True}]}
+
+
+@pytest.fixture(scope="module")
+def attack(docket, workspace):
+    org = Org(docket, workspace / "attacks")
+    org.start(ATTACK_POLICY, [("ci", ["ci", "checker", "monitor"], ()), ("alice", ["approver"], ()),
+                              ("rel", ["releaser"], ())])
+    return org
+
+
+class TestAttacks:
+    """Each attack of issue 10, reproduced as an attacker or a hurried user would, kept as a permanent case."""
+
+    @pytest.mark.skipif(FAKETIME is None, reason="needs faketime(1)")
+    def test_an_appender_clock_25h_ahead_is_reported_by_verify(self, attack, docket):
+        image = "registry.example/clock@sha256:" + "c1" * 32
+        attack.built(image)
+        attack.deployed(image, "staging")
+        attack.approve(image, "production", "alice")
+        ahead = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(time.time() + 25 * 3600))
+        attack("promote", image, "--to", "production", *attack.as_("rel"), at=ahead)  # the soak "passed"
+        res = docket.run(["verify"], ledger=attack.path, timeout=60)
+        assert res.rc == 1 and "after this verifier's clock" in res.out, res.describe() + res.out
+
+    @pytest.mark.skipif(FAKETIME is None, reason="needs faketime(1)")
+    def test_a_clock_past_year_9999_appends_nothing_and_the_ledger_reads_on(self, docket, workspace):
+        org = Org(docket, workspace / "attacks-far")
+        org.start(ATTACK_POLICY, [("ci", ["ci"], ())])
+        before = org("checkpoint").out
+        far = docket.run(["record", "built", "registry.example/far@sha256:" + "f2" * 32, "--key", org.keys["ci"]],
+                         ledger=org.path, prefix=[FAKETIME, "-f", "+2920000d"])  # year 10021
+        assert far.rc == 3 and "outside what an entry can record" in far.err, far.describe()
+        assert org("checkpoint").out == before
+        # The last instant an entry can record is accepted; honest appenders then go on (ledger time stands
+        # still there, and verify says why).
+        org("record", "built", "registry.example/far@sha256:" + "f3" * 32, *org.as_("ci"), at="9999-12-31 23:59:59")
+        org.built("registry.example/far@sha256:" + "f4" * 32)
+        for args in (["log"], ["history", "sha256:" + "f4" * 32], ["status"], ["gate", "sha256:" + "f4" * 32]):
+            res = org(*args, ok=False)
+            assert res.rc in (0, 1) and not res.crashed(), res.describe()
+        res = org("verify", ok=False)
+        assert res.rc == 1 and "after this verifier's clock" in res.out, res.out
+
+    @pytest.mark.parametrize("lookalike", ["INC-\u212a", "INC-cafe\u0301"], ids=["kelvin-sign", "nfd"])
+    def test_a_lookalike_incident_id_is_refused(self, attack, docket, lookalike):
+        image = "registry.example/inc-%d@sha256:%s" % (len(lookalike), hashlib.sha256(lookalike.encode()).hexdigest())
+        attack.built(image)
+        attack.deployed(image, "staging")
+        original = "INC-K" if "\u212a" in lookalike else "INC-caf\u00e9"
+        attack("record", "incident", image, "--env", "staging", "--id", original, "--state", "open",
+               *attack.as_("ci"))
+        res = attack("record", "incident", image, "--env", "staging", "--id", lookalike, "--state", "resolved",
+                     *attack.as_("ci"), ok=False)
+        assert res.rc == 2 and "normal form C" in res.err, res.describe()
+        status = json.loads(attack("status", "--json").out)
+        assert any(i["incident"] == original for i in status["openIncidents"]), status["openIncidents"]
+
+    def test_revoking_the_last_admin_key_is_refused(self, attack):
+        res = attack("key", "revoke", "admin@org.example", "--reason", "oops", *attack.as_("admin"), ok=False)
+        assert res.rc == 1 and "last unrevoked admin key" in res.err, res.describe()
+
+    def test_a_stolen_key_s_approvals_are_voided(self, attack, docket, workspace):
+        org = Org(docket, workspace / "attacks-void")
+        org.start({"environments": [{"name": "staging"}, {"name": "production", "from": "staging",
+                                                          "approvals": {"min": 1, "roles": ["approver"]}}]},
+                  [("ci", ["ci"], ()), ("mallory", ["approver"], ()), ("rel", ["releaser"], ())])
+        image = "registry.example/void@sha256:" + "d0" * 32
+        org.built(image)
+        org.deployed(image, "staging")
+        org.approve(image, "production", "mallory")
+        assert org("gate", image, "--env", "production", ok=False).rc == 0
+        org("key", "revoke", "mallory@org.example", "--reason", "laptop stolen", "--void-approvals",
+            *org.as_("admin"))
+        gate = org("gate", image, "--env", "production", ok=False)
+        assert gate.rc == 1 and "approvals voided" in gate.out, gate.describe() + gate.out
+        org.refused("promote", image, "--to", "production", *org.as_("rel"))
+
+    def test_hostile_text_reaches_no_terminal_raw(self, attack, docket):
+        image = "registry.example/hostile@sha256:" + "e1" * 32
+        attack.built(image)
+        attack.deployed(image, "staging")
+        attack("record", "check", image, "--check", "scan" + HOSTILE, "--result", "pass", *attack.as_("ci"))
+        attack("promote", image, "--to", "production", "--break-glass", HOSTILE, *attack.as_("rel"))
+        bundle = attack.export()
+        outputs = [attack("verify", ok=False), attack("status", ok=False), attack("log", ok=False),
+                   attack("history", image, ok=False), attack("verify", "--bundle", bundle, ok=False),
+                   docket.verify_bundle([bundle])]
+        for res in outputs:
+            for stream in (res.out, res.err):
+                assert not raw_controls(stream), "%s: %s" % (res.describe(), raw_controls(stream))
+        assert "\\u{1b}[2K" in outputs[0].out or "\\u001b" in outputs[0].out, outputs[0].out

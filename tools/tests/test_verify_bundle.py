@@ -69,9 +69,10 @@ class LedgerWriter:
         """The hex RFC 6962 leaf hash of entry 0."""
         return hashlib.sha256(b"\x00" + self.lines[0]).hexdigest()
 
-    def envelope(self, kind, name, digest, fields, signer, ledger=None, urlsafe=False, payload=None, ledger_id=None):
+    def envelope(self, kind, name, digest, fields, signer, ledger=None, urlsafe=False, payload=None, ledger_id=None,
+                 signed="2026-01-01T00:00:00Z"):
         self.nonce += 1
-        predicate = {"ledger": ledger or self.origin, "time": "2026-01-01T00:00:00Z", "nonce": "%032x" % self.nonce}
+        predicate = {"ledger": ledger or self.origin, "time": signed, "nonce": "%032x" % self.nonce}
         if self.lines and ledger_id is not False:  # every predicate after the genesis names the ledger ID
             predicate["ledgerID"] = ledger_id or self.ledger_id()
         predicate.update(fields)
@@ -83,8 +84,11 @@ class LedgerWriter:
         return sign_envelope(signer, payload, urlsafe=urlsafe)
 
     def append(self, kind, name, digest, fields, signer, time=None, **options):
-        envelope = self.envelope(kind, name, digest, fields, signer, **options)
-        entry = {"index": len(self.lines), "integratedTime": time or self.tick(), "envelope": envelope}
+        integrated = time or self.tick()
+        # Signed when appended (as a signer's clock within maxClockSkew and maxSubmitDelay would be), unless the
+        # fields say otherwise.
+        envelope = self.envelope(kind, name, digest, fields, signer, **dict({"signed": integrated}, **options))
+        entry = {"index": len(self.lines), "integratedTime": integrated, "envelope": envelope}
         self.lines.append(json.dumps(entry, separators=(",", ":")).encode())
         return len(self.lines) - 1
 

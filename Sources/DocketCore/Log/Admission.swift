@@ -9,6 +9,8 @@ struct Admission {
     var origin: String?
     /// The ledger's ID (the genesis entry's leaf hash, hex); `nil` until the genesis entry is integrated.
     var ledgerID: String?
+    /// The appender's own clock for a live append (`nil` when replaying stored entries).
+    var appenderClock: Timestamp?
 
     /// Finds the enrolled key whose signature is on the envelope and checks it may sign this kind now.
     ///
@@ -146,6 +148,11 @@ struct Admission {
 
     /// The signer's clock bounded by the ledger's (DESIGN.md §5): signed no more than `maxClockSkew` after the
     /// entry's ledger time, and no more than `maxSubmitDelay` before it. The defaults hold before any policy.
+    ///
+    /// A live append measures the delay from the appender's own clock, not from ledger time: ledger time never
+    /// goes back, so after one appender with a clock far ahead wrote an entry (which `verify` reports), honest
+    /// signers would otherwise be refused until the real time caught up, for ever after a clock past year 9999.
+    /// A replay has only the ledger time, so `verify` reports entries signed long before it, too.
     private func checkSignedTime(_ event: LedgerEvent, policy: Policy?) throws {
         guard let signed = Timestamp(lenient: event.statement.time) else {
             throw ModelError.badField(
@@ -157,9 +164,11 @@ struct Admission {
             throw LedgerError.refused(
                 .signedInTheFuture(signed: signed.rfc3339, ledgerTime: event.time.rfc3339, skew: skew.description))
         }
-        if signed.adding(seconds: delay.seconds) < event.time {
+        if signed.adding(seconds: delay.seconds) < appenderClock ?? event.time {
             throw LedgerError.refused(
-                .signedTooLongAgo(signed: signed.rfc3339, ledgerTime: event.time.rfc3339, delay: delay.description))
+                .signedTooLongAgo(
+                    signed: signed.rfc3339, ledgerTime: (appenderClock ?? event.time).rfc3339,
+                    delay: delay.description))
         }
     }
 

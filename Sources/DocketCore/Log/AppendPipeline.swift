@@ -148,8 +148,11 @@ final class AppendPipeline {
         var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
         var lastTime = tip?.time ?? Timestamp(milliseconds: 0)
         var receipts: [AppendReceipt] = []
+        defer { admission.appenderClock = nil }
         for candidate in candidates {
-            let time = max(now(), lastTime)
+            let clock = now()
+            admission.appenderClock = clock
+            let time = max(clock, lastTime)
             // Only an instant RFC 3339 can write is ever stored: a clock past year 9999 (or before 1970) would
             // leave an entry no reader can parse.
             guard time.milliseconds >= 0, time <= Timestamp.latest else {

@@ -33,4 +33,20 @@ public enum Identifier {
     public static func requireNFC(_ value: String, field: String) throws {
         if let problem = nfcProblem(value) { throw ModelError.badField(field: field, reason: problem) }
     }
+
+    /// A name of environments and teams: 1 to `limit` code points, each a letter or digit (Unicode general
+    /// category L or N, judged code point by code point, so a rule another tool can apply exactly), `-`, `_` or
+    /// `.`. Combining marks, joiners and symbols that look like letters (U+24B6 Ⓐ) are not name characters.
+    public static func isName(_ value: String, limit: Int) -> Bool {
+        let scalars = value.unicodeScalars
+        guard !scalars.isEmpty, scalars.count <= limit else { return false }
+        return scalars.allSatisfy { scalar in
+            switch scalar.properties.generalCategory {
+            case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter, .decimalNumber,
+                .letterNumber, .otherNumber:
+                true
+            default: scalar == "-" || scalar == "_" || scalar == "."
+            }
+        }
+    }
 }

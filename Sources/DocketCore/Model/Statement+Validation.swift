@@ -17,9 +17,7 @@ extension Statement {
         }
         func environment(_ value: String, _ field: String) throws {
             try Identifier.requireNFC(value, field: field)
-            guard !value.isEmpty, value.count <= 128,
-                value.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
-            else {
+            guard Identifier.isName(value, limit: 128) else {
                 throw ModelError.badField(
                     field: field, reason: "`\(value)` is not an environment name (letters, digits, - _ .)")
             }
@@ -34,9 +32,7 @@ extension Statement {
         func teams(_ values: [String]) throws {
             for team in values {
                 try Identifier.requireNFC(team, field: "predicate.teams")
-                guard !team.isEmpty, team.utf8.count <= 64,
-                    team.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
-                else {
+                guard team.utf8.count <= 64, Identifier.isName(team, limit: 64) else {
                     throw ModelError.badField(
                         field: "predicate.teams", reason: "`\(team)` is not a team name (letters, digits, - _ .)")
                 }
@@ -81,7 +77,10 @@ extension Statement {
             try name(p.identity, "predicate.identity")
             try subjectIsIdentity(p.identity)
             try nonEmpty(p.reason, "predicate.reason")
-        case .policy: break
+        case .policy:
+            guard subjectName.utf8.elementsEqual("policy".utf8) else {
+                throw ModelError.badField(field: "subject.name", reason: "a policy event's subject is `policy`")
+            }
         case .built(let p): try tags(p.tags)
         case .deployed(let p): try environment(p.environment, "predicate.environment")
         case .check(let p): try name(p.check, "predicate.check")

@@ -253,7 +253,7 @@ private struct PolicyReader {
             ])
         let name = try string(o["name"], "\(path).name")
         if let problem = Identifier.nfcProblem(name) { throw fail("\(path).name", problem) }
-        guard name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+        guard Identifier.isName(name, limit: 128) else {
             throw fail("\(path).name", "environment names use letters, digits, - _ and .")
         }
         let from = try o["from"].map { try string($0, "\(path).from") }

@@ -42,11 +42,11 @@ extension Docket.Key {
     }
 }
 
-/// Team names: letters, digits, - _ and . (NFC), as admission checks them.
+/// Team names: letters, digits, - _ and ., at most 64 bytes, as admission checks them (``Identifier/isName(_:limit:)``).
 func validateTeams(_ teams: [String]) throws {
-    for team in teams
-    where team.isEmpty || !team.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) {
+    for team in teams where team.utf8.count > 64 || !Identifier.isName(team, limit: 64) {
         throw ValidationError(
-            "--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and .")
+            "--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and . (at most 64 bytes)"
+        )
     }
 }

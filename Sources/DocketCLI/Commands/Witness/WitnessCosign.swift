@@ -60,8 +60,12 @@ extension Docket.Witness {
             let newState = ["logKey": pinned.text, "checkpoint": note]
             try JSONEncoder().encode(newState).write(to: URL(fileURLWithPath: state), options: .atomic)
             let verifier = NoteVerifierKey(name: name, type: NoteVerifierKey.cosignatureV1, publicKey: key.publicKey)
-            try options.output(["cosigned": signed.text, "witnessKey": verifier.text, "size": String(checkpoint.size)])
-            {
+            struct Output: Encodable {
+                var cosigned: String
+                var witnessKey: String
+                var size: Int
+            }
+            try options.output(Output(cosigned: signed.text, witnessKey: verifier.text, size: checkpoint.size)) {
                 "cosigned checkpoint of size \(checkpoint.size) as \(name)\n  witness key (for `verify --witness`): \(verifier.text)"
             }
         }
