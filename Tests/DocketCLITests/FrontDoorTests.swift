@@ -29,6 +29,10 @@ struct FrontDoorTests {
             #expect(r.stderr.contains("prodution") && r.stderr.contains("production"), "\(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
         }
+        for arguments in [["pending", "--env", "prodution"], ["pending", "--for", "nobody@example.com"]] {
+            let r = try cli.run(arguments)
+            #expect(r.code == 2, "docket \(arguments): exit \(r.code): \(r.stderr)")
+        }
         #expect(try cli.ok(["checkpoint"]) == before)
     }
 

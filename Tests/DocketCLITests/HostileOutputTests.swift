@@ -77,6 +77,11 @@ struct HostileOutputTests {
         ] {
             try record(command, expecting: command[0] == "gate" || command[0] == "verify" ? -1 : 0)
         }
+        try record(["key", "generate", "--identity", evil + ".two", "--out", cli.path("evil2.key")])
+        try record(["key", "update", evil, "--add-team", "ops"] + admin)
+        for command in [["ledger", "describe"], ["checkpoint"], ["prove", "12"]] {
+            try record(command)
+        }
         try record(["export", "--out", cli.path("bundle.jsonl")])
         try record(["verify", "--bundle", cli.path("bundle.jsonl")], expecting: -1)
         // Errors quote input: an unknown identity, a hostile environment.
