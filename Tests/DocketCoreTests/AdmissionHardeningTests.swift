@@ -124,3 +124,20 @@ struct NameRuleTests {
         #expect("\(error!)".contains("a policy event's subject is `policy`"), "\(error!)")
     }
 }
+
+@Suite("Portable tag patterns")
+struct PortablePatternTests {
+    @Test("protectedTags keep to what ICU and Python's re read alike")
+    func portable() throws {
+        for good in [#"^v?[0-9]+\.[0-9]+\.[0-9]+$"#, #"^release-\d{4}$"#, "^(?:v|r)[0-9]+$", "^stable$|^lts-.*"] {
+            #expect(Policy.unportable(good) == nil, "\(good)")
+        }
+        for bad in [#"\p{L}"#, #"\w+"#, "(?i)v1", "(?<n>v)1", "[[:digit:]]", "é", #"v\"#, #"\Z"#] {
+            #expect(Policy.unportable(bad) != nil, "\(bad)")
+        }
+        let error = #expect(throws: PolicyError.self) {
+            try Policy(parsing: "environments:\n  - name: s\nprotectedTags: ['\\p{L}']\n", source: "p.yaml")
+        }
+        #expect("\(error!)".contains("read differently by other tools"), "\(error!)")
+    }
+}

@@ -456,6 +456,15 @@ struct ReviewFindingTests {
         #expect(PolicyDuration(parsing: String(repeating: "12725829d", count: 8400)) == nil)
         #expect(PolicyDuration(parsing: "36500d") != nil)
         #expect(Timestamp(lenient: "10240-08-19T00:00:00Z") == nil)
+        // Signed times are read as the independent verifier reads them: 1970 to 9999, `T`/`Z` upper case, ±HH:MM.
+        for refused in [
+            "0000-12-06T15:29:07.051Z", "1969-12-31T23:59:59Z", "2026-01-01t00:00:00z", "2026-01-01T00:00:00+0100",
+            "2026-01-01T00:00:00", "2026-02-30T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00.Z",
+        ] {
+            #expect(Timestamp(lenient: refused) == nil, "\(refused)")
+        }
+        #expect(Timestamp(lenient: "2026-01-01T01:00:00.1234+01:00") == Timestamp(lenient: "2026-01-01T00:00:00.123Z"))
+        #expect(Timestamp(lenient: "9999-12-31T23:59:59.999Z") != nil)
         #expect(Timestamp(milliseconds: Int64.max - 5).adding(seconds: 1000).milliseconds > 0)
         #expect(throws: PolicyError.self) {
             try Policy(

@@ -3,6 +3,44 @@ import Yams
 
 /// A policy that cannot be used, naming the field (and line, for files) at fault.
 extension Policy {
+    /// Tag patterns must mean the same to every reader (ICU here, Python's `re` in the independent verifier), so
+    /// they keep to what both read alike: ASCII literals, `. ^ $ [ ] ( ) | ? * + { } , -`, `(?:`, and backslash
+    /// only before `d` or punctuation. Tags are ASCII, so nothing more is needed; the reason, or `nil`.
+    public static func unportable(_ pattern: String) -> String? {
+        let bytes = Array(pattern.utf8)
+        var i = 0
+        while i < bytes.count {
+            let b = bytes[i]
+            switch b {
+            case UInt8(ascii: "\\"):
+                guard i + 1 < bytes.count else { return "ends with a lone backslash" }
+                let next = bytes[i + 1]
+                let alnum = (48...57).contains(next) || (65...90).contains(next) || (97...122).contains(next)
+                guard next == UInt8(ascii: "d") || (!alnum && next >= 0x21 && next < 0x7F) else {
+                    return
+                        "`\\\(Character(Unicode.Scalar(next)))` is read differently by other tools; use `\\d`, `[...]` or escape punctuation only"
+                }
+                i += 2
+                continue
+            case UInt8(ascii: "("):
+                if i + 1 < bytes.count, bytes[i + 1] == UInt8(ascii: "?") {
+                    guard i + 2 < bytes.count, bytes[i + 2] == UInt8(ascii: ":") else {
+                        return "`(?` groups other than `(?:` are read differently by other tools"
+                    }
+                    i += 3
+                    continue
+                }
+            case 48...57, 65...90, 97...122: break
+            default:
+                guard Array("_-.^$[]()|?*+{},".utf8).contains(b) else {
+                    return "keep to ASCII letters, digits and `_ - . ^ $ [ ] ( ) | ? * + { } ,` (tags are ASCII)"
+                }
+            }
+            i += 1
+        }
+        return nil
+    }
+
     /// Parses a YAML or JSON policy file's text. Errors name the file, the line and the field.
     public init(parsing text: String, source: String) throws {
         let node: Node?
@@ -170,10 +208,12 @@ private struct PolicyReader {
         }
         let topLevel = try strings(root["protectedTags"], "protectedTags")
         let patterns = topLevel + pipelines.flatMap(\.environments).flatMap(\.protectedTags)
-        for (i, pattern) in patterns.enumerated() where (try? NSRegularExpression(pattern: pattern)) == nil {
-            throw fail(
-                i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags",
-                "`\(pattern)` is not a valid regular expression")
+        for (i, pattern) in patterns.enumerated() {
+            let path = i < topLevel.count ? "protectedTags[\(i)]" : "protectedTags"
+            if let problem = Policy.unportable(pattern) { throw fail(path, "`\(pattern)`: \(problem)") }
+            if (try? NSRegularExpression(pattern: pattern)) == nil {
+                throw fail(path, "`\(pattern)` is not a valid regular expression")
+            }
         }
         var policy = Policy(pipelines: pipelines, protectedTags: topLevel, document: document)
         if let skew = try duration(root["maxClockSkew"], "maxClockSkew") { policy.maxClockSkew = skew }

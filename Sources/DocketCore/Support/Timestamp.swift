@@ -73,6 +73,7 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// 1970 and the end of year 9999. `nil` for anything else.
     public init?(lenient text: String) {
         if let exact = Timestamp(rfc3339: text) {
+            guard exact.milliseconds >= 0, exact <= Self.latest else { return nil }
             self = exact
             return
         }
