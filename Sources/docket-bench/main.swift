@@ -522,23 +522,38 @@ func signatureBaseline() throws {
 
 func writeEnvelopes() throws {
     let count = intOption("count")
-    // Only parsed and checked for signatures: the ledger ID is a placeholder.
-    let items = envelopes(
-        origin: "bench.example/ledger", ledgerID: String(repeating: "0", count: 64), first: 0, count: count / 4 + 1
-    ).prefix(count)
+    // For `batch`, signed for the ledger `batch-ledger` made (`--ledger-id`); for `sigs` the ID is not read.
+    let id = option("ledger-id", default: String(repeating: "0", count: 64))
+    let items = envelopes(origin: "bench.example/ledger", ledgerID: id, first: 0, count: count / 4 + 1).prefix(count)
     var out = Data()
     for item in items { out.append(item.data + Data("\n".utf8)) }
     try out.write(to: URL(fileURLWithPath: option("out")))
     emit(["envelopes": items.count])
 }
 
+/// `batch-ledger --out PATH`: the ledger `batch` appends to (actors and policy enrolled), and its ID, which the
+/// envelopes of `envelopes --ledger-id` must name.
+func batchLedger() throws {
+    let path = option("out")
+    for suffix in ["", "-wal", "-shm", ".logkey", ".logkey.pub"] {
+        try? FileManager.default.removeItem(atPath: path + suffix)
+    }
+    let ledger = try Ledger.create(path: path, origin: "bench.example/ledger", admin: actor("admin"))
+    try enrolActorsAndPolicy(ledger, origin: "bench.example/ledger")
+    emit(["ledgerID": try ledger.ledgerID()])
+}
+
+/// `batch --ledger TEMPLATE --envelopes FILE`: one batch append of the file into a fresh copy of the template.
 func batchAppend() throws {
     let lines = try lines(of: option("envelopes"))
+    let template = option("ledger")
     let dir = NSTemporaryDirectory() + "docket-bench-\(UUID().uuidString)"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let ledger = try Ledger.create(path: dir + "/ledger.db", origin: "bench.example/ledger", admin: actor("admin"))
-    try enrolActorsAndPolicy(ledger, origin: "bench.example/ledger")
+    for suffix in ["", ".logkey", ".logkey.pub"] {
+        try FileManager.default.copyItem(atPath: template + suffix, toPath: dir + "/ledger.db" + suffix)
+    }
+    let ledger = try Ledger(path: dir + "/ledger.db")
     let receipts = try ledger.appendBatch(lines.map { (data: Data($0), source: "bench") })
     emit(["appended": receipts.count])
 }
@@ -547,6 +562,7 @@ switch arguments.first {
 case "sigs": try signatureBaseline()
 case "envelopes": try writeEnvelopes()
 case "batch": try batchAppend()
+case "batch-ledger": try batchLedger()
 case "breakdown": try verifyBreakdown()
 case "generate": try generate()
 case "append": try appendRates()
