@@ -21,11 +21,7 @@ extension Docket {
             let (digest, repository) = try ledger.resolve(try ImageReference(parsing: image))
             let moves = try ledger.tagMoves(digest: digest)
             // Pages of 500 events, printed as they are read: a digest with 20,000 checks never sits in memory.
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            func json<T: Encodable>(_ value: T) throws -> String {
-                String(decoding: try encoder.encode(value), as: UTF8.self)
-            }
+            let json = Terminal.CompactJSON()
             var next = 0
             var count = 0
             while true {

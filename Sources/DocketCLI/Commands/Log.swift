@@ -21,8 +21,7 @@ extension Docket {
             var next = since
             var remaining = limit ?? Int.max
             var first = true
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            let json = Terminal.CompactJSON()
             if options.json { print("[", terminator: "") }
             while remaining > 0 {
                 let events = try ledger.events(from: next, limit: min(1000, remaining))
@@ -31,7 +30,7 @@ extension Docket {
                     if options.json {
                         print(
                             (first ? "\n" : ",\n")
-                                + String(decoding: try encoder.encode(try EventRecord(event)), as: UTF8.self),
+                                + (try json(try EventRecord(event))),
                             terminator: "")
                     } else {
                         Terminal.out(

@@ -54,8 +54,23 @@ enum Terminal {
         return String(decoding: try encoder.encode(value), as: UTF8.self)
     }
 
+    /// Compact JSON (sorted keys) for output streamed page by page (`log`, `history`): one encoder per command,
+    /// reused for every item.
+    struct CompactJSON {
+        private let encoder: JSONEncoder = {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            return encoder
+        }()
+
+        func callAsFunction<T: Encodable>(_ value: T) throws -> String {
+            String(decoding: try encoder.encode(value), as: UTF8.self)
+        }
+    }
+
     /// Colour markup: noncharacters that ``terminalSafe(keepNewlines:limit:styled:)`` turns into SGR codes (or
-    /// drops) after escaping everything else; the same characters in input are escaped like controls.
+    /// drops) after escaping everything else. The four in input pass as markup too (at most colouring text);
+    /// the other noncharacters U+FDD0-U+FDEF are escaped like controls.
     static func green(_ s: String) -> String { "\(Style.green)\(s)\(Style.reset)" }
     static func red(_ s: String) -> String { "\(Style.red)\(s)\(Style.reset)" }
     static func bold(_ s: String) -> String { "\(Style.bold)\(s)\(Style.reset)" }

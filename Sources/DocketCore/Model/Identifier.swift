@@ -49,4 +49,7 @@ public enum Identifier {
             }
         }
     }
+
+    /// A team name: a name (``isName(_:limit:)``) of at most 64 bytes.
+    public static func isTeam(_ value: String) -> Bool { value.utf8.count <= 64 && isName(value, limit: 64) }
 }

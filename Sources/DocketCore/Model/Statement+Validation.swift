@@ -32,7 +32,7 @@ extension Statement {
         func teams(_ values: [String]) throws {
             for team in values {
                 try Identifier.requireNFC(team, field: "predicate.teams")
-                guard team.utf8.count <= 64, Identifier.isName(team, limit: 64) else {
+                guard Identifier.isTeam(team) else {
                     throw ModelError.badField(
                         field: "predicate.teams", reason: "`\(team)` is not a team name (letters, digits, - _ .)")
                 }

@@ -14,14 +14,22 @@ public struct Policy: Sendable, Equatable {
     public static let defaultSubmitDelay = PolicyDuration(seconds: 86_400)
     /// The document as written (normalised to JSON), as recorded in the `policy` event.
     public var document: JSONValue
-    /// `protectedTags`, compiled once (the parser has already refused patterns that do not compile).
+    /// `protectedTags`, and each pipeline's environments' (by pipeline name), compiled once (the parser has
+    /// already refused patterns that do not compile).
     private let matchers: [NSRegularExpression]
+    private let pipelineMatchers: [String: [NSRegularExpression]]
 
     init(pipelines: [Pipeline], protectedTags: [String], document: JSONValue) {
         self.pipelines = pipelines
         self.protectedTags = protectedTags
         self.document = document
-        self.matchers = protectedTags.compactMap { try? NSRegularExpression(pattern: $0) }
+        func compile(_ patterns: [String]) -> [NSRegularExpression] {
+            patterns.compactMap { try? NSRegularExpression(pattern: $0) }
+        }
+        self.matchers = compile(protectedTags)
+        self.pipelineMatchers = Dictionary(
+            pipelines.map { ($0.name, compile($0.environments.flatMap(\.protectedTags))) },
+            uniquingKeysWith: { first, _ in first })
     }
 
     public static func == (a: Policy, b: Policy) -> Bool {
@@ -57,9 +65,7 @@ public struct Policy: Sendable, Equatable {
         let range = NSRange(tag.startIndex..., in: tag)
         if matchers.contains(where: { $0.firstMatch(in: tag, range: range) != nil }) { return true }
         guard let pipeline = pipeline(for: repository) else { return false }
-        return pipeline.environments.flatMap(\.protectedTags).contains { pattern in
-            (try? NSRegularExpression(pattern: pattern))?.firstMatch(in: tag, range: range) != nil
-        }
+        return pipelineMatchers[pipeline.name, default: []].contains { $0.firstMatch(in: tag, range: range) != nil }
     }
 }
 

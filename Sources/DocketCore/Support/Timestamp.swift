@@ -43,28 +43,14 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
             + "\(pad(seconds % 60, 2)).\(pad(msOfDay % 1000, 3))Z"
     }
 
-    /// Parses the strict entry form written by ``rfc3339``; `nil` for anything else.
+    /// Parses the strict entry form written by ``rfc3339`` (`YYYY-MM-DDTHH:MM:SS.mmmZ`, 24 bytes); `nil` for
+    /// anything else.
     public init?(rfc3339 text: String) {
         let b = Array(text.utf8)
-        guard b.count == 24, b[4] == UInt8(ascii: "-"), b[7] == UInt8(ascii: "-"), b[10] == UInt8(ascii: "T"),
-            b[13] == UInt8(ascii: ":"), b[16] == UInt8(ascii: ":"), b[19] == UInt8(ascii: "."),
-            b[23] == UInt8(ascii: "Z")
+        guard b.count == 24, b[19] == UInt8(ascii: "."), b[23] == UInt8(ascii: "Z"),
+            let ms = Self.milliseconds(dateTime: b)
         else { return nil }
-        func number(_ range: Range<Int>) -> Int64? {
-            var value: Int64 = 0
-            for i in range {
-                guard b[i] >= 48, b[i] <= 57 else { return nil }
-                value = value * 10 + Int64(b[i] - 48)
-            }
-            return value
-        }
-        guard let y = number(0..<4), let mo = number(5..<7), let d = number(8..<10), let h = number(11..<13),
-            let mi = number(14..<16), let s = number(17..<19), let ms = number(20..<23),
-            (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, s < 60
-        else { return nil }
-        let days = Self.days(fromCivil: y, mo, d)
-        guard Self.civil(fromDays: days) == (y, mo, d) else { return nil }
-        milliseconds = ((days * 24 + h) * 60 + mi) * 60_000 + s * 1000 + ms
+        milliseconds = ms
     }
 
     /// Parses the RFC 3339 date-times a signer may write (`time`, `expiresAt`, freeze ranges):
@@ -72,12 +58,14 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
     /// reads; RFC 3339's lower-case variants and `±HHMM` are refused), rounded down to the millisecond, between
     /// 1970 and the end of year 9999. `nil` for anything else.
     public init?(lenient text: String) {
-        if let exact = Timestamp(rfc3339: text) {
-            guard exact.milliseconds >= 0, exact <= Self.latest else { return nil }
-            self = exact
-            return
-        }
-        let b = Array(text.utf8)
+        guard let ms = Self.milliseconds(dateTime: Array(text.utf8)), ms >= 0, ms <= Self.latest.milliseconds
+        else { return nil }
+        milliseconds = ms
+    }
+
+    /// The one date-time grammar both initialisers read, over bytes: milliseconds since 1970 (negative before),
+    /// or `nil`.
+    private static func milliseconds(dateTime b: [UInt8]) -> Int64? {
         func digits(_ range: Range<Int>) -> Int64? {
             guard range.upperBound <= b.count else { return nil }
             var value: Int64 = 0
@@ -107,17 +95,16 @@ public struct Timestamp: Hashable, Comparable, Sendable, CustomStringConvertible
         if i == b.count - 1, b[i] == UInt8(ascii: "Z") {
             offset = 0
         } else if i == b.count - 6, b[i] == UInt8(ascii: "+") || b[i] == UInt8(ascii: "-"),
-            b[i + 3] == UInt8(ascii: ":"),
-            let oh = digits(i + 1..<i + 3), let om = digits(i + 4..<i + 6), oh <= 23, om <= 59
+            b[i + 3] == UInt8(ascii: ":"), let oh = digits(i + 1..<i + 3), let om = digits(i + 4..<i + 6), oh <= 23,
+            om <= 59
         {
             offset = (b[i] == UInt8(ascii: "+") ? 1 : -1) * (oh * 60 + om) * 60_000
         } else {
             return nil
         }
-        let days = Self.days(fromCivil: y, mo, d)
-        guard Self.civil(fromDays: days) == (y, mo, d) else { return nil }
-        milliseconds = ((days * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + fraction - offset
-        guard milliseconds >= 0, self <= Self.latest else { return nil }
+        let day = days(fromCivil: y, mo, d)
+        guard civil(fromDays: day) == (y, mo, d) else { return nil }
+        return ((day * 24 + h) * 60 + mi) * 60_000 + sec * 1000 + fraction - offset
     }
 
     // Howard Hinnant's days-from-civil algorithms: exact for the proleptic Gregorian calendar.

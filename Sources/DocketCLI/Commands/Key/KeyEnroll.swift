@@ -42,9 +42,9 @@ extension Docket.Key {
     }
 }
 
-/// Team names: letters, digits, - _ and ., at most 64 bytes, as admission checks them (``Identifier/isName(_:limit:)``).
+/// Team names as admission checks them (``Identifier/isTeam(_:)``), refused before anything is signed.
 func validateTeams(_ teams: [String]) throws {
-    for team in teams where team.utf8.count > 64 || !Identifier.isName(team, limit: 64) {
+    for team in teams where !Identifier.isTeam(team) {
         throw ValidationError(
             "--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and . (at most 64 bytes)"
         )

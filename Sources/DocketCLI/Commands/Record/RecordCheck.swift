@@ -11,13 +11,16 @@ extension Docket.Record {
         @Option(name: .long, help: "Where the details are (URI).") var details: String?
 
         func run() throws {
-            try common.emit(.check(.init(check: check, result: result, details: details)))
-            // A misspelt name is recorded (it is a fact) but would never satisfy a gate: say so.
+            // One ledger for the append and the warning: a misspelt name is recorded (it is a fact) but would
+            // never satisfy a gate, so say so.
             let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
-            if let ledger = try? emitter.ledgerIfPresent(),
-                let repository = try? ledger.resolve(try ImageReference(parsing: common.image)).repository,
-                let warning = try? ledger.unusedCheckWarning(check: check, repository: repository)
-            {
+            let ledger = try emitter.ledgerIfPresent()
+            let reference = try ImageReference(parsing: common.image)
+            let repository = try emitter.repository(for: reference, ledger: ledger)
+            try emitter.run(
+                subjectName: repository, subjectDigest: reference.digest.hex,
+                predicate: .check(.init(check: check, result: result, details: details)), ledger: ledger)
+            if let warning = try? ledger?.unusedCheckWarning(check: check, repository: repository) {
                 Terminal.warning(warning)
             }
         }
