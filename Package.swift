@@ -11,6 +11,13 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -32,9 +39,39 @@ let package = Package(
             name: "DocketCore",
             dependencies: ["CSQLite", "CSodium", "CLibCrypto", .product(name: "Yams", package: "Yams")]
         ),
+        // `docket serve` (DESIGN §8): the HTTP API, the batch writer, the tlog-tiles reads.
+        .target(
+            name: "DocketServer",
+            dependencies: [
+                "DocketCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // The ledger client over HTTP(S): a verifying mirror for reads, receipts checked for writes.
+        .target(
+            name: "DocketClient",
+            dependencies: [
+                "DocketCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "DocketCLI",
-            dependencies: ["DocketCore", .product(name: "ArgumentParser", package: "swift-argument-parser")]
+            dependencies: [
+                "DocketCore", "DocketServer", "DocketClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
         ),
         .executableTarget(name: "docket", dependencies: ["DocketCLI"]),
         // Benchmarks (tools/bench): the in-process measurements, and a hello-world built the same way as the
@@ -47,6 +84,12 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "DocketCLITests", dependencies: ["DocketCLI", "DocketCore"]),
+        .testTarget(
+            name: "DocketServerTests",
+            dependencies: [
+                "DocketServer", "DocketCore", .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -7,7 +7,8 @@ struct Docket: ParsableCommand {
         abstract: "A signed, append-only promotion ledger for container images.",
         discussion: """
             Exit codes: 0 success; 1 no (refused, not eligible, violations found); 2 bad input (including a missing, foreign or damaged ledger); 3 other errors.
-            The ledger is --ledger PATH or $DOCKET_LEDGER (default ./docket.db). A signing key is --key FILE or $DOCKET_KEY.
+            The ledger is --ledger PATH or $DOCKET_LEDGER (default ./docket.db), or a server: --ledger http(s)://HOST[:PORT] \
+            ($DOCKET_TOKEN, $DOCKET_LOG_KEY, $DOCKET_CA_FILE, $DOCKET_CACHE_DIR). A signing key is --key FILE or $DOCKET_KEY.
             Colour: --color auto|always|never before or after the command (or $DOCKET_COLOR); auto colours a terminal \
             unless NO_COLOR is set and not empty, or TERM is dumb. With --json, a failure is also a JSON object on stdout.
             """,
@@ -17,7 +18,7 @@ struct Docket: ParsableCommand {
             Gate.self, Promote.self, Rollback.self, Pending.self, Status.self, History.self, Log.self, Replay.self,
             LedgerCommand.self,
             Verify.self, Export.self, CheckpointCommand.self, Prove.self, VerifyProof.self, Consistency.self,
-            Witness.self,
+            Witness.self, Serve.self, Spool.self,
         ]
     )
 }

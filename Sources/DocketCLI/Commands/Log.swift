@@ -30,7 +30,7 @@ extension Docket {
                     if options.json {
                         print(
                             (first ? "\n" : ",\n")
-                                + (try json(try EventRecord(event))),
+                                + (try json(try EventRecord(event, summary: Render.event(event)))),
                             terminator: "")
                     } else {
                         Terminal.out(

@@ -74,7 +74,9 @@ struct EventEmitter {
     /// The ledger, when there is one to append to or read the identity from.
     func ledgerIfPresent() throws -> Ledger? {
         if out != nil, identityOption != nil { return nil }
-        if out != nil, !FileManager.default.fileExists(atPath: ledgerOptions.path) { return nil }
+        if out != nil, !ledgerOptions.isRemote, !FileManager.default.fileExists(atPath: ledgerOptions.path) {
+            return nil
+        }
         return try ledgerOptions.open()
     }
 
@@ -130,7 +132,8 @@ struct EventEmitter {
             return
         }
         guard let ledger else { throw LedgerError.noLedger(path: ledgerOptions.path) }
-        let receipt = try ledger.append(envelope.compactJSON, source: "\(statement.kind.rawValue) event")
+        let receipt = try ledgerOptions.append(
+            envelope.compactJSON, source: "\(statement.kind.rawValue) event", to: ledger)
         try printReceipt(receipt, options: ledgerOptions)
     }
 }

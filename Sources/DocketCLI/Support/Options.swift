@@ -1,10 +1,13 @@
 import ArgumentParser
+import DocketClient
 import DocketCore
 import Foundation
 
 /// `--ledger` and `--json`, shared by every command.
 struct LedgerOptions: ParsableArguments {
-    @Option(name: .long, help: "The ledger file (default: $DOCKET_LEDGER, else ./docket.db).")
+    @Option(
+        name: .long,
+        help: "The ledger file, or a server's http(s)://HOST[:PORT] (default: $DOCKET_LEDGER, else ./docket.db).")
     var ledger: String?
 
     @Flag(name: .long, help: "Machine-readable output (JSON; schemas in schemas/).")
@@ -12,7 +15,36 @@ struct LedgerOptions: ParsableArguments {
 
     var path: String { ledger ?? ProcessInfo.processInfo.environment["DOCKET_LEDGER"] ?? "docket.db" }
 
-    func open(readOnly: Bool = false) throws -> Ledger { try Ledger(path: path, readOnly: readOnly) }
+    /// Whether the ledger is a server (`http://` or `https://`).
+    var isRemote: Bool { path.hasPrefix("http://") || path.hasPrefix("https://") }
+
+    /// The ledger: the file, or for a server its verified local mirror, brought up to date.
+    func open(readOnly: Bool = false) throws -> Ledger {
+        if isRemote { return try remote().sync() }
+        return try Ledger(path: path, readOnly: readOnly)
+    }
+
+    /// The server behind `--ledger http(s)://…` (one per process).
+    func remote() throws -> RemoteLedger {
+        if let session = RemoteSession.current, session.url == path { return session }
+        let session = try RemoteLedger(url: path)
+        session.onFirstContact = { Terminal.note($0) }
+        RemoteSession.current = session
+        return session
+    }
+
+    /// Appends one envelope: to the file, or posted to the server with its receipt proved.
+    func append(_ envelope: Data, source: String, to ledger: Ledger) throws -> AppendReceipt {
+        if isRemote { return try remote().submit(envelope, source: source) }
+        return try ledger.append(envelope, source: source)
+    }
+
+    /// Appends envelopes: to a file in one transaction (all or none); to a server one after another, in order,
+    /// each with its own receipt (a server's batches are its own; a refusal stops the rest).
+    func appendBatch(_ items: [(data: Data, source: String)]) throws -> [AppendReceipt] {
+        if isRemote { return try items.map { try remote().submit($0.data, source: $0.source) } }
+        return try open().appendBatch(items)
+    }
 
     /// Prints `value` as JSON, or `human()` for people.
     func output<T: Encodable>(_ value: T, human: () -> String) throws {
@@ -23,6 +55,11 @@ struct LedgerOptions: ParsableArguments {
             if !text.isEmpty { Terminal.out(text) }
         }
     }
+}
+
+/// The CLI runs one command per process, on one thread: the server session it opened, kept for the command.
+enum RemoteSession {
+    nonisolated(unsafe) static var current: RemoteLedger?
 }
 
 /// `--key` and `--passphrase-env`: where the signing key comes from.

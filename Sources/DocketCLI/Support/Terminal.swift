@@ -127,17 +127,19 @@ enum Terminal {
 enum CLIError: DocketFailure {
     case badInput(String)
     case no(String)
+    case failure(String)
 
     var category: FailureCategory {
         switch self {
         case .badInput: .badInput
         case .no: .refused
+        case .failure: .failure
         }
     }
 
     var description: String {
         switch self {
-        case .badInput(let m), .no(let m): m
+        case .badInput(let m), .no(let m), .failure(let m): m
         }
     }
 }

@@ -12,28 +12,14 @@ extension Ledger {
         do {
             defer { try? handle.close() }
             header = try log.readSnapshot {
-                let (note, checkpoint) = try latestCheckpoint()
-                let witnessed = try log.cosignedNotes()
-                let header = BundleHeader(
-                    format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
-                    size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-                var buffer = try encoder.encode(header) + Data("\n".utf8)
+                let header = try bundleHeader()
+                try handle.write(contentsOf: try Self.encodedHeader(header))
                 var after = -1
-                while after + 1 < checkpoint.size {
-                    let rows = try log.storedEntries(after: after, before: checkpoint.size, limit: 4096)
-                    guard let last = rows.last?.column?.index else { break }
-                    for row in rows {
-                        buffer.append(row.bytes)
-                        buffer.append(UInt8(ascii: "\n"))
-                    }
-                    try handle.write(contentsOf: buffer)
-                    buffer.removeAll(keepingCapacity: true)
+                while let (lines, last) = try bundleLines(after: after, before: header.size) {
+                    try handle.write(contentsOf: lines)
                     after = last
-                    progress?(after + 1, checkpoint.size)
+                    progress?(after + 1, header.size)
                 }
-                try handle.write(contentsOf: buffer)
                 return header
             }
             try handle.synchronize()
@@ -46,5 +32,35 @@ extension Ledger {
             throw FileError.cannotWrite(path, reason: String(cString: strerror(errno)))
         }
         return header
+    }
+
+    /// The bundle's header for the latest checkpoint (its `size` bounds the lines that follow it).
+    public func bundleHeader() throws -> BundleHeader {
+        let (note, checkpoint) = try latestCheckpoint()
+        let witnessed = try log.cosignedNotes()
+        return BundleHeader(
+            format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
+            size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
+    }
+
+    /// The header as its bundle line: sorted keys, then a newline.
+    public static func encodedHeader(_ header: BundleHeader) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(header) + Data("\n".utf8)
+    }
+
+    /// The next page of bundle lines, each entry's bytes as stored and a newline, for entries after `after` and
+    /// before `bound`, with the index of the last; nil when there are no more. Entries never change, so pages read
+    /// in separate transactions (a server streaming to a slow client) make the same bundle as one snapshot.
+    public func bundleLines(after: Int, before bound: Int, limit: Int = 4096) throws -> (Data, last: Int)? {
+        let rows = try log.storedEntries(after: after, before: bound, limit: limit)
+        guard let last = rows.last?.column?.index else { return nil }
+        var lines = Data()
+        for row in rows {
+            lines.append(row.bytes)
+            lines.append(UInt8(ascii: "\n"))
+        }
+        return (lines, last)
     }
 }

@@ -24,4 +24,14 @@ extension Ledger {
         let hashes = try log.tree.consistencyProof(from: old.size, to: current.size)
         return ConsistencyProof(oldSize: old.size, newSize: current.size, hashes: hashes, checkpointNote: note)
     }
+
+    /// The consistency proof hashes between the trees of `from` and `to` entries (`1 ≤ from ≤ to ≤` the latest
+    /// checkpoint's size), for a client that holds both roots.
+    public func consistencyHashes(from: Int, to: Int) throws -> [Data] {
+        let size = try latestCheckpoint().checkpoint.size
+        guard from >= 1, from <= to, to <= size else {
+            throw LedgerError.notInTree(index: max(from, to), size: size)
+        }
+        return try log.tree.consistencyProof(from: from, to: to)
+    }
 }

@@ -113,6 +113,7 @@ final class AppendPipeline {
             if case LedgerError.gateRefused(let refused) = error { verdict = refused }
             try onRefusal(error)
         }
+        writing = true
         let entry: Entry
         switch source {
         case .new:
@@ -144,22 +145,60 @@ final class AppendPipeline {
     func append(
         _ candidates: [Candidate], now: () -> Timestamp, origin: String, logKey: () throws -> SigningKey
     ) throws -> [AppendReceipt] {
+        try append(candidates, now: now, origin: origin, logKey: logKey, eachOnItsOwn: false).map { try $0.get() }
+    }
+
+    /// Appends a batch in order. With `eachOnItsOwn` (the server's batch writer, whose envelopes come from
+    /// different clients), an envelope refused before anything of it was written gets its error in its own slot
+    /// and the others go on; otherwise the first refusal throws. A failure after writing began always throws,
+    /// and the caller's transaction rolls back.
+    func append(
+        _ candidates: [Candidate], now: () -> Timestamp, origin: String, logKey: () throws -> SigningKey,
+        eachOnItsOwn: Bool
+    ) throws -> [Result<AppendReceipt, any Error>] {
         let tip = try log.tip()
         var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
         var lastTime = tip?.time ?? Timestamp(milliseconds: 0)
-        var receipts: [AppendReceipt] = []
+        var receipts: [Result<AppendReceipt, any Error>] = []
         defer { admission.appenderClock = nil }
         for candidate in candidates {
-            let clock = now()
-            admission.appenderClock = clock
-            let time = max(clock, lastTime)
-            // Only an instant RFC 3339 can write is ever stored: a clock past year 9999 (or before 1970) would
-            // leave an entry no reader can parse.
-            guard time.milliseconds >= 0, time <= Timestamp.latest else {
-                throw LedgerError.clockOutOfRange(time.milliseconds)
+            do {
+                receipts.append(
+                    .success(try appendOne(candidate, now: now, lastTime: &lastTime, frontier: &frontier)))
+            } catch where eachOnItsOwn && !writing {
+                receipts.append(.failure(error))
             }
-            let outcome = try integrate(
-                candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
+        }
+        if receipts.contains(where: { (try? $0.get())?.duplicate == false }) {
+            try sealCheckpoint(frontier, origin: origin, logKey: try logKey())
+        }
+        return receipts.map {
+            $0.map {
+                var receipt = $0
+                receipt.treeSize = frontier.size
+                return receipt
+            }
+        }
+    }
+
+    /// Set when ``integrate(_:at:source:frontier:onRefusal:)`` starts writing an entry (cleared before the next):
+    /// a failure after that leaves the transaction half-written, so the whole batch must roll back.
+    private(set) var writing = false
+
+    private func appendOne(
+        _ candidate: Candidate, now: () -> Timestamp, lastTime: inout Timestamp, frontier: inout MerkleFrontier
+    ) throws -> AppendReceipt {
+        writing = false
+        let clock = now()
+        admission.appenderClock = clock
+        let time = max(clock, lastTime)
+        // Only an instant RFC 3339 can write is ever stored: a clock past year 9999 (or before 1970) would
+        // leave an entry no reader can parse.
+        guard time.milliseconds >= 0, time <= Timestamp.latest else {
+            throw LedgerError.clockOutOfRange(time.milliseconds)
+        }
+        let outcome = try integrate(
+            candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
             let statement = candidate.statement
             func receipt(_ index: Int, _ time: Timestamp, duplicate: Bool) -> AppendReceipt {
                 AppendReceipt(
@@ -170,24 +209,15 @@ final class AppendPipeline {
             switch outcome {
             case .integrated(let event, _):
                 lastTime = time
-                receipts.append(receipt(event.index, time, duplicate: false))
+                return receipt(event.index, time, duplicate: false)
             case .duplicate(let index, let stored, let signer):
                 // The same statement again is only a duplicate if this envelope is genuinely signed by the key
                 // that signed the stored one: an altered signature must not be answered "already there".
                 guard try isSignedLikeStored(candidate, storedSigner: signer) else {
                     throw LedgerError.refused(.forgedDuplicate(entry: index))
                 }
-                receipts.append(receipt(index, stored, duplicate: true))
+                return receipt(index, stored, duplicate: true)
             }
-        }
-        if receipts.contains(where: { !$0.duplicate }) {
-            try sealCheckpoint(frontier, origin: origin, logKey: try logKey())
-        }
-        return receipts.map {
-            var receipt = $0
-            receipt.treeSize = frontier.size
-            return receipt
-        }
     }
 
     /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store (and to ``onNodes``).

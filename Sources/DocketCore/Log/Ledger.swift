@@ -155,6 +155,9 @@ public final class Ledger {
         return note
     }
 
+    /// The latest stored checkpoint, parsed (its signature is not checked here).
+    public func currentCheckpoint() throws -> Checkpoint { try latestCheckpoint().checkpoint }
+
     /// The latest checkpoint, parsed (its signature is the log's own; verify checks it).
     func latestCheckpoint() throws -> (note: String, checkpoint: Checkpoint) {
         let note = try checkpointNote()

@@ -234,6 +234,8 @@ public enum Corruption: Sendable, Equatable, CustomStringConvertible {
     case badSignature(entry: Int)
     case unreadablePolicy(entry: Int)
     case missingMerkleNode(level: Int, index: Int)
+    /// An entry longer than a tlog-tiles entry bundle can carry (65,535 bytes).
+    case entryTooLongForTiles(index: Int)
     case unreadableKey(keyID: String)
     case unreadableRow(table: String, index: Int?)
 
@@ -246,6 +248,8 @@ public enum Corruption: Sendable, Equatable, CustomStringConvertible {
         case .badSignature(let index): "entry \(index)'s signature does not verify"
         case .unreadablePolicy(let index): "the policy recorded at entry \(index) cannot be read"
         case .missingMerkleNode(let level, let index): "Merkle node (\(level), \(index)) is missing"
+        case .entryTooLongForTiles(let index):
+            "entry \(index) is longer than 65,535 bytes, more than a tlog-tiles entry bundle can carry"
         case .unreadableKey(let keyID): "the stored key \(keyID.prefix(16))… is not a public key"
         case .unreadableRow(let table, let index):
             "a row of table \(table)\(index.map { " (entry \($0))" } ?? "") cannot be read"
@@ -278,4 +282,17 @@ public struct AppendReceipt: Sendable, Codable, Equatable {
     public var duplicate: Bool
     /// The tree size after the append (the new checkpoint's size).
     public var treeSize: Int
+
+    public init(
+        index: Int, integratedTime: String, kind: String, subject: String, digest: String?, duplicate: Bool,
+        treeSize: Int
+    ) {
+        self.index = index
+        self.integratedTime = integratedTime
+        self.kind = kind
+        self.subject = subject
+        self.digest = digest
+        self.duplicate = duplicate
+        self.treeSize = treeSize
+    }
 }

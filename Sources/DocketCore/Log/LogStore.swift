@@ -176,6 +176,22 @@ final class LogStore: SubtreeStore {
         return hash
     }
 
+    /// The stored hashes of `count` consecutive nodes at `level` from position `first`, in order (a tile).
+    func nodes(level: Int, from first: Int, count: Int) throws -> [Data] {
+        let rows = try db.rows(
+            "SELECT hash FROM merkle WHERE level = ? AND pos >= ? AND pos < ? ORDER BY pos",
+            [.int(level), .int(first), .int(first + count)])
+        guard rows.count == count else {
+            throw LedgerError.corrupt(.missingMerkleNode(level: level, index: first + rows.count))
+        }
+        return try rows.map { row in
+            guard let hash = row.blob(0), hash.count == 32 else {
+                throw LedgerError.corrupt(.missingMerkleNode(level: level, index: first))
+            }
+            return hash
+        }
+    }
+
     /// The right edge of the stored tree of `size` leaves: O(log n) reads.
     func frontier(size: Int) throws -> MerkleFrontier {
         try MerkleFrontier(size: size) { level, index in try node(level: level, index: index) }

@@ -1,9 +1,8 @@
-import ArgumentParser
-import DocketCore
 import Foundation
 
-/// One event as `history` and `log` print it in JSON.
-struct EventRecord: Encodable {
+/// One event as `history` and `log` print it in JSON (and the server answers): `summary` is the one-line
+/// description the CLI renders.
+public struct EventRecord: Encodable, Sendable {
     var index: Int
     var integratedTime: String
     var kind: String
@@ -14,7 +13,7 @@ struct EventRecord: Encodable {
     var summary: String
     var predicate: JSONValue?
 
-    init(_ event: LedgerEvent) throws {
+    public init(_ event: LedgerEvent, summary: String) throws {
         index = event.index
         integratedTime = event.time.rfc3339
         kind = event.kind.rawValue
@@ -22,7 +21,7 @@ struct EventRecord: Encodable {
         keyid = event.signer.keyID
         subject = event.statement.subjectName
         digest = event.digest?.description
-        summary = Render.event(event)
+        self.summary = summary
         predicate = try JSONDecoder().decode([String: JSONValue].self, from: event.statement.encoded())["predicate"]
     }
 }

@@ -1,0 +1,166 @@
+import ArgumentParser
+import DocketCore
+import DocketServer
+import Foundation
+import Logging
+
+extension Docket {
+    struct Serve: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Serve a ledger over HTTP(S) to CI runners, approvers and auditors (README: Running a server).",
+            discussion: """
+                Writes: POST /api/v1/entries (one DSSE envelope); reads: /checkpoint, /tile/…, /api/v1/entries/N, \
+                /api/v1/proof/consistency, /api/v1/bundle, /api/v1/{status,gate,history,log,pending,ledger}; \
+                operations: /healthz, /readyz, /metrics. SIGTERM or SIGINT: new writes get 503, the queued batch \
+                commits, then it exits 0. Every flag has an environment variable (DOCKET_LISTEN, DOCKET_BATCH_SIZE, …).
+                """)
+
+        @Option(name: .long, help: "The ledger file to serve (default: $DOCKET_LEDGER, else ./docket.db).")
+        var ledger: String?
+
+        @Option(name: .long, help: "HOST:PORT to listen on; port 0 picks a free one (default: $DOCKET_LISTEN, else 127.0.0.1:8080).")
+        var listen: String?
+
+        @Option(name: .long, help: "Most envelopes per group commit ($DOCKET_BATCH_SIZE, default 256).")
+        var batchSize: Int?
+
+        @Option(name: .long, help: "Milliseconds the writer waits for more envelopes before a commit ($DOCKET_BATCH_WAIT_MS, default 1).")
+        var batchWaitMs: Int?
+
+        @Option(name: .long, help: "Envelopes waiting at most before 503 ($DOCKET_QUEUE, default 4096).")
+        var queue: Int?
+
+        @Option(name: .long, help: "Appends a second per signing key, bursts twice that; 0: no limit ($DOCKET_KEY_RATE, default 200).")
+        var keyRate: Double?
+
+        @Option(name: .long, help: "Writes a second per client address, bursts twice that; 0: no limit ($DOCKET_ADDRESS_RATE, default 2000).")
+        var addressRate: Double?
+
+        @Option(name: .long, help: "Seconds a client may take to send a request body ($DOCKET_REQUEST_TIMEOUT, default 10).")
+        var requestTimeout: Int?
+
+        @Option(name: .long, help: "Seconds an idle connection stays open ($DOCKET_IDLE_TIMEOUT, default 60).")
+        var idleTimeout: Int?
+
+        @Option(name: .long, help: "A file holding the bearer token reads must carry ($DOCKET_READ_TOKEN_FILE).")
+        var readTokenFile: String?
+
+        @Option(name: .long, help: "A file holding the bearer token writes must carry ($DOCKET_WRITE_TOKEN_FILE).")
+        var writeTokenFile: String?
+
+        @Option(name: .long, help: "PEM certificate chain: serve HTTPS ($DOCKET_TLS_CERT; with --tls-key).")
+        var tlsCert: String?
+
+        @Option(name: .long, help: "PEM private key for --tls-cert ($DOCKET_TLS_KEY).")
+        var tlsKey: String?
+
+        @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical ($DOCKET_LOG_LEVEL, default info).")
+        var logLevel: String?
+
+        func run() throws {
+            let env = ProcessInfo.processInfo.environment
+            func setting(_ flag: String?, _ variable: String) -> String? { flag ?? env[variable].flatMap { $0.isEmpty ? nil : $0 } }
+            func number<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ name: String) throws -> T? {
+                if let flag { return flag }
+                guard let text = env[variable], !text.isEmpty else { return nil }
+                guard let value = T(text) else { throw ValidationError("\(variable)=\(text): \(name) must be a number") }
+                return value
+            }
+            let path = setting(ledger, "DOCKET_LEDGER") ?? "docket.db"
+            guard !path.hasPrefix("http://"), !path.hasPrefix("https://") else {
+                throw ValidationError("--ledger \(path): serve a ledger file; a server cannot serve another server")
+            }
+            // Opening it here reports a missing or foreign file with the CLI's own message and exit code.
+            _ = try Ledger(path: path)
+            var configuration = DocketServer.Configuration(ledgerPath: path)
+            let address = setting(listen, "DOCKET_LISTEN") ?? "127.0.0.1:8080"
+            guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
+                (0...65535).contains(port), colon != address.startIndex
+            else { throw ValidationError("--listen \(address): give HOST:PORT, such as 127.0.0.1:8080") }
+            configuration.host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+            configuration.port = port
+            if let n: Int = try number(batchSize, "DOCKET_BATCH_SIZE", "--batch-size") {
+                guard (1...4096).contains(n) else { throw ValidationError("--batch-size \(n): give 1 to 4096") }
+                configuration.batchSize = n
+            }
+            if let n: Int = try number(batchWaitMs, "DOCKET_BATCH_WAIT_MS", "--batch-wait-ms") {
+                guard (0...1000).contains(n) else { throw ValidationError("--batch-wait-ms \(n): give 0 to 1000") }
+                configuration.batchLinger = .milliseconds(n)
+            }
+            if let n: Int = try number(queue, "DOCKET_QUEUE", "--queue") {
+                guard n >= 1 else { throw ValidationError("--queue \(n): give at least 1") }
+                configuration.queueCapacity = n
+            }
+            if let r: Double = try number(keyRate, "DOCKET_KEY_RATE", "--key-rate") {
+                guard r >= 0 else { throw ValidationError("--key-rate \(r): give 0 (no limit) or more") }
+                (configuration.keyRate, configuration.keyBurst) = (r, 2 * r)
+            }
+            if let r: Double = try number(addressRate, "DOCKET_ADDRESS_RATE", "--address-rate") {
+                guard r >= 0 else { throw ValidationError("--address-rate \(r): give 0 (no limit) or more") }
+                (configuration.addressRate, configuration.addressBurst) = (r, 2 * r)
+            }
+            if let s: Int = try number(requestTimeout, "DOCKET_REQUEST_TIMEOUT", "--request-timeout") {
+                guard s >= 1 else { throw ValidationError("--request-timeout \(s): give at least 1 second") }
+                configuration.requestTimeout = .seconds(s)
+            }
+            if let s: Int = try number(idleTimeout, "DOCKET_IDLE_TIMEOUT", "--idle-timeout") {
+                guard s >= 1 else { throw ValidationError("--idle-timeout \(s): give at least 1 second") }
+                configuration.idleTimeout = .seconds(s)
+            }
+            configuration.readToken = try setting(readTokenFile, "DOCKET_READ_TOKEN_FILE").map(Self.token)
+            configuration.writeToken = try setting(writeTokenFile, "DOCKET_WRITE_TOKEN_FILE").map(Self.token)
+            configuration.tlsCertificate = setting(tlsCert, "DOCKET_TLS_CERT")
+            configuration.tlsKey = setting(tlsKey, "DOCKET_TLS_KEY")
+            guard (configuration.tlsCertificate == nil) == (configuration.tlsKey == nil) else {
+                throw ValidationError("give --tls-cert and --tls-key together")
+            }
+            for file in [configuration.tlsCertificate, configuration.tlsKey].compactMap({ $0 }) {
+                guard FileManager.default.isReadableFile(atPath: file) else {
+                    throw CLIError.badInput("cannot read \(file); give a PEM file")
+                }
+            }
+            configuration.summarize = { Render.event($0) }
+            let levelText = setting(logLevel, "DOCKET_LOG_LEVEL") ?? "info"
+            guard let level = Logger.Level(rawValue: levelText) else {
+                throw ValidationError("--log-level \(levelText): give trace, debug, info, notice, warning, error or critical")
+            }
+            var logger = Logger(label: "docket.serve") { StreamLogHandler.standardError(label: $0) }
+            logger.logLevel = level
+            let scheme = configuration.tlsCertificate == nil ? "http" : "https"
+            let host = configuration.host
+            let server = DocketServer(configuration: configuration, logger: logger)
+            try Self.block {
+                try await server.run { port in
+                    print("docket serve: listening on \(scheme)://\(host):\(port) (ledger \(path))")
+                    fflush(nil)
+                }
+            }
+        }
+
+        /// A bearer token from its file: one line, at least 16 characters.
+        static func token(_ path: String) throws -> String {
+            let text = String(decoding: try readLimited(path, limit: 4096), as: UTF8.self)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+            guard text.count >= 16, !text.contains(where: \.isWhitespace) else {
+                throw CLIError.badInput("\(path): a token file holds one token of at least 16 characters, no spaces")
+            }
+            return text
+        }
+
+        /// Runs the server's async work to its end from the synchronous command.
+        static func block(_ work: @escaping @Sendable () async throws -> Void) throws {
+            let done = DispatchSemaphore(value: 0)
+            let outcome = Outcome()
+            Task {
+                do { try await work() } catch { outcome.error = "\(error)" }
+                done.signal()
+            }
+            done.wait()
+            if let error = outcome.error { throw CLIError.failure("docket serve stopped: \(error)") }
+        }
+
+        private final class Outcome: @unchecked Sendable {
+            var error: String?
+        }
+    }
+}

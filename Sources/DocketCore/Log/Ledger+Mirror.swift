@@ -1,0 +1,68 @@
+import Foundation
+
+/// Why a server's log could not be mirrored: it answered something its own earlier answers (or its key) rule out.
+public enum MirrorError: Error, Sendable, CustomStringConvertible {
+    /// The entries do not lead to the checkpoint's root.
+    case rootMismatch(size: Int)
+    /// The server sent an entry out of place.
+    case unexpectedEntry(expected: Int, found: Int)
+    /// The server's checkpoint is smaller than one it signed before.
+    case shrank(mirrored: Int, served: Int)
+
+    public var description: String {
+        switch self {
+        case .rootMismatch(let size):
+            "the server's entries do not lead to the root of its own signed checkpoint (size \(size)): it rewrote or withheld history"
+        case .unexpectedEntry(let expected, let found):
+            "the server sent entry \(found) where entry \(expected) belongs"
+        case .shrank(let mirrored, let served):
+            "the server now signs a log of \(served) entries after signing one of \(mirrored): it rewrote history"
+        }
+    }
+}
+
+extension Ledger {
+    /// Creates an empty mirror of a server's log: a ledger file with no log key, filled only by
+    /// ``mirror(entries:checkpointNote:logKey:)``.
+    public static func createMirror(path: String, origin: String) throws -> Ledger {
+        try LogStore(db: try Database(path: path, mode: .readWriteCreate)).createTables(origin: origin)
+        return try Ledger(path: path)
+    }
+
+    /// Appends a server's next entries to this mirror and stores its checkpoint, after checking everything a
+    /// ledger checks of its own appends: each entry authorised and admitted by the same pipeline, and the
+    /// entries leading to the root of `checkpointNote`, which `logKey` must have signed. All or nothing.
+    /// Entries already mirrored (another process got there first) are skipped.
+    public func mirror(entries: [(index: Int, bytes: Data)], checkpointNote: String, logKey: NoteVerifierKey) throws {
+        let (checkpoint, note) = try Checkpoint.verified(
+            text: checkpointNote, logKey: logKey, source: "the server's checkpoint")
+        let pipeline = AppendPipeline(
+            log: log, projector: projector, origin: origin, ledgerID: try log.treeSize() > 0 ? try ledgerID() : nil)
+        defer { projector.forgetTransactionEvents() }
+        try log.writeTransaction {
+            projector.forgetTransactionEvents()
+            var frontier = try log.frontier(size: try log.treeSize())
+            guard checkpoint.size >= frontier.size else {
+                throw MirrorError.shrank(mirrored: frontier.size, served: checkpoint.size)
+            }
+            let known = try knownKeys().keys
+            for (index, bytes) in entries where index >= frontier.size {
+                guard index == frontier.size else {
+                    throw MirrorError.unexpectedEntry(expected: frontier.size, found: index)
+                }
+                let source = "the server's entry \(index)"
+                let entry = try Entry(bytes: bytes, source: source)
+                guard entry.index == index else { throw MirrorError.unexpectedEntry(expected: index, found: entry.index) }
+                let candidate = AppendPipeline.Candidate(
+                    envelope: entry.envelope, statement: try Statement(parsing: entry.envelope.payload, source: source),
+                    knownKeys: known)
+                _ = try pipeline.integrate(
+                    candidate, at: index, source: .stored(entry), frontier: &frontier, onRefusal: { throw $0 })
+            }
+            guard frontier.size == checkpoint.size, frontier.root == checkpoint.root else {
+                throw MirrorError.rootMismatch(size: checkpoint.size)
+            }
+            try log.save(checkpoint: note, size: checkpoint.size)
+        }
+    }
+}

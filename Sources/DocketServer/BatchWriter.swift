@@ -1,0 +1,143 @@
+import DocketCore
+import Foundation
+import Synchronization
+
+/// The one writer of a served ledger (DESIGN §8): envelopes whose signatures were checked on their requests'
+/// tasks queue here, and a thread of its own appends them in arrival order, as many as are waiting (up to
+/// ``Limits/batchSize``, after lingering ``Limits/batchLinger`` for more), in one transaction with one fsync and
+/// one checkpoint (``Ledger/appendEach(_:)``, the same pipeline as every append). Each request is answered
+/// only after its batch committed, so an acknowledged envelope survives a crash.
+final class BatchWriter: @unchecked Sendable {
+    /// What became of one envelope.
+    enum Outcome: Sendable {
+        case appended(index: Int, duplicate: Bool)
+        case refused(APIError)
+    }
+
+    struct Limits: Sendable {
+        var batchSize = 256
+        var batchLinger: Duration = .milliseconds(1)
+        var queueCapacity = 4096
+    }
+
+    private struct Waiting {
+        var envelope: PreparedEnvelope
+        var reply: CheckedContinuation<Outcome, any Error>
+    }
+
+    private struct State {
+        var queue: [Waiting] = []
+        var accepting = true
+        var finished = false
+        var keys: KnownKeys
+        var failed: String?
+    }
+
+    private let ledger: Ledger
+    private let limits: Limits
+    private let metrics: ServerMetrics
+    private let state: Mutex<State>
+    /// Signalled once per queued envelope and on shutdown; the writer thread sleeps on it.
+    private let wake = DispatchSemaphore(value: 0)
+    let origin: String
+    let ledgerID: String
+
+    init(path: String, limits: Limits, metrics: ServerMetrics) throws {
+        ledger = try Ledger(path: path)
+        self.limits = limits
+        self.metrics = metrics
+        state = Mutex(State(keys: try ledger.knownKeys()))
+        origin = ledger.origin
+        ledgerID = try ledger.ledgerID()
+        let thread = Thread { [self] in loop() }
+        thread.name = "docket-writer"
+        thread.start()
+    }
+
+    /// What a request checks an envelope against before queueing it: the keys as of the last batch.
+    var expectation: PreparedEnvelope.Expectation {
+        PreparedEnvelope.Expectation(origin: origin, ledgerID: ledgerID, keys: state.withLock { $0.keys })
+    }
+
+    /// Whether the writer takes envelopes (not shutting down, and its last transaction did not fail).
+    var isReady: Bool { state.withLock { $0.accepting && $0.failed == nil } }
+
+    var queueDepth: Int { state.withLock { $0.queue.count } }
+
+    /// Queues `envelope` and waits for its batch to commit. Throws ``APIError`` (503) when the queue is full or
+    /// the server is shutting down.
+    func submit(_ envelope: PreparedEnvelope) async throws -> Outcome {
+        try await withCheckedThrowingContinuation { (reply: CheckedContinuation<Outcome, any Error>) in
+            let refusal: APIError? = state.withLock { state in
+                guard state.accepting else { return APIError.shuttingDown }
+                guard state.queue.count < limits.queueCapacity else {
+                    return APIError.queueFull(capacity: limits.queueCapacity)
+                }
+                state.queue.append(Waiting(envelope: envelope, reply: reply))
+                metrics.queueDepth.set(Double(state.queue.count))
+                return nil
+            }
+            if let refusal { reply.resume(throwing: refusal) } else { wake.signal() }
+        }
+    }
+
+    /// Stops taking envelopes, commits every one already queued, and returns when the writer thread has ended.
+    func drain() async {
+        state.withLock { $0.accepting = false }
+        wake.signal()
+        while !state.withLock({ $0.finished }) { try? await Task.sleep(for: .milliseconds(5)) }
+    }
+
+    private func loop() {
+        while true {
+            let (count, accepting) = state.withLock { ($0.queue.count, $0.accepting) }
+            if count == 0 {
+                if !accepting {
+                    state.withLock { $0.finished = true }
+                    return
+                }
+                // Signalled once per queued envelope, so this may return at once for envelopes already taken:
+                // the loop then finds the queue empty and waits again.
+                wake.wait()
+                continue
+            }
+            // Linger briefly for more envelopes when the batch is not full: group commit.
+            if (count < limits.batchSize) && accepting && (limits.batchLinger > .zero) {
+                Thread.sleep(forTimeInterval: Double(limits.batchLinger.components.attoseconds) / 1e18)
+            }
+            let batch = state.withLock { state in
+                let batch = Array(state.queue.prefix(limits.batchSize))
+                state.queue.removeFirst(batch.count)
+                metrics.queueDepth.set(Double(state.queue.count))
+                return batch
+            }
+            commit(batch)
+        }
+    }
+
+    private func commit(_ batch: [Waiting]) {
+        let started = ContinuousClock.now
+        var outcomes: [Outcome]
+        do {
+            let result = try ledger.appendEach(batch.map(\.envelope))
+            outcomes = result.results.map { result in
+                switch result {
+                case .success(let receipt): .appended(index: receipt.index, duplicate: receipt.duplicate)
+                case .failure(let error): .refused(APIError(error))
+                }
+            }
+            let keys = result.changedKeys ? try ledger.knownKeys() : nil
+            state.withLock { state in
+                state.failed = nil
+                if let keys { state.keys = keys }
+            }
+        } catch {
+            // The transaction rolled back: nothing of this batch is in the ledger, and each client is told so.
+            outcomes = Array(repeating: .refused(APIError(error)), count: batch.count)
+            state.withLock { $0.failed = "\(error)" }
+        }
+        metrics.batchSizes.record(Double(batch.count))
+        metrics.batchDuration.record(ContinuousClock.now - started)
+        for (waiting, outcome) in zip(batch, outcomes) { waiting.reply.resume(returning: outcome) }
+    }
+}

@@ -1,0 +1,289 @@
+import DocketCore
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOFoundationCompat
+
+/// The HTTP API (DESIGN §8): writes, tlog-tiles and proof reads, the CLI's JSON queries, and operations.
+struct Routes: Sendable {
+    let state: ServerState
+
+    func add(to router: Router<DocketRequestContext>) {
+        router.post("/api/v1/entries") { request, context in try await answer { try await append(request, context) } }
+        router.get("/checkpoint") { request, _ in
+            try await answer(read: request) {
+                let note = try await state.readers.read { try $0.checkpointNote() }
+                return text(note, cache: "no-cache")
+            }
+        }
+        router.get("/tile/**") { request, context in
+            try await answer(read: request) { try await tile(context.parameters.getCatchAll().joined(separator: "/")) }
+        }
+        router.get("/api/v1/entries/:index") { request, context in
+            try await answer(read: request) {
+                guard let index = Int(context.parameters.get("index") ?? ""), index >= 0 else {
+                    throw APIError.badRequest("the entry index must be a whole number ≥ 0")
+                }
+                return try await receipt(index: index, duplicate: nil)
+            }
+        }
+        router.get("/api/v1/proof/consistency") { request, _ in
+            try await answer(read: request) { try await consistency(request.uri.queryParameters) }
+        }
+        router.get("/api/v1/bundle") { request, _ in try await answer(read: request) { try await bundle() } }
+        router.get("/api/v1/ledger") { request, _ in
+            try await answer(read: request) { json(try await state.readers.read { try $0.describe() }) }
+        }
+        for (name, query) in Queries.all {
+            router.get("/api/v1/\(name)") { request, _ in
+                try await answer(read: request) {
+                    let parameters = Dictionary(
+                        request.uri.queryParameters.map { (String($0.key), String($0.value)) }) { a, _ in a }
+                    let summarize = state.configuration.summarize
+                    let body = try await state.readers.read { try query($0, parameters, summarize) }
+                    return Response(
+                        status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+                        body: .init(byteBuffer: ByteBuffer(data: body)))
+                }
+            }
+        }
+        router.get("/healthz") { _, _ in text("ok\n", cache: "no-cache") }
+        router.get("/readyz") { _, _ in
+            guard state.writer.isReady, !state.draining,
+                (try? await state.readers.read { try $0.treeSize() }) != nil
+            else { return error(APIError(status: .serviceUnavailable, code: "not-ready", message: "not ready")) }
+            return text("ready\n", cache: "no-cache")
+        }
+        router.get("/metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.registry.emitToBuffer())))
+        }
+        router.get("/api/v1/noop") { _, _ in text("ok\n", cache: "no-cache") }
+    }
+
+    // MARK: Writes
+
+    private func append(_ request: Request, _ context: DocketRequestContext) async throws -> Response {
+        let started = ContinuousClock.now
+        try authorize(request, token: state.configuration.writeToken)
+        if state.draining { throw APIError.shuttingDown }
+        if let wait = state.addressLimiter.take(context.clientName) {
+            throw APIError.rateLimited("the address \(context.clientName)", retryAfter: wait)
+        }
+        let limit = state.configuration.bodyLimit
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > limit {
+            throw APIError.tooLarge(limit: limit, what: "the envelope (\(length) bytes)")
+        }
+        let body = try await collect(request, limit: limit)
+        let envelope: PreparedEnvelope
+        do {
+            envelope = try PreparedEnvelope(
+                parsing: body, source: "the request body", expecting: state.writer.expectation)
+        } catch {
+            throw APIError(error)
+        }
+        guard envelope.entryLengthBound <= Int(UInt16.max) else {
+            throw APIError.tooLarge(limit: Int(UInt16.max), what: "the entry this envelope would make")
+        }
+        if let wait = state.keyLimiter.take(envelope.keyID) {
+            throw APIError.rateLimited("the key \(envelope.keyID)", retryAfter: wait)
+        }
+        switch try await state.writer.submit(envelope) {
+        case .refused(let error):
+            throw error
+        case .appended(let index, let duplicate):
+            if duplicate { state.metrics.duplicates.increment() } else { state.metrics.appended.increment() }
+            let response = try await receipt(index: index, duplicate: duplicate)
+            state.metrics.writeDuration.record(ContinuousClock.now - started)
+            return response
+        }
+    }
+
+    /// The body, at most `limit` bytes, within the request timeout: a client sending one byte a second is cut
+    /// off (408) instead of holding a connection and a task.
+    private func collect(_ request: Request, limit: Int) async throws -> Data {
+        let timeout = state.configuration.requestTimeout
+        return try await withThrowingTaskGroup(of: Data?.self) { group in
+            group.addTask {
+                do {
+                    return Data(buffer: try await request.body.collect(upTo: limit))
+                } catch let error as HTTPError where error.status == .contentTooLarge {
+                    throw APIError.tooLarge(limit: limit, what: "the envelope")
+                }
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let body = first else {
+                throw APIError(
+                    status: .requestTimeout, code: "timeout",
+                    message: "the request body did not arrive within \(timeout.components.seconds) s")
+            }
+            return body
+        }
+    }
+
+    /// A receipt (201, or 200 with `Docket-Duplicate: true`), or with `duplicate` nil an entry read (200): the
+    /// entry's bytes, leaf hash and inclusion proof against the latest checkpoint, read in one snapshot.
+    private func receipt(index: Int, duplicate: Bool?) async throws -> Response {
+        let receipt = try await state.readers.read { ledger -> ServerReceipt? in
+            guard let bytes = try ledger.entryBytes(at: index) else { return nil }
+            let entry = try Entry(bytes: bytes, source: "entry \(index)")
+            let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
+            let proof = try ledger.inclusionProof(index: index)
+            let size = try Checkpoint(
+                note: try SignedNote(parsing: proof.checkpointNote, source: "checkpoint"), source: "checkpoint"
+            ).size
+            return ServerReceipt(
+                index: index, integratedTime: entry.integratedTime.rfc3339, kind: statement.kind.rawValue,
+                subject: statement.subjectName, digest: statement.digest?.description,
+                duplicate: duplicate ?? false, treeSize: size, leafHash: Merkle.leafHash(bytes).hex,
+                entry: String(decoding: bytes, as: UTF8.self), inclusionProof: proof.text,
+                checkpoint: proof.checkpointNote)
+        }
+        guard let receipt else { throw APIError.notFound("entry \(index) is not in the ledger") }
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if duplicate == true { headers[HTTPField.Name("Docket-Duplicate")!] = "true" }
+        if duplicate == false { headers[.location] = "/api/v1/entries/\(index)" }
+        return Response(
+            status: duplicate == false ? .created : .ok, headers: headers,
+            body: .init(byteBuffer: ByteBuffer(data: try ServerReceipt.encoder.encode(receipt))))
+    }
+
+    // MARK: Reads
+
+    private func tile(_ path: String) async throws -> Response {
+        guard let address = TileAddress(path: path), address.path == path else {
+            throw APIError.notFound("/tile/\(path) is not a tile path (see c2sp.org/tlog-tiles)")
+        }
+        guard let bytes = try await state.readers.read({ try $0.tile(address) }) else {
+            throw APIError.notFound("the tree does not hold tile \(path) yet")
+        }
+        return Response(
+            status: .ok,
+            headers: [.contentType: "application/octet-stream", .cacheControl: "public, max-age=31536000, immutable"],
+            body: .init(byteBuffer: ByteBuffer(data: bytes)))
+    }
+
+    private func consistency(_ query: Parameters) async throws -> Response {
+        guard let from = query.get("from", as: Int.self), let to = query.get("to", as: Int.self) else {
+            throw APIError.badRequest("give from=M&to=N, tree sizes with 1 ≤ M ≤ N")
+        }
+        struct Proof: Encodable {
+            var from: Int
+            var to: Int
+            var hashes: [String]
+        }
+        let hashes = try await state.readers.read { try $0.consistencyHashes(from: from, to: to) }
+        return json(Proof(from: from, to: to, hashes: hashes.map { $0.base64EncodedString() }))
+    }
+
+    /// The bundle, streamed page by page: the header's checkpoint is fixed first and every line is an entry it
+    /// covers, so the stream is the same bundle `docket export` writes, however slowly the client reads.
+    private func bundle() async throws -> Response {
+        let header = try await state.readers.read { try $0.bundleHeader() }
+        let readers = state.readers
+        let body = ResponseBody { writer in
+            try await writer.write(ByteBuffer(data: try Ledger.encodedHeader(header)))
+            var after = -1
+            while true {
+                let from = after
+                guard let (lines, last) = try await readers.read({ try $0.bundleLines(after: from, before: header.size) })
+                else { break }
+                try await writer.write(ByteBuffer(data: lines))
+                after = last
+            }
+            try await writer.finish(nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-cache"], body: body)
+    }
+
+    // MARK: Answers
+
+    private func authorize(_ request: Request, token: String?) throws {
+        guard let token else { return }
+        guard let given = request.headers[.authorization], given.hasPrefix("Bearer "),
+            constantTimeEqual(Data(given.dropFirst(7).utf8), Data(token.utf8))
+        else {
+            throw APIError(
+                status: .unauthorized, code: "unauthorized",
+                message: "this server needs `Authorization: Bearer TOKEN` (set DOCKET_TOKEN for the CLI)")
+        }
+    }
+
+    private func answer(read request: Request, _ body: () async throws -> Response) async throws -> Response {
+        try await answer {
+            try authorize(request, token: state.configuration.readToken)
+            return try await body()
+        }
+    }
+
+    /// Runs a handler, turning every error into its JSON answer and counting it.
+    private func answer(_ body: () async throws -> Response) async throws -> Response {
+        let started = ContinuousClock.now
+        defer { state.metrics.requestDuration.record(ContinuousClock.now - started) }
+        do {
+            return try await body()
+        } catch {
+            let apiError = APIError(error)
+            state.metrics.refused(apiError.code)
+            if apiError.status == .internalServerError {
+                state.logger.error("request failed", metadata: ["error": "\(error)"])
+            }
+            return self.error(apiError)
+        }
+    }
+
+    private func error(_ error: APIError) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if let wait = error.retryAfter { headers[.retryAfter] = String(wait) }
+        if error.status == .requestTimeout || error.status == .contentTooLarge { headers[.connection] = "close" }
+        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: error.body)))
+    }
+
+    private func text(_ text: String, cache: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: cache],
+            body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    private func json<T: Encodable>(_ value: T) -> Response {
+        let body = (try? Queries.encoder.encode(value)) ?? Data()
+        return Response(
+            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
+            body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+}
+
+/// A write's receipt (schemas/receipt.schema.json): the CLI's append receipt, and what a client needs to check
+/// it without trusting the server: the entry's bytes, its leaf hash, its inclusion proof and the checkpoint.
+struct ServerReceipt: Codable, Sendable {
+    var index: Int
+    var integratedTime: String
+    var kind: String
+    var subject: String
+    var digest: String?
+    var duplicate: Bool
+    var treeSize: Int
+    var leafHash: String
+    var entry: String
+    var inclusionProof: String
+    var checkpoint: String
+
+    static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+func constantTimeEqual(_ a: Data, _ b: Data) -> Bool {
+    guard a.count == b.count else { return false }
+    return zip(a, b).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+}
