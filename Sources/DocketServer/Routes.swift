@@ -242,7 +242,7 @@ struct Routes: Sendable {
     private func error(_ error: APIError) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if let wait = error.retryAfter { headers[.retryAfter] = String(wait) }
-        if error.status == .requestTimeout || error.status == .contentTooLarge { headers[.connection] = "close" }
+        if error.status == .requestTimeout { headers[.connection] = "close" }
         return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: error.body)))
     }
 

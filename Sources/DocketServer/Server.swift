@@ -49,10 +49,26 @@ public struct DocketServer: Sendable {
         self.logger = logger
     }
 
-    /// Serves until SIGTERM or SIGINT: then new writes get 503, the queued batch commits, and it returns.
-    /// `onListening` gets the bound port (useful with port 0).
+    /// Serves until SIGTERM or SIGINT: then new writes get 503, the HTTP server answers the requests in flight,
+    /// the writer commits what is queued, and it returns. `onListening` gets the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
         let state = try ServerState(configuration: configuration, logger: logger)
+        let app = try application(state: state, onListening: onListening)
+        // Shutdown runs in reverse order: first new writes are refused, then the application stops (its HTTP
+        // server first, then the writer it runs, which commits the batch in hand).
+        let group = ServiceGroup(
+            configuration: .init(
+                services: [.init(service: app), .init(service: DrainOnShutdown(state: state))],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        let size = (try? await state.readers.read { try $0.treeSize() }) ?? -1
+        logger.info("stopped", metadata: ["entries": "\(size)"])
+    }
+
+    /// The application: the routes, the HTTP(S) server, and the writer as one of its services.
+    func application(state: ServerState, onListening: @escaping @Sendable (Int) -> Void = { _ in }) throws
+        -> Application<RouterResponder<DocketRequestContext>>
+    {
         let router = Router(context: DocketRequestContext.self)
         Routes(state: state).add(to: router)
         let server: HTTPServerBuilder
@@ -67,25 +83,16 @@ public struct DocketServer: Sendable {
             server = http1
         }
         let logger = self.logger
-        let app = Application(
+        return Application(
             router: router, server: server,
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "docket"),
+            services: [WriterService(state: state)],
             onServerRunning: { channel in
-                let port = channel.localAddress?.port ?? 0
-                logger.info("listening", metadata: ["address": "\(channel.localAddress.map(String.init(describing:)) ?? "?")"])
-                onListening(port)
+                logger.info(
+                    "listening", metadata: ["address": "\(channel.localAddress.map(String.init(describing:)) ?? "?")"])
+                onListening(channel.localAddress?.port ?? 0)
             },
             logger: logger)
-        let group = ServiceGroup(
-            configuration: .init(
-                services: [
-                    .init(service: WriterService(state: state)), .init(service: app),
-                    .init(service: DrainOnShutdown(state: state)),
-                ],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
-        try await group.run()
-        let size = (try? await state.readers.read { try $0.treeSize() }) ?? -1
-        logger.info("stopped", metadata: ["entries": "\(size)"])
     }
 }
 
