@@ -76,7 +76,13 @@ let package = Package(
         .executableTarget(name: "docket", dependencies: ["DocketCLI"]),
         // Benchmarks (tools/bench): the in-process measurements, and a hello-world built the same way as the
         // baseline for process start-up.
-        .executableTarget(name: "docket-bench", dependencies: ["DocketCore", "CSQLite", "CSodium"]),
+        .executableTarget(
+            name: "docket-bench",
+            dependencies: [
+                "DocketCore", "CSQLite", "CSodium", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ]),
         .executableTarget(name: "bench-hello"),
         .testTarget(
             name: "DocketCoreTests",

@@ -10,13 +10,14 @@ import Synchronization
 final class BatchWriter: @unchecked Sendable {
     /// What became of one envelope.
     enum Outcome: Sendable {
-        case appended(index: Int, duplicate: Bool)
+        /// In the ledger: the receipt's fields, and the checkpoint of the batch (which covers it).
+        case appended(AppendReceipt, checkpoint: String, size: Int)
         case refused(APIError)
     }
 
     struct Limits: Sendable {
         var batchSize = 256
-        var batchLinger: Duration = .milliseconds(1)
+        var batchLinger: Duration = .milliseconds(5)
         var queueCapacity = 4096
     }
 
@@ -31,6 +32,8 @@ final class BatchWriter: @unchecked Sendable {
         var finished = false
         var keys: KnownKeys
         var failed: String?
+        /// Requests whose envelopes are being read and checked: soon in the queue.
+        var preparing = 0
     }
 
     private let ledger: Ledger
@@ -63,6 +66,14 @@ final class BatchWriter: @unchecked Sendable {
     var isReady: Bool { state.withLock { $0.accepting && $0.failed == nil } }
 
     var queueDepth: Int { state.withLock { $0.queue.count } }
+
+    /// Runs `prepare` (reading and checking an envelope) counted as on its way to the queue, so the writer
+    /// lingers for it rather than commit a batch without it.
+    func preparing<T>(_ prepare: () throws -> T) rethrows -> T {
+        state.withLock { $0.preparing += 1 }
+        defer { state.withLock { $0.preparing -= 1 } }
+        return try prepare()
+    }
 
     /// Queues `envelope` and waits for its batch to commit. Throws ``APIError`` (503) when the queue is full or
     /// the server is shutting down.
@@ -101,9 +112,13 @@ final class BatchWriter: @unchecked Sendable {
                 wake.wait()
                 continue
             }
-            // Linger briefly for more envelopes when the batch is not full: group commit.
-            if (count < limits.batchSize) && accepting && (limits.batchLinger > .zero) {
-                Thread.sleep(forTimeInterval: Double(limits.batchLinger.components.attoseconds) / 1e18)
+            // Group commit: while envelopes are on their way (their requests being checked) and the batch is not
+            // full, linger for them, at most `batchLinger`. A lone client's envelope is committed at once.
+            let deadline = ContinuousClock.now + limits.batchLinger
+            while accepting, ContinuousClock.now < deadline,
+                state.withLock({ $0.preparing > 0 && $0.queue.count < limits.batchSize })
+            {
+                Thread.sleep(forTimeInterval: 0.0002)
             }
             let batch = state.withLock { state in
                 let batch = Array(state.queue.prefix(limits.batchSize))
@@ -120,9 +135,10 @@ final class BatchWriter: @unchecked Sendable {
         var outcomes: [Outcome]
         do {
             let result = try ledger.appendEach(batch.map(\.envelope))
-            outcomes = result.results.map { result in
-                switch result {
-                case .success(let receipt): .appended(index: receipt.index, duplicate: receipt.duplicate)
+            outcomes = result.results.map { one in
+                switch one {
+                case .success(let receipt):
+                    .appended(receipt, checkpoint: result.checkpointNote, size: result.size)
                 case .failure(let error): .refused(APIError(error))
                 }
             }

@@ -25,7 +25,7 @@ struct Routes: Sendable {
                 guard let index = Int(context.parameters.get("index") ?? ""), index >= 0 else {
                     throw APIError.badRequest("the entry index must be a whole number ≥ 0")
                 }
-                return try await receipt(index: index, duplicate: nil)
+                return try await entry(index)
             }
         }
         router.get("/api/v1/proof/consistency") { request, _ in
@@ -60,7 +60,14 @@ struct Routes: Sendable {
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
                 body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.registry.emitToBuffer())))
         }
+        // For tools/bench: what answering a request costs with no ledger work (the HTTP limit of this server).
         router.get("/api/v1/noop") { _, _ in text("ok\n", cache: "no-cache") }
+        router.post("/api/v1/noop") { request, _ in
+            try await answer {
+                _ = try await collect(request, limit: state.configuration.bodyLimit)
+                return text("ok\n", cache: "no-cache")
+            }
+        }
     }
 
     // MARK: Writes
@@ -77,25 +84,28 @@ struct Routes: Sendable {
             throw APIError.tooLarge(limit: limit, what: "the envelope (\(length) bytes)")
         }
         let body = try await collect(request, limit: limit)
-        let envelope: PreparedEnvelope
-        do {
-            envelope = try PreparedEnvelope(
-                parsing: body, source: "the request body", expecting: state.writer.expectation)
-        } catch {
-            throw APIError(error)
-        }
-        guard envelope.entryLengthBound <= Int(UInt16.max) else {
-            throw APIError.tooLarge(limit: Int(UInt16.max), what: "the entry this envelope would make")
-        }
-        if let wait = state.keyLimiter.take(envelope.keyID) {
-            throw APIError.rateLimited("the key \(envelope.keyID)", retryAfter: wait)
+        let envelope = try state.writer.preparing { () throws(APIError) -> PreparedEnvelope in
+            let envelope: PreparedEnvelope
+            do {
+                envelope = try PreparedEnvelope(
+                    parsing: body, source: "the request body", expecting: state.writer.expectation)
+            } catch {
+                throw APIError(error)
+            }
+            guard envelope.entryLengthBound <= Int(UInt16.max) else {
+                throw APIError.tooLarge(limit: Int(UInt16.max), what: "the entry this envelope would make")
+            }
+            if let wait = state.keyLimiter.take(envelope.keyID) {
+                throw APIError.rateLimited("the key \(envelope.keyID)", retryAfter: wait)
+            }
+            return envelope
         }
         switch try await state.writer.submit(envelope) {
         case .refused(let error):
             throw error
-        case .appended(let index, let duplicate):
-            if duplicate { state.metrics.duplicates.increment() } else { state.metrics.appended.increment() }
-            let response = try await receipt(index: index, duplicate: duplicate)
+        case .appended(let appended, let checkpoint, let size):
+            if appended.duplicate { state.metrics.duplicates.increment() } else { state.metrics.appended.increment() }
+            let response = try await receipt(appended, checkpoint: checkpoint, size: size)
             state.metrics.writeDuration.record(ContinuousClock.now - started)
             return response
         }
@@ -127,30 +137,49 @@ struct Routes: Sendable {
         }
     }
 
-    /// A receipt (201, or 200 with `Docket-Duplicate: true`), or with `duplicate` nil an entry read (200): the
-    /// entry's bytes, leaf hash and inclusion proof against the latest checkpoint, read in one snapshot.
-    private func receipt(index: Int, duplicate: Bool?) async throws -> Response {
+    /// A write's receipt (201, or 200 with `Docket-Duplicate: true`): what the writer said, the entry's bytes,
+    /// and its inclusion proof against the checkpoint of its batch, which the writer handed over signed (so
+    /// nothing is parsed again here).
+    private func receipt(_ appended: AppendReceipt, checkpoint: String, size: Int) async throws -> Response {
+        let index = appended.index
+        let (bytes, proof) = try await state.readers.read { ledger in
+            guard let bytes = try ledger.entryBytes(at: index) else {
+                throw LedgerError.corrupt(.missingEntry(index))
+            }
+            return (bytes, try ledger.inclusionProof(index: index, size: size, checkpointNote: checkpoint))
+        }
+        let receipt = ServerReceipt(
+            appended, treeSize: size, entry: bytes, inclusionProof: proof.text, checkpoint: checkpoint)
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if appended.duplicate {
+            headers[HTTPField.Name("Docket-Duplicate")!] = "true"
+        } else {
+            headers[.location] = "/api/v1/entries/\(index)"
+        }
+        return Response(
+            status: appended.duplicate ? .ok : .created, headers: headers,
+            body: .init(byteBuffer: ByteBuffer(data: try ServerReceipt.encoder.encode(receipt))))
+    }
+
+    /// Entry `index` as stored, with its inclusion proof against the latest checkpoint (the receipt's shape).
+    private func entry(_ index: Int) async throws -> Response {
         let receipt = try await state.readers.read { ledger -> ServerReceipt? in
             guard let bytes = try ledger.entryBytes(at: index) else { return nil }
             let entry = try Entry(bytes: bytes, source: "entry \(index)")
             let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
+            let checkpoint = try ledger.currentCheckpoint()
             let proof = try ledger.inclusionProof(index: index)
-            let size = try Checkpoint(
-                note: try SignedNote(parsing: proof.checkpointNote, source: "checkpoint"), source: "checkpoint"
-            ).size
-            return ServerReceipt(
+            let fields = AppendReceipt(
                 index: index, integratedTime: entry.integratedTime.rfc3339, kind: statement.kind.rawValue,
-                subject: statement.subjectName, digest: statement.digest?.description,
-                duplicate: duplicate ?? false, treeSize: size, leafHash: Merkle.leafHash(bytes).hex,
-                entry: String(decoding: bytes, as: UTF8.self), inclusionProof: proof.text,
+                subject: statement.subjectName, digest: statement.digest?.description, duplicate: false,
+                treeSize: checkpoint.size)
+            return ServerReceipt(
+                fields, treeSize: checkpoint.size, entry: bytes, inclusionProof: proof.text,
                 checkpoint: proof.checkpointNote)
         }
         guard let receipt else { throw APIError.notFound("entry \(index) is not in the ledger") }
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if duplicate == true { headers[HTTPField.Name("Docket-Duplicate")!] = "true" }
-        if duplicate == false { headers[.location] = "/api/v1/entries/\(index)" }
         return Response(
-            status: duplicate == false ? .created : .ok, headers: headers,
+            status: .ok, headers: [.contentType: "application/json"],
             body: .init(byteBuffer: ByteBuffer(data: try ServerReceipt.encoder.encode(receipt))))
     }
 
@@ -274,6 +303,20 @@ struct ServerReceipt: Codable, Sendable {
     var entry: String
     var inclusionProof: String
     var checkpoint: String
+
+    init(_ fields: AppendReceipt, treeSize: Int, entry: Data, inclusionProof: String, checkpoint: String) {
+        index = fields.index
+        integratedTime = fields.integratedTime
+        kind = fields.kind
+        subject = fields.subject
+        digest = fields.digest
+        duplicate = fields.duplicate
+        self.treeSize = treeSize
+        leafHash = Merkle.leafHash(entry).hex
+        self.entry = String(decoding: entry, as: UTF8.self)
+        self.inclusionProof = inclusionProof
+        self.checkpoint = checkpoint
+    }
 
     static let encoder: JSONEncoder = {
         let encoder = JSONEncoder()

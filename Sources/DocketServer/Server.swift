@@ -19,7 +19,8 @@ public struct DocketServer: Sendable {
         /// The largest request body (an envelope), in bytes.
         public var bodyLimit = 64 * 1024
         public var batchSize = 256
-        public var batchLinger: Duration = .milliseconds(1)
+        /// The longest the writer waits for envelopes still being checked before it commits a batch without them.
+        public var batchLinger: Duration = .milliseconds(5)
         public var queueCapacity = 4096
         /// Appends a second (and burst) per signing key, and requests a second per client address; 0 disables.
         public var keyRate = 200.0

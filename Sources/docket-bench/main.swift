@@ -569,6 +569,19 @@ case "append": try appendRates()
 case "query": try queryLatency()
 case "services": try serviceLatency()
 case "digest": try digestLatency()
+case "built-envelopes": try writeBuiltEnvelopes()
+case "batch-rate": try batchRate()
+case "http-load":
+    // The load generator is async (AsyncHTTPClient); the rest of the bench is synchronous.
+    let done = DispatchSemaphore(value: 0)
+    Task.detached {
+        do { try await httpLoad() } catch {
+            FileHandle.standardError.write(Data("http-load: \(error)\n".utf8))
+            exit(3)
+        }
+        done.signal()
+    }
+    done.wait()
 default:
     FileHandle.standardError.write(
         Data(

@@ -24,7 +24,7 @@ extension Docket {
         @Option(name: .long, help: "Most envelopes per group commit ($DOCKET_BATCH_SIZE, default 256).")
         var batchSize: Int?
 
-        @Option(name: .long, help: "Milliseconds the writer waits for more envelopes before a commit ($DOCKET_BATCH_WAIT_MS, default 1).")
+        @Option(name: .long, help: "Most milliseconds the writer waits for envelopes still being checked before a commit ($DOCKET_BATCH_WAIT_MS, default 5).")
         var batchWaitMs: Int?
 
         @Option(name: .long, help: "Envelopes waiting at most before 503 ($DOCKET_QUEUE, default 4096).")

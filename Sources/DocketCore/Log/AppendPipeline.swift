@@ -48,6 +48,14 @@ final class AppendPipeline {
             self.leafHash = leafHash
         }
 
+        /// An envelope whose signature the caller already checked under the known key `signedBy`.
+        init(envelope: Envelope, statement: Statement, signedBy: String) {
+            self.envelope = envelope
+            self.statement = statement
+            self.payloadHash = SHA256.hash(envelope.payload)
+            self.signedBy = signedBy
+        }
+
         init(parsing data: Data, source: String, knownKeys: [String: PublicKey]) throws {
             let envelope = try Envelope(parsing: data, source: source)
             self.init(

@@ -68,7 +68,7 @@ public struct PreparedEnvelope: Sendable {
         let hint = envelope.signatures.first?.keyID.lowercased() ?? ""
         guard let key = expected.keys.keys[hint] else { throw Problem.unknownKey(hint) }
         guard envelope.isSigned(by: key) else { throw Problem.badSignature(hint) }
-        candidate = AppendPipeline.Candidate(envelope: envelope, statement: statement, knownKeys: [hint: key])
+        candidate = AppendPipeline.Candidate(envelope: envelope, statement: statement, signedBy: hint)
     }
 
     public var kind: EventKind { candidate.statement.kind }
@@ -84,8 +84,9 @@ public struct PreparedEnvelope: Sendable {
 public struct BatchOutcome {
     /// One per envelope, in order: its receipt (with `duplicate` set for an exact repeat), or why it was refused.
     public var results: [Result<AppendReceipt, any Error>]
-    /// The tree size after the batch.
+    /// The tree size after the batch, and the checkpoint over it (a batch of duplicates only: the latest one).
     public var size: Int
+    public var checkpointNote: String
     /// Whether the batch changed who may sign (an enrolment, revocation or key update): the writer then
     /// hands the request tasks a new ``KnownKeys``.
     public var changedKeys: Bool
@@ -111,10 +112,20 @@ extension Ledger {
             let changedKeys = zip(envelopes, results).contains { envelope, result in
                 envelope.kind.isGovernance && (try? result.get())?.duplicate == false
             }
-            return BatchOutcome(results: results, size: try log.treeSize(), changedKeys: changedKeys)
+            guard let note = try log.checkpointNote() else { throw LedgerError.corrupt(.noCheckpoint) }
+            return BatchOutcome(
+                results: results, size: try log.treeSize(), checkpointNote: note, changedKeys: changedKeys)
         }
     }
 
     /// The stored bytes of entry `index`, if it exists.
     public func entryBytes(at index: Int) throws -> Data? { try log.storedEntry(at: index)?.bytes }
+
+    /// The inclusion proof of entry `index` in the tree of `size` entries, against `checkpointNote`, the
+    /// checkpoint the caller holds for that size (a server's writer hands each batch's to its readers).
+    public func inclusionProof(index: Int, size: Int, checkpointNote: String) throws -> InclusionProof {
+        guard index >= 0, index < size else { throw LedgerError.notInTree(index: index, size: size) }
+        return InclusionProof(
+            index: index, hashes: try log.tree.inclusionProof(index: index, size: size), checkpointNote: checkpointNote)
+    }
 }
