@@ -148,7 +148,7 @@ public final class RemoteLedger {
         } catch let error as MirrorError {
             throw rewritten(error.description)
         }
-        if fresh {
+        if fresh, pinnedLogKey == nil {
             onFirstContact?(
                 "trusting \(url)'s log key \(logKey.text) from now on (pin it with DOCKET_LOG_KEY); mirror: \(mirrorPath)")
         }
@@ -282,17 +282,19 @@ public final class RemoteLedger {
             treeSize: try mirror.treeSize())
     }
 
-    private func refusal(_ response: HTTPClient.Response, what: String) -> RemoteError {
+    /// The error for a refusal: a gate's verdict as the local ledger would throw it (so it is printed, and exits,
+    /// the same), else the server's message with the exit category of its status.
+    private func refusal(_ response: HTTPClient.Response, what: String) -> any Error {
         struct Body: Decodable {
             struct Inner: Decodable {
                 var code: String
                 var message: String
+                var verdict: GateVerdict?
             }
             var error: Inner
         }
-        let message =
-            response.body.flatMap { try? JSONDecoder().decode(Body.self, from: Data(buffer: $0)) }?.error.message
-            ?? "HTTP \(response.status.code)"
+        let body = response.body.flatMap { try? JSONDecoder().decode(Body.self, from: Data(buffer: $0)) }
+        if response.status.code == 409, let verdict = body?.error.verdict { return LedgerError.gateRefused(verdict) }
         let category: FailureCategory =
             switch response.status.code {
             case 403, 409: .refused
@@ -300,7 +302,8 @@ public final class RemoteLedger {
             default: .failure
             }
         return RemoteError(
-            description: "\(url) refused \(what): \(message)", category: category, status: Int(response.status.code))
+            description: "\(url) refused \(what): \(body?.error.message ?? "HTTP \(response.status.code)")",
+            category: category, status: Int(response.status.code))
     }
 
     // MARK: HTTP
@@ -339,9 +342,10 @@ public final class RemoteLedger {
                 wait = response.headers.first(name: "Retry-After").flatMap(Double.init) ?? backoff(attempt)
                 wait += Double.random(in: 0...0.25)
                 if attempt >= maxAttempts || ContinuousClock.now - started + .seconds(wait) > maxWait {
-                    var error = refusal(response, what: "\(method) \(path)")
-                    error.unreachable = true
-                    throw error
+                    throw RemoteError(
+                        description:
+                            "\(url) stayed busy (HTTP \(response.status.code)) for \(attempt) tries; try again later",
+                        category: .failure, status: Int(response.status.code), unreachable: true)
                 }
             } catch let error as RemoteError {
                 throw error

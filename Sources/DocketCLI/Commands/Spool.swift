@@ -56,7 +56,7 @@ extension Docket {
                     do {
                         sent.append(try options.remote().submit(data, source: path))
                         try FileManager.default.removeItem(atPath: path)
-                    } catch let error as RemoteError where !error.unreachable && error.category != .failure {
+                    } catch let error as DocketFailure where error.category != .failure {
                         let rejected = dir + "/refused"
                         try FileManager.default.createDirectory(atPath: rejected, withIntermediateDirectories: true)
                         try FileManager.default.moveItem(atPath: path, toPath: rejected + "/" + name)
