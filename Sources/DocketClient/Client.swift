@@ -32,10 +32,10 @@ public final class RemoteLedger {
     /// Said once, on the first contact: the log key this client now trusts.
     public var onFirstContact: ((String) -> Void)?
 
-    /// Retries: at most `maxAttempts` tries over at most `maxWait`, with jittered exponential backoff, or the
-    /// server's `Retry-After` when it gives one.
+    /// Retries: at most `maxAttempts` tries over at most `maxWait` (`DOCKET_RETRY_SECONDS`, default 15), with
+    /// jittered exponential backoff, or the server's `Retry-After` when it gives one.
     public var maxAttempts = 8
-    public var maxWait: Duration = .seconds(60)
+    public var maxWait: Duration = .seconds(15)
 
     public init(url: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         var trimmed = url
@@ -47,11 +47,19 @@ public final class RemoteLedger {
                 description: "\(url) is not a server address; give it as http(s)://HOST[:PORT]", category: .badInput)
         }
         self.url = trimmed
+        if let text = environment["DOCKET_RETRY_SECONDS"], !text.isEmpty {
+            guard let seconds = Int(text), (0...3600).contains(seconds) else {
+                throw RemoteError(
+                    description: "DOCKET_RETRY_SECONDS=\(text): give whole seconds from 0 to 3600", category: .badInput)
+            }
+            maxWait = .seconds(seconds)
+        }
         token = environment["DOCKET_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         if let pinned = environment["DOCKET_LOG_KEY"], !pinned.isEmpty {
             let text =
                 FileManager.default.fileExists(atPath: pinned)
-                ? (try? String(contentsOfFile: pinned, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+                ? (try? String(contentsOfFile: pinned, encoding: .utf8))?.trimmingCharacters(
+                    in: .whitespacesAndNewlines)
                     ?? pinned : pinned
             do {
                 pinnedLogKey = try NoteVerifierKey(parsing: text)
@@ -150,7 +158,8 @@ public final class RemoteLedger {
         }
         if fresh, pinnedLogKey == nil {
             onFirstContact?(
-                "trusting \(url)'s log key \(logKey.text) from now on (pin it with DOCKET_LOG_KEY); mirror: \(mirrorPath)")
+                "trusting \(url)'s log key \(logKey.text) from now on (pin it with DOCKET_LOG_KEY); mirror: \(mirrorPath)"
+            )
         }
         return ledger
     }
@@ -158,8 +167,9 @@ public final class RemoteLedger {
     /// The log key of a server never seen before: pinned, or read from its genesis entry (trust on first use).
     private func firstLogKey() throws -> NoteVerifierKey {
         let bundle = try get("/tile/entries/000.p/1")
-        guard let genesis = try Self.entries(in: bundle.body.map { Data(buffer: $0) } ?? Data(), first: 0, expected: 1)
-            .first
+        guard
+            let genesis = try Self.entries(in: bundle.body.map { Data(buffer: $0) } ?? Data(), first: 0, expected: 1)
+                .first
         else { throw rewritten("it serves no genesis entry") }
         let entry = try Entry(bytes: genesis.bytes, source: "\(url) entry 0")
         let statement = try Statement(parsing: entry.envelope.payload, source: "\(url) entry 0")
@@ -194,7 +204,8 @@ public final class RemoteLedger {
                 size1: held.size, size2: served.size, root1: held.root, root2: served.root, proof: hashes)
         else {
             throw rewritten(
-                "its checkpoint of \(served.size) entries is not an extension of the one of \(held.size) it signed before")
+                "its checkpoint of \(served.size) entries is not an extension of the one of \(held.size) it signed before"
+            )
         }
     }
 
@@ -350,7 +361,14 @@ public final class RemoteLedger {
             } catch let error as RemoteError {
                 throw error
             } catch {
-                lastProblem = "\(error)"
+                lastProblem = Self.describe(error)
+                // A certificate that does not verify will not verify on the next try either.
+                if "\(error)".contains("certificate") || "\(error)".contains("CERTIFICATE") {
+                    throw RemoteError(
+                        description:
+                            "cannot talk to \(url) over TLS: \(error); if its CA is private, set DOCKET_CA_FILE",
+                        category: .failure)
+                }
                 wait = backoff(attempt)
                 if attempt >= maxAttempts || ContinuousClock.now - started + .seconds(wait) > maxWait {
                     throw RemoteError(
@@ -361,6 +379,28 @@ public final class RemoteLedger {
             }
             Thread.sleep(forTimeInterval: wait)
         }
+    }
+
+    /// A transport error in a few words (NIO's descriptions repeat themselves).
+    static func describe(_ error: any Error) -> String {
+        let text = "\(error)"
+        for (needle, words) in [
+            ("Connection refused", "connection refused"), ("connectTimeout", "connection timed out"),
+            ("readTimeout", "no answer in time"), ("No route", "no route to host"),
+            ("certificate", "TLS certificate not trusted (set DOCKET_CA_FILE to its CA)"),
+            ("handshake", "TLS handshake failed"), ("remoteConnectionClosed", "the server closed the connection"),
+        ] where text.contains(needle) {
+            return words
+        }
+        return text
+    }
+
+    /// The mirror as it stands, without asking the server (nil if there is none yet): for signing to a file
+    /// (`--out`) while the server is unreachable, which needs only the ledger's identity and digests' repositories.
+    public func mirrorIfPresent() throws -> Ledger? {
+        guard FileManager.default.fileExists(atPath: mirrorPath) else { return nil }
+        let ledger = try Ledger(path: mirrorPath)
+        return try ledger.treeSize() > 0 ? ledger : nil
     }
 
     /// Full jitter: a random wait up to 0.2 s × 2^attempt, at most 5 s.

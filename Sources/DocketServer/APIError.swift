@@ -54,6 +54,7 @@ struct APIError: Error, Sendable {
             case .unknownKey: self.init(status: .forbidden, code: "unknown-key", message: problem.description)
             case .badSignature: self.init(status: .badRequest, code: "bad-signature", message: problem.description)
             case .malformed: self.init(status: .badRequest, code: "malformed", message: problem.description)
+            case .wrongLedger: self.init(status: .badRequest, code: "wrong-ledger", message: problem.description)
             }
         case LedgerError.gateRefused(let verdict):
             self.init(

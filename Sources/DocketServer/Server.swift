@@ -86,7 +86,8 @@ public struct DocketServer: Sendable {
         let logger = self.logger
         return Application(
             router: router, server: server,
-            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "docket"),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "docket"),
             services: [WriterService(state: state)],
             onServerRunning: { channel in
                 logger.info(

@@ -13,7 +13,6 @@ import os
 import re
 import signal
 import socket
-import ssl
 import subprocess
 import time
 from datetime import datetime, timezone

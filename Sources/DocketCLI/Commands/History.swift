@@ -36,7 +36,9 @@ extension Docket {
                 }
                 for event in page {
                     if options.json {
-                        print((count == 0 ? "\n" : ",\n") + (try json(try EventRecord(event, summary: Render.event(event)))), terminator: "")
+                        print(
+                            (count == 0 ? "\n" : ",\n")
+                                + (try json(try EventRecord(event, summary: Render.event(event)))), terminator: "")
                     } else {
                         Terminal.out("  #\(event.index)  \(event.time.rfc3339)  \(Render.event(event))")
                     }

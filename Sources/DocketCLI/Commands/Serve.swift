@@ -18,25 +18,39 @@ extension Docket {
         @Option(name: .long, help: "The ledger file to serve (default: $DOCKET_LEDGER, else ./docket.db).")
         var ledger: String?
 
-        @Option(name: .long, help: "HOST:PORT to listen on; port 0 picks a free one (default: $DOCKET_LISTEN, else 127.0.0.1:8080).")
+        @Option(
+            name: .long,
+            help: "HOST:PORT to listen on; port 0 picks a free one (default: $DOCKET_LISTEN, else 127.0.0.1:8080).")
         var listen: String?
 
         @Option(name: .long, help: "Most envelopes per group commit ($DOCKET_BATCH_SIZE, default 256).")
         var batchSize: Int?
 
-        @Option(name: .long, help: "Most milliseconds the writer waits for envelopes still being checked before a commit ($DOCKET_BATCH_WAIT_MS, default 5).")
+        @Option(
+            name: .long,
+            help:
+                "Most milliseconds the writer waits for envelopes still being checked before a commit ($DOCKET_BATCH_WAIT_MS, default 5)."
+        )
         var batchWaitMs: Int?
 
         @Option(name: .long, help: "Envelopes waiting at most before 503 ($DOCKET_QUEUE, default 4096).")
         var queue: Int?
 
-        @Option(name: .long, help: "Appends a second per signing key, bursts twice that; 0: no limit ($DOCKET_KEY_RATE, default 200).")
+        @Option(
+            name: .long,
+            help: "Appends a second per signing key, bursts twice that; 0: no limit ($DOCKET_KEY_RATE, default 200).")
         var keyRate: Double?
 
-        @Option(name: .long, help: "Writes a second per client address, bursts twice that; 0: no limit ($DOCKET_ADDRESS_RATE, default 2000).")
+        @Option(
+            name: .long,
+            help:
+                "Writes a second per client address, bursts twice that; 0: no limit ($DOCKET_ADDRESS_RATE, default 2000)."
+        )
         var addressRate: Double?
 
-        @Option(name: .long, help: "Seconds a client may take to send a request body ($DOCKET_REQUEST_TIMEOUT, default 10).")
+        @Option(
+            name: .long, help: "Seconds a client may take to send a request body ($DOCKET_REQUEST_TIMEOUT, default 10)."
+        )
         var requestTimeout: Int?
 
         @Option(name: .long, help: "Seconds an idle connection stays open ($DOCKET_IDLE_TIMEOUT, default 60).")
@@ -54,16 +68,22 @@ extension Docket {
         @Option(name: .long, help: "PEM private key for --tls-cert ($DOCKET_TLS_KEY).")
         var tlsKey: String?
 
-        @Option(name: .long, help: "trace, debug, info, notice, warning, error or critical ($DOCKET_LOG_LEVEL, default info).")
+        @Option(
+            name: .long,
+            help: "trace, debug, info, notice, warning, error or critical ($DOCKET_LOG_LEVEL, default info).")
         var logLevel: String?
 
         func run() throws {
             let env = ProcessInfo.processInfo.environment
-            func setting(_ flag: String?, _ variable: String) -> String? { flag ?? env[variable].flatMap { $0.isEmpty ? nil : $0 } }
+            func setting(_ flag: String?, _ variable: String) -> String? {
+                flag ?? env[variable].flatMap { $0.isEmpty ? nil : $0 }
+            }
             func number<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ name: String) throws -> T? {
                 if let flag { return flag }
                 guard let text = env[variable], !text.isEmpty else { return nil }
-                guard let value = T(text) else { throw ValidationError("\(variable)=\(text): \(name) must be a number") }
+                guard let value = T(text) else {
+                    throw ValidationError("\(variable)=\(text): \(name) must be a number")
+                }
                 return value
             }
             let path = setting(ledger, "DOCKET_LEDGER") ?? "docket.db"
@@ -122,7 +142,8 @@ extension Docket {
             configuration.summarize = { Render.event($0) }
             let levelText = setting(logLevel, "DOCKET_LOG_LEVEL") ?? "info"
             guard let level = Logger.Level(rawValue: levelText) else {
-                throw ValidationError("--log-level \(levelText): give trace, debug, info, notice, warning, error or critical")
+                throw ValidationError(
+                    "--log-level \(levelText): give trace, debug, info, notice, warning, error or critical")
             }
             var logger = Logger(label: "docket.serve") { StreamLogHandler.standardError(label: $0) }
             logger.logLevel = level

@@ -16,7 +16,9 @@ extension Docket {
 
         @Option(
             name: .long,
-            help: "With a server: if it cannot be reached, queue the envelopes in DIR (send later with `docket spool flush DIR`).")
+            help:
+                "With a server: if it cannot be reached, queue the envelopes in DIR (send later with `docket spool flush DIR`)."
+        )
         var spool: String?
 
         func run() throws {

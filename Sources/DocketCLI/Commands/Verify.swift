@@ -32,7 +32,9 @@ extension Docket {
 
         func run() throws {
             var verifyOptions = Verifier.Options()
-            verifyOptions.pinnedLogKey = try logKey.map { try verifierKey($0) }
+            // Against a server, the key the client pinned (DOCKET_LOG_KEY) is the one to verify its mirror with.
+            let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
+            verifyOptions.pinnedLogKey = try pinned.flatMap { $0.isEmpty ? nil : try verifierKey($0) }
             verifyOptions.sinceName = "--since checkpoint"
             verifyOptions.since = try since.map { String(decoding: try readLimited($0, limit: 1 << 16), as: UTF8.self) }
             verifyOptions.witnesses = try witness.map { try verifierKey($0) }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import DocketClient
 import DocketCore
 import Foundation
 
@@ -76,6 +77,20 @@ struct EventEmitter {
         if out != nil, identityOption != nil { return nil }
         if out != nil, !ledgerOptions.isRemote, !FileManager.default.fileExists(atPath: ledgerOptions.path) {
             return nil
+        }
+        // Signing to a file for a server that cannot be reached: the mirror knows the ledger's identity.
+        if out != nil, ledgerOptions.isRemote {
+            do {
+                return try ledgerOptions.open()
+            } catch let error as RemoteError where error.unreachable {
+                if let mirror = try ledgerOptions.remote().mirrorIfPresent() {
+                    Terminal.warning(
+                        "\(ledgerOptions.path) cannot be reached now; signing for the ledger as mirrored at the last contact"
+                    )
+                    return mirror
+                }
+                throw error
+            }
         }
         return try ledgerOptions.open()
     }

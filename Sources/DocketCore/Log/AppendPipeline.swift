@@ -173,7 +173,7 @@ final class AppendPipeline {
             do {
                 receipts.append(
                     .success(try appendOne(candidate, now: now, lastTime: &lastTime, frontier: &frontier)))
-            } catch where eachOnItsOwn && !writing {
+            } catch  where eachOnItsOwn && !writing {
                 receipts.append(.failure(error))
             }
         }
@@ -207,25 +207,25 @@ final class AppendPipeline {
         }
         let outcome = try integrate(
             candidate, at: frontier.size, source: .new(time: time), frontier: &frontier, onRefusal: { throw $0 })
-            let statement = candidate.statement
-            func receipt(_ index: Int, _ time: Timestamp, duplicate: Bool) -> AppendReceipt {
-                AppendReceipt(
-                    index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
-                    subject: statement.subjectName, digest: statement.digest?.description, duplicate: duplicate,
-                    treeSize: 0)
+        let statement = candidate.statement
+        func receipt(_ index: Int, _ time: Timestamp, duplicate: Bool) -> AppendReceipt {
+            AppendReceipt(
+                index: index, integratedTime: time.rfc3339, kind: statement.kind.rawValue,
+                subject: statement.subjectName, digest: statement.digest?.description, duplicate: duplicate,
+                treeSize: 0)
+        }
+        switch outcome {
+        case .integrated(let event, _):
+            lastTime = time
+            return receipt(event.index, time, duplicate: false)
+        case .duplicate(let index, let stored, let signer):
+            // The same statement again is only a duplicate if this envelope is genuinely signed by the key
+            // that signed the stored one: an altered signature must not be answered "already there".
+            guard try isSignedLikeStored(candidate, storedSigner: signer) else {
+                throw LedgerError.refused(.forgedDuplicate(entry: index))
             }
-            switch outcome {
-            case .integrated(let event, _):
-                lastTime = time
-                return receipt(event.index, time, duplicate: false)
-            case .duplicate(let index, let stored, let signer):
-                // The same statement again is only a duplicate if this envelope is genuinely signed by the key
-                // that signed the stored one: an altered signature must not be answered "already there".
-                guard try isSignedLikeStored(candidate, storedSigner: signer) else {
-                    throw LedgerError.refused(.forgedDuplicate(entry: index))
-                }
-                return receipt(index, stored, duplicate: true)
-            }
+            return receipt(index, stored, duplicate: true)
+        }
     }
 
     /// Adds a leaf to the tree: to the frontier, and its completed nodes to the store (and to ``onNodes``).

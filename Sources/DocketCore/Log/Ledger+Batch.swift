@@ -18,6 +18,8 @@ public struct PreparedEnvelope: Sendable {
     public enum Problem: Error, Sendable, CustomStringConvertible {
         /// Not an envelope, not a statement, or not signed for this ledger (origin or ledger ID): HTTP 400.
         case malformed(String)
+        /// Signed for another ledger (origin or ledger ID): HTTP 400, `wrong-ledger`.
+        case wrongLedger(String)
         /// The keyid names no enrolled key: HTTP 403.
         case unknownKey(String)
         /// The signature does not verify under the key its keyid names: HTTP 400.
@@ -25,7 +27,7 @@ public struct PreparedEnvelope: Sendable {
 
         public var description: String {
             switch self {
-            case .malformed(let reason): reason
+            case .malformed(let reason), .wrongLedger(let reason): reason
             case .unknownKey(let keyID):
                 "the envelope's keyid \(keyID) is not a key enrolled in this ledger; enrol it with `docket key enroll`"
             case .badSignature(let keyID):
@@ -57,11 +59,11 @@ public struct PreparedEnvelope: Sendable {
             throw Problem.malformed("\(error)")
         }
         guard statement.ledger == expected.origin else {
-            throw Problem.malformed(
+            throw Problem.wrongLedger(
                 "\(source) is signed for the ledger `\(statement.ledger)`, not this one (`\(expected.origin)`)")
         }
         guard statement.ledgerID == expected.ledgerID else {
-            throw Problem.malformed(
+            throw Problem.wrongLedger(
                 "\(source) names the ledger ID \(statement.ledgerID ?? "(none)"), not this ledger's \(expected.ledgerID); sign it again for this ledger"
             )
         }

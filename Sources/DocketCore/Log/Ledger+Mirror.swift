@@ -52,7 +52,9 @@ extension Ledger {
                 }
                 let source = "the server's entry \(index)"
                 let entry = try Entry(bytes: bytes, source: source)
-                guard entry.index == index else { throw MirrorError.unexpectedEntry(expected: index, found: entry.index) }
+                guard entry.index == index else {
+                    throw MirrorError.unexpectedEntry(expected: index, found: entry.index)
+                }
                 let candidate = AppendPipeline.Candidate(
                     envelope: entry.envelope, statement: try Statement(parsing: entry.envelope.payload, source: source),
                     knownKeys: known)

@@ -58,8 +58,8 @@ public struct TileAddress: Sendable, Equatable {
             groups.insert(String(format: "%03d", n % 1000), at: 0)
             n /= 1000
         } while n > 0
-        let name = groups.dropLast().map { "x" + $0 }.joined(separator: "/") + (groups.count > 1 ? "/" : "")
-            + groups.last!
+        let name = groups.enumerated().map { i, group in i < groups.count - 1 ? "x" + group : group }
+            .joined(separator: "/")
         return (level.map(String.init) ?? "entries") + "/" + name
             + (width == Self.fullWidth ? "" : ".p/\(width)")
     }
