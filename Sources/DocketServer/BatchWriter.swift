@@ -65,8 +65,6 @@ final class BatchWriter: @unchecked Sendable {
     /// Whether the writer takes envelopes (not shutting down, and its last transaction did not fail).
     var isReady: Bool { state.withLock { $0.accepting && $0.failed == nil } }
 
-    var queueDepth: Int { state.withLock { $0.queue.count } }
-
     /// Runs `prepare` (reading and checking an envelope) counted as on its way to the queue, so the writer
     /// lingers for it rather than commit a batch without it.
     func preparing<T>(_ prepare: () throws -> T) rethrows -> T {

@@ -75,7 +75,7 @@ struct Routes: Sendable {
 
     private func append(_ request: Request, _ context: DocketRequestContext) async throws -> Response {
         let started = ContinuousClock.now
-        try authorize(request, token: state.configuration.writeToken)
+        try authorize(request, tokens: [state.configuration.writeToken])
         if state.draining { throw APIError.shuttingDown }
         if let wait = state.addressLimiter.take(context.clientName) {
             throw APIError.rateLimited("the address \(context.clientName)", retryAfter: wait)
@@ -152,7 +152,7 @@ struct Routes: Sendable {
             }
             return (bytes, try ledger.inclusionProof(index: index, size: size, checkpointNote: checkpoint))
         }
-        let receipt = ServerReceipt(
+        let receipt = EntryReceipt(
             appended, treeSize: size, entry: bytes, inclusionProof: proof.text, checkpoint: checkpoint)
         var headers: HTTPFields = [.contentType: "application/json"]
         if appended.duplicate {
@@ -162,12 +162,12 @@ struct Routes: Sendable {
         }
         return Response(
             status: appended.duplicate ? .ok : .created, headers: headers,
-            body: .init(byteBuffer: ByteBuffer(data: try ServerReceipt.encoder.encode(receipt))))
+            body: .init(byteBuffer: ByteBuffer(data: try EntryReceipt.encoder.encode(receipt))))
     }
 
     /// Entry `index` as stored, with its inclusion proof against the latest checkpoint (the receipt's shape).
     private func entry(_ index: Int) async throws -> Response {
-        let receipt = try await state.readers.read { ledger -> ServerReceipt? in
+        let receipt = try await state.readers.read { ledger -> EntryReceipt? in
             guard let bytes = try ledger.entryBytes(at: index) else { return nil }
             let entry = try Entry(bytes: bytes, source: "entry \(index)")
             let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
@@ -177,14 +177,14 @@ struct Routes: Sendable {
                 index: index, integratedTime: entry.integratedTime.rfc3339, kind: statement.kind.rawValue,
                 subject: statement.subjectName, digest: statement.digest?.description, duplicate: false,
                 treeSize: checkpoint.size)
-            return ServerReceipt(
+            return EntryReceipt(
                 fields, treeSize: checkpoint.size, entry: bytes, inclusionProof: proof.text,
                 checkpoint: proof.checkpointNote)
         }
         guard let receipt else { throw APIError.notFound("entry \(index) is not in the ledger") }
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
-            body: .init(byteBuffer: ByteBuffer(data: try ServerReceipt.encoder.encode(receipt))))
+            body: .init(byteBuffer: ByteBuffer(data: try EntryReceipt.encoder.encode(receipt))))
     }
 
     // MARK: Reads
@@ -239,10 +239,13 @@ struct Routes: Sendable {
 
     // MARK: Answers
 
-    private func authorize(_ request: Request, token: String?) throws {
-        guard let token else { return }
+    /// Checks the bearer token when the server asks for one: any of `tokens` (a write token also reads: a client
+    /// proves its receipt and extends its mirror).
+    private func authorize(_ request: Request, tokens: [String?]) throws {
+        let required = tokens.compactMap { $0 }
+        guard !required.isEmpty else { return }
         guard let given = request.headers[.authorization], given.hasPrefix("Bearer "),
-            constantTimeEqual(Data(given.dropFirst(7).utf8), Data(token.utf8))
+            required.contains(where: { constantTimeEqual(Data(given.dropFirst(7).utf8), Data($0.utf8)) })
         else {
             throw APIError(
                 status: .unauthorized, code: "unauthorized",
@@ -252,13 +255,10 @@ struct Routes: Sendable {
 
     private func answer(read request: Request, _ body: () async throws -> Response) async throws -> Response {
         try await answer {
-            // A writer reads too (a client proves its receipt and extends its mirror): the write token also reads.
-            if state.configuration.readToken != nil, state.configuration.writeToken != nil,
-                (try? authorize(request, token: state.configuration.writeToken)) != nil
-            {
-                return try await body()
+            let configuration = state.configuration
+            if configuration.readToken != nil {
+                try authorize(request, tokens: [configuration.readToken, configuration.writeToken])
             }
-            try authorize(request, token: state.configuration.readToken)
             return try await body()
         }
     }
@@ -298,42 +298,6 @@ struct Routes: Sendable {
             status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
             body: .init(byteBuffer: ByteBuffer(data: body)))
     }
-}
-
-/// A write's receipt (schemas/receipt.schema.json): the CLI's append receipt, and what a client needs to check
-/// it without trusting the server: the entry's bytes, its leaf hash, its inclusion proof and the checkpoint.
-struct ServerReceipt: Codable, Sendable {
-    var index: Int
-    var integratedTime: String
-    var kind: String
-    var subject: String
-    var digest: String?
-    var duplicate: Bool
-    var treeSize: Int
-    var leafHash: String
-    var entry: String
-    var inclusionProof: String
-    var checkpoint: String
-
-    init(_ fields: AppendReceipt, treeSize: Int, entry: Data, inclusionProof: String, checkpoint: String) {
-        index = fields.index
-        integratedTime = fields.integratedTime
-        kind = fields.kind
-        subject = fields.subject
-        digest = fields.digest
-        duplicate = fields.duplicate
-        self.treeSize = treeSize
-        leafHash = Merkle.leafHash(entry).hex
-        self.entry = String(decoding: entry, as: UTF8.self)
-        self.inclusionProof = inclusionProof
-        self.checkpoint = checkpoint
-    }
-
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
 }
 
 extension HTTPField.Name {

@@ -153,7 +153,8 @@ private struct DrainOnShutdown: Service {
     }
 }
 
-/// The request context: Hummingbird's core storage, the client's address (for its rate limit) and the body limit.
+/// The request context: Hummingbird's core storage and the client's address (for its rate limit). Bodies are read
+/// with the server's own limit (`Configuration.bodyLimit`).
 struct DocketRequestContext: RequestContext, RemoteAddressRequestContext {
     var coreContext: CoreRequestContextStorage
     let remoteAddress: SocketAddress?
@@ -162,8 +163,6 @@ struct DocketRequestContext: RequestContext, RemoteAddressRequestContext {
         coreContext = .init(source: source)
         remoteAddress = source.channel.remoteAddress
     }
-
-    var maxUploadSize: Int { 64 * 1024 }
 
     /// The client's address without its port, for rate limits.
     var clientName: String { remoteAddress?.ipAddress ?? "unknown" }

@@ -147,13 +147,11 @@ import Testing
 
     @Test func rateLimitsAndTokens() async throws {
         let f = try Fixture()
-        let folder = f.folder
         let (app, _) = try f.server {
             $0.keyRate = 1
             $0.keyBurst = 2
             $0.writeToken = "write-token-0123456789"
             $0.readToken = "read-token-0123456789"
-            _ = folder
         }
         try await app.test(.live) { client in
             let noToken = try await Self.post(client, try f.built(1))
@@ -212,7 +210,7 @@ import Testing
 
             let entry = try await client.execute(uri: "/api/v1/entries/3", method: .get)
             #expect(entry.status == .ok)
-            let receipt = try JSONDecoder().decode(ServerReceipt.self, from: Data(buffer: entry.body))
+            let receipt = try JSONDecoder().decode(EntryReceipt.self, from: Data(buffer: entry.body))
             let proof = try InclusionProof(parsing: receipt.inclusionProof, source: "receipt")
             _ = try proof.verify(
                 entryBytes: Data(receipt.entry.utf8), logKey: try ledger.logVerifierKey(), source: "receipt")

@@ -78,12 +78,15 @@ extension Docket {
             func setting(_ flag: String?, _ variable: String) -> String? {
                 flag ?? env[variable].flatMap { $0.isEmpty ? nil : $0 }
             }
-            func number<T: LosslessStringConvertible>(_ flag: T?, _ variable: String, _ name: String) throws -> T? {
-                if let flag { return flag }
-                guard let text = env[variable], !text.isEmpty else { return nil }
-                guard let value = T(text) else {
-                    throw ValidationError("\(variable)=\(text): \(name) must be a number")
-                }
+            /// A number from its flag or environment variable, within `range` (`what` says the range in words).
+            func number<T: LosslessStringConvertible & Comparable>(
+                _ flag: T?, _ variable: String, _ name: String, in range: ClosedRange<T>, _ what: String
+            ) throws -> T? {
+                let given =
+                    flag.map { ("\(name) \($0)", Optional($0)) }
+                    ?? env[variable].flatMap { $0.isEmpty ? nil : ("\(variable)=\($0)", T($0)) }
+                guard let (label, value) = given else { return nil }
+                guard let value, range.contains(value) else { throw ValidationError("\(label): give \(what)") }
                 return value
             }
             let path = setting(ledger, "DOCKET_LEDGER") ?? "docket.db"
@@ -99,33 +102,32 @@ extension Docket {
             else { throw ValidationError("--listen \(address): give HOST:PORT, such as 127.0.0.1:8080") }
             configuration.host = String(address[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
             configuration.port = port
-            if let n: Int = try number(batchSize, "DOCKET_BATCH_SIZE", "--batch-size") {
-                guard (1...4096).contains(n) else { throw ValidationError("--batch-size \(n): give 1 to 4096") }
+            if let n = try number(batchSize, "DOCKET_BATCH_SIZE", "--batch-size", in: 1...4096, "1 to 4096") {
                 configuration.batchSize = n
             }
-            if let n: Int = try number(batchWaitMs, "DOCKET_BATCH_WAIT_MS", "--batch-wait-ms") {
-                guard (0...1000).contains(n) else { throw ValidationError("--batch-wait-ms \(n): give 0 to 1000") }
+            if let n = try number(batchWaitMs, "DOCKET_BATCH_WAIT_MS", "--batch-wait-ms", in: 0...1000, "0 to 1000") {
                 configuration.batchLinger = .milliseconds(n)
             }
-            if let n: Int = try number(queue, "DOCKET_QUEUE", "--queue") {
-                guard n >= 1 else { throw ValidationError("--queue \(n): give at least 1") }
+            if let n = try number(queue, "DOCKET_QUEUE", "--queue", in: 1...Int.max, "at least 1") {
                 configuration.queueCapacity = n
             }
-            if let r: Double = try number(keyRate, "DOCKET_KEY_RATE", "--key-rate") {
-                guard r >= 0 else { throw ValidationError("--key-rate \(r): give 0 (no limit) or more") }
+            let rate = 0...Double.greatestFiniteMagnitude
+            if let r = try number(keyRate, "DOCKET_KEY_RATE", "--key-rate", in: rate, "0 (no limit) or more") {
                 (configuration.keyRate, configuration.keyBurst) = (r, 2 * r)
             }
-            if let r: Double = try number(addressRate, "DOCKET_ADDRESS_RATE", "--address-rate") {
-                guard r >= 0 else { throw ValidationError("--address-rate \(r): give 0 (no limit) or more") }
+            if let r = try number(
+                addressRate, "DOCKET_ADDRESS_RATE", "--address-rate", in: rate, "0 (no limit) or more")
+            {
                 (configuration.addressRate, configuration.addressBurst) = (r, 2 * r)
             }
-            if let s: Int = try number(requestTimeout, "DOCKET_REQUEST_TIMEOUT", "--request-timeout") {
-                guard s >= 1 else { throw ValidationError("--request-timeout \(s): give at least 1 second") }
-                configuration.requestTimeout = .seconds(s)
+            let seconds = "at least 1 second"
+            if let n = try number(
+                requestTimeout, "DOCKET_REQUEST_TIMEOUT", "--request-timeout", in: 1...86_400, seconds)
+            {
+                configuration.requestTimeout = .seconds(n)
             }
-            if let s: Int = try number(idleTimeout, "DOCKET_IDLE_TIMEOUT", "--idle-timeout") {
-                guard s >= 1 else { throw ValidationError("--idle-timeout \(s): give at least 1 second") }
-                configuration.idleTimeout = .seconds(s)
+            if let n = try number(idleTimeout, "DOCKET_IDLE_TIMEOUT", "--idle-timeout", in: 1...86_400, seconds) {
+                configuration.idleTimeout = .seconds(n)
             }
             configuration.readToken = try setting(readTokenFile, "DOCKET_READ_TOKEN_FILE").map(Self.token)
             configuration.writeToken = try setting(writeTokenFile, "DOCKET_WRITE_TOKEN_FILE").map(Self.token)

@@ -4,11 +4,7 @@ extension Ledger {
     /// The inclusion proof of entry `index` against the latest checkpoint.
     public func inclusionProof(index: Int) throws -> InclusionProof {
         let (note, checkpoint) = try latestCheckpoint()
-        guard index >= 0, index < checkpoint.size else {
-            throw LedgerError.notInTree(index: index, size: checkpoint.size)
-        }
-        let hashes = try log.tree.inclusionProof(index: index, size: checkpoint.size)
-        return InclusionProof(index: index, hashes: hashes, checkpointNote: note)
+        return try inclusionProof(index: index, size: checkpoint.size, checkpointNote: note)
     }
 
     /// The consistency proof from `old` (a checkpoint this ledger signed) to the latest checkpoint.

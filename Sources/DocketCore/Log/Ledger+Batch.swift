@@ -4,7 +4,6 @@ import Foundation
 /// key ID (revocation and roles are decided inside the append transaction).
 public struct KnownKeys: Sendable {
     let keys: [String: PublicKey]
-    public var count: Int { keys.count }
 }
 
 /// An envelope from a client, checked as far as it can be without the ledger's state, cheapest checks first:
@@ -16,7 +15,7 @@ public struct PreparedEnvelope: Sendable {
 
     /// Why an envelope was turned away before it queued.
     public enum Problem: Error, Sendable, CustomStringConvertible {
-        /// Not an envelope, not a statement, or not signed for this ledger (origin or ledger ID): HTTP 400.
+        /// Not an envelope or not a statement: HTTP 400.
         case malformed(String)
         /// Signed for another ledger (origin or ledger ID): HTTP 400, `wrong-ledger`.
         case wrongLedger(String)

@@ -133,8 +133,7 @@ public final class Ledger {
     public func appendBatch(_ items: [(data: Data, source: String)]) throws -> [AppendReceipt] {
         // Parsing and signature checks need no ledger state: they run on every core, before the transaction.
         // Whether the key that signed may sign this kind now is decided inside it.
-        let known = Dictionary(try projector.keys().compactMap { r in r.key.map { (r.keyID, $0) } }) { a, _ in a }
-        let candidates = try AppendPipeline.prepare(items, knownKeys: known)
+        let candidates = try AppendPipeline.prepare(items, knownKeys: try knownKeys().keys)
         let pipeline = AppendPipeline(
             log: log, projector: projector, origin: origin, ledgerID: try log.treeSize() > 0 ? try ledgerID() : nil)
         defer { projector.forgetTransactionEvents() }
