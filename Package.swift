@@ -65,10 +65,20 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ]
         ),
+        // The OCI distribution client: resolve, retag, copy, registry auth (DESIGN §9).
+        .target(
+            name: "DocketRegistry",
+            dependencies: [
+                "DocketCore", .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         .target(
             name: "DocketCLI",
             dependencies: [
-                "DocketCore", "DocketServer", "DocketClient",
+                "DocketCore", "DocketServer", "DocketClient", "DocketRegistry",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -90,6 +100,7 @@ let package = Package(
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "DocketCLITests", dependencies: ["DocketCLI", "DocketCore"]),
+        .testTarget(name: "DocketRegistryTests", dependencies: ["DocketRegistry", "DocketCore"]),
         .testTarget(
             name: "DocketServerTests",
             dependencies: [

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DocketCore
+import DocketRegistry
 import Foundation
 
 extension Docket {
@@ -26,6 +27,20 @@ extension Docket {
             name: .long, help: "Promote despite a failing gate, for this reason (if the policy allows break-glass).")
         var breakGlass: String?
 
+        @Flag(
+            name: .long,
+            help:
+                "Move the --tag tags (and the environment's registry.tags) to the digest in the registry; implied when the policy names registry.tags."
+        )
+        var push = false
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Copy the image to this repository first (same digest) and move the tags there.",
+                valueName: "REPOSITORY"))
+        var pushTo: String?
+
         func validate() throws {
             if let breakGlass, !breakGlass.contains(where: { !$0.isWhitespace }) {
                 throw ValidationError("--break-glass needs a reason: say why the gate is being bypassed")
@@ -37,11 +52,14 @@ extension Docket {
             let (digest, repository) = try ledger.resolve(try ImageReference(parsing: self.digest))
             // An encrypted key asks for its passphrase once: loaded here for break-glass, passed on to sign.
             let key = breakGlass == nil ? nil : try signing.load()
-            let promotion = try ledger.promotion(
+            var promotion = try ledger.promotion(
                 of: digest, repository: repository, to: to, tags: tag, breakGlass: breakGlass,
                 promoterKeyID: key?.publicKey.keyID)
             let emitter = EventEmitter(ledgerOptions: options, signing: signing)
+            var move: RegistryMove? = nil
             do {
+                move = try registryMove(ledger: ledger, digest: digest, repository: repository, promotion: promotion)
+                if let move { promotion.registry = try move.apply() }
                 try emitter.run(
                     subjectName: repository, subjectDigest: digest.hex, predicate: .promoted(promotion),
                     ledger: ledger, key: key)
@@ -50,11 +68,109 @@ extension Docket {
                         "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"
                     )
                 }
-            } catch LedgerError.gateRefused(let verdict) {
-                try options.output(verdict) { Render.verdict(verdict) }
-                Terminal.error("not promoted: the gate did not pass; nothing was appended")
-                throw ExitCode(ExitStatus.no)
+            } catch {
+                // The ledger did not take it: the registry must not say otherwise.
+                move?.putBack()
+                if case LedgerError.gateRefused(let verdict) = error {
+                    try options.output(verdict) { Render.verdict(verdict) }
+                    Terminal.error("not promoted: the gate did not pass; nothing was appended")
+                    throw ExitCode(ExitStatus.no)
+                }
+                throw error
             }
         }
+
+        /// The registry tags this promotion moves, when the environment names `registry.tags` or `--push` is
+        /// given; checked against the gate first, so a promotion that will be refused moves nothing.
+        private func registryMove(ledger: Ledger, digest: Digest, repository: String, promotion: Predicates.Promoted)
+            throws -> RegistryMove?
+        {
+            let policyTags = (try? ledger.pipeline(for: repository).environment(to)?.registryTags) ?? []
+            guard push || pushTo != nil || !policyTags.isEmpty else { return nil }
+            var tags = policyTags
+            if push || pushTo != nil { tags += self.tag.filter { !tags.contains($0) } }
+            guard !tags.isEmpty else {
+                throw CLIError.badInput(
+                    "--push: name the tags to move with --tag T, or in the policy (the environment's registry.tags)")
+            }
+            if promotion.breakGlass == nil {
+                let verdict = try ledger.gate(
+                    digest: digest, repository: repository, environment: to, at: try ledger.ledgerTime())
+                guard verdict.eligible else { throw LedgerError.gateRefused(verdict) }
+            }
+            let source = try Repository(normalized: repository)
+            let target = try pushTo.map { try Repository(normalising: $0) } ?? source
+            return RegistryMove(
+                client: try RegistryClient(), digest: digest, source: source, target: target, tags: tags,
+                quiet: options.json)
+        }
+    }
+}
+
+/// A promotion's tag moves in the registry: made after the gate passes and before the ledger appends, and
+/// put back if the ledger then refuses, so the registry and the ledger never disagree silently.
+final class RegistryMove {
+    let client: RegistryClient
+    let digest: Digest
+    let source: Repository
+    let target: Repository
+    let tags: [String]
+    let quiet: Bool
+    /// What each tag pointed to before (nil: it did not exist), as ``apply()`` moves them.
+    private var previous: [String: Digest?] = [:]
+
+    init(client: RegistryClient, digest: Digest, source: Repository, target: Repository, tags: [String], quiet: Bool) {
+        self.client = client
+        self.digest = digest
+        self.source = source
+        self.target = target
+        self.tags = tags
+        self.quiet = quiet
+    }
+
+    /// Copies the image when the target is another repository, then moves each tag, recording what it named.
+    func apply() throws -> Predicates.RegistryMove {
+        if target != source {
+            let report = try client.copy(digest, from: source, to: target)
+            if !quiet {
+                Terminal.note(
+                    "copied \(source)@\(digest.short) to \(target): blobs \(report.blobsMounted) mounted, \(report.blobsUploaded) uploaded, \(report.blobsPresent) already there"
+                )
+            }
+        }
+        for tag in tags {
+            do {
+                previous[tag] = .some(try client.retag(target, digest: digest, tag: tag))
+            } catch {
+                putBack()
+                throw error
+            }
+            if !quiet { Terminal.note("moved \(target):\(tag) to \(digest.short)") }
+        }
+        var before: [String: String] = [:]
+        for (tag, digest) in previous { if let digest { before[tag] = digest.description } }
+        return Predicates.RegistryMove(repository: target.name, tags: tags, previous: before)
+    }
+
+    /// Points every tag moved so far back where it was. A tag that did not exist before cannot be removed
+    /// through the distribution API; the user is told which.
+    func putBack() {
+        for (tag, before) in previous {
+            guard let before else {
+                Terminal.warning(
+                    "\(target):\(tag) did not exist before and now names \(digest.short), which the ledger did not take; delete it in the registry"
+                )
+                continue
+            }
+            do {
+                try client.retag(target, digest: before, tag: tag)
+                Terminal.warning("put \(target):\(tag) back to \(before.short): the ledger did not take the promotion")
+            } catch {
+                Terminal.warning(
+                    "could not put \(target):\(tag) back to \(before): \(error); the registry now disagrees with the ledger (`docket registry check`)"
+                )
+            }
+        }
+        previous = [:]
     }
 }

@@ -30,7 +30,15 @@ extension Docket {
             help: "Require a consistent checkpoint cosigned by this witness verifier key (repeatable).")
         var witness: [String] = []
 
+        @Option(
+            name: .long,
+            help:
+                "Prove a lock from `docket pin --lock FILE` instead: each pin's entry and inclusion proof against the lock's checkpoint."
+        )
+        var lock: String?
+
         func run() throws {
+            if let lock { return try verifyLock(lock) }
             var verifyOptions = Verifier.Options()
             // Against a server, the key the client pinned (DOCKET_LOG_KEY) is the one to verify its mirror with.
             let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
@@ -47,6 +55,32 @@ extension Docket {
                     ledger: try options.open(readOnly: true), options: verifyOptions, progress: progress)
             }
             try options.output(report) { Self.render(report) }
+            if !report.ok { throw ExitCode(ExitStatus.no) }
+        }
+
+        private func verifyLock(_ path: String) throws {
+            let file = try PinLock(parsing: try readLimited(path, limit: 16 << 20), source: path)
+            let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
+            let report = try options.open(readOnly: true).verifyLock(
+                file, logKey: try pinned.flatMap { $0.isEmpty ? nil : try verifierKey($0) }, source: path)
+            try options.output(report) {
+                var lines = [
+                    "\(path): \(report.pins.count) pin(s) in \(report.environment), checkpoint of \(report.checkpointSize) entries (the ledger has \(report.ledgerSize))"
+                ]
+                for pin in report.pins {
+                    let mark = pin.proved ? Terminal.green("✓") : Terminal.red("✗")
+                    var line = "  \(mark) \(pin.repository)@\(pin.digest) (entry \(pin.index))"
+                    if let problem = pin.problem { line += ": " + problem }
+                    if pin.proved, !pin.current { line += "; no longer current in \(report.environment)" }
+                    lines.append(line.terminalSafe(keepNewlines: false))
+                }
+                for problem in report.problems { lines.append("  \(Terminal.red("✗")) \(problem)") }
+                lines.append(
+                    report.ok
+                        ? Terminal.green("verified: every pin was the ledger's current digest at the lock's checkpoint")
+                        : Terminal.red("the lock does not hold"))
+                return lines.joined(separator: "\n")
+            }
             if !report.ok { throw ExitCode(ExitStatus.no) }
         }
 

@@ -13,8 +13,8 @@ struct RecordOptions: ParsableArguments {
     )
     var image: String
 
-    func emit(_ predicate: EventPredicate) throws {
+    func emit(_ predicate: EventPredicate, subject: ImageReference? = nil) throws {
         try EventEmitter(ledgerOptions: options, signing: signing, emit: emit).run(
-            subject: try ImageReference(parsing: image), predicate: predicate)
+            subject: try subject ?? ImageReference(parsing: image), predicate: predicate)
     }
 }

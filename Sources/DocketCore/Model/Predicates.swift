@@ -159,16 +159,34 @@ public enum Predicates {
         }
     }
 
+    /// The registry tags a promotion moved (DESIGN.md §9): in which repository, and what each pointed to
+    /// before (a tag that did not exist is absent from `previous`).
+    public struct RegistryMove: Codable, Sendable, Equatable {
+        public var repository: String
+        public var tags: [String]
+        public var previous: [String: String]
+        public init(repository: String, tags: [String], previous: [String: String]) {
+            self.repository = repository
+            self.tags = tags
+            self.previous = previous
+        }
+    }
+
     public struct Promoted: Codable, Sendable, Equatable {
         public var from: String
         public var to: String
         public var tags: [String]?
         public var breakGlass: BreakGlass?
-        public init(from: String, to: String, tags: [String]? = nil, breakGlass: BreakGlass? = nil) {
+        public var registry: RegistryMove?
+        public init(
+            from: String, to: String, tags: [String]? = nil, breakGlass: BreakGlass? = nil,
+            registry: RegistryMove? = nil
+        ) {
             self.from = from
             self.to = to
             self.tags = tags
             self.breakGlass = breakGlass
+            self.registry = registry
         }
     }
 

@@ -115,10 +115,15 @@ extension Statement {
             let glass = try p.optionalObject("breakGlass").map {
                 Predicates.BreakGlass(reason: try $0.string("reason"), failedRules: try $0.strings("failedRules"))
             }
+            let registry = try p.optionalObject("registry").map {
+                Predicates.RegistryMove(
+                    repository: try $0.string("repository"), tags: try $0.strings("tags"),
+                    previous: try $0.stringMap("previous"))
+            }
             return .promoted(
                 .init(
                     from: try p.string("from"), to: try p.string("to"), tags: try p.optionalStrings("tags"),
-                    breakGlass: glass))
+                    breakGlass: glass, registry: registry))
         case .rolledBack:
             return .rolledBack(
                 .init(

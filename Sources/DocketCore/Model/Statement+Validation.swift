@@ -98,6 +98,21 @@ extension Statement {
             try environment(p.to, "predicate.to")
             try tags(p.tags)
             if let glass = p.breakGlass { try nonEmpty(glass.reason, "predicate.breakGlass.reason") }
+            if let registry = p.registry {
+                do {
+                    _ = try Repository(normalized: registry.repository)
+                } catch {
+                    throw ModelError.badField(field: "predicate.registry.repository", reason: "\(error)")
+                }
+                try tags(registry.tags)
+                for (tag, previous) in registry.previous {
+                    guard registry.tags.contains(tag) else {
+                        throw ModelError.badField(
+                            field: "predicate.registry.previous", reason: "`\(tag)` is not one of its tags")
+                    }
+                    try digest(previous, "predicate.registry.previous.\(tag)")
+                }
+            }
         case .rolledBack(let p):
             try environment(p.environment, "predicate.environment")
             try digest(p.from, "predicate.from")

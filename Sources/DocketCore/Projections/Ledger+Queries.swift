@@ -147,6 +147,9 @@ extension Ledger {
         try projector.current(environment: environment, repository: repository)
     }
 
+    /// Every repository (service) the ledger has an event for, in byte order.
+    public func repositories() throws -> [String] { try projector.repositories() }
+
     /// The repositories that have something current in `environment`.
     public func repositories(in environment: String) throws -> [String] {
         try projector.servicesSeen().filter { $0.environment.utf8.elementsEqual(environment.utf8) }.map(\.repository)

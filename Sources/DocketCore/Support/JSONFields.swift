@@ -51,6 +51,14 @@ struct JSONFields {
         try optional(key).map { try Self.strings($0, path(key)) }
     }
 
+    /// An object whose values are all strings.
+    func stringMap(_ key: String) throws -> [String: String] {
+        let fields = try object(key)
+        var map: [String: String] = [:]
+        for (name, value) in fields.object { map[name] = try Self.string(value, fields.path(name)) }
+        return map
+    }
+
     func array(_ key: String) throws -> [JSONValue] {
         guard case .array(let items) = try value(key) else {
             throw FieldError(path: path(key), reason: "wrong type, expected an array")
