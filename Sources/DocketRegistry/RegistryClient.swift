@@ -309,7 +309,7 @@ public final class RegistryClient {
             guard case .basic = credential else {
                 throw RegistryError(
                     "\(image.host) asks for a user name and password; log in with `docker login \(image.host)` (Docket reads \(config.path ?? "~/.docker/config.json"))",
-                    category: .badInput, status: 401)
+                    status: 401)
             }
             basicHosts.insert(image.host)
         case "bearer":

@@ -140,7 +140,10 @@ final class RegistryMove {
         }
         for tag in tags {
             do {
-                previous[tag] = .some(try client.retag(target, digest: digest, tag: tag))
+                // Noted before the move: a registry may take the bytes and then answer wrongly, and the tag
+                // must still be put back.
+                previous[tag] = .some(try client.manifestIfPresent(ImageName(repository: target, tag: tag))?.digest)
+                try client.retag(target, digest: digest, tag: tag)
             } catch {
                 putBack()
                 throw error
@@ -158,7 +161,7 @@ final class RegistryMove {
         for (tag, before) in previous {
             guard let before else {
                 Terminal.warning(
-                    "\(target):\(tag) did not exist before and now names \(digest.short), which the ledger did not take; delete it in the registry"
+                    "\(target):\(tag) did not exist before and may now name \(digest.short), which the ledger did not take; delete it in the registry"
                 )
                 continue
             }
