@@ -34,6 +34,13 @@ extension Docket {
         )
         var push = false
 
+        @Flag(
+            name: .long,
+            help:
+                "Do not move the registry tags the policy names (the registry then disagrees with the ledger; `docket registry check` reports it)."
+        )
+        var noPush = false
+
         @Option(
             name: .long,
             help: ArgumentHelp(
@@ -42,6 +49,7 @@ extension Docket {
         var pushTo: String?
 
         func validate() throws {
+            if noPush, push || pushTo != nil { throw ValidationError("--no-push excludes --push and --push-to") }
             if let breakGlass, !breakGlass.contains(where: { !$0.isWhitespace }) {
                 throw ValidationError("--break-glass needs a reason: say why the gate is being bypassed")
             }
@@ -86,7 +94,7 @@ extension Docket {
             throws -> RegistryMove?
         {
             let policyTags = (try? ledger.pipeline(for: repository).environment(to)?.registryTags) ?? []
-            guard push || pushTo != nil || !policyTags.isEmpty else { return nil }
+            guard !noPush, push || pushTo != nil || !policyTags.isEmpty else { return nil }
             var tags = policyTags
             if push || pushTo != nil { tags += self.tag.filter { !tags.contains($0) } }
             guard !tags.isEmpty else {
