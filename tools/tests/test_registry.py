@@ -295,6 +295,12 @@ def test_resolve_missing_names_exit_2_and_unreachable_exit_3(run, registry):
     assert_fails(run("resolve", "127.0.0.1:%d/app:v1" % port), 3, "127.0.0.1:%d" % port)
 
 
+def test_resolve_localhost_is_plain_http_too(run, registry):
+    """`localhost:PORT` is a loopback host: plain HTTP, same digest as 127.0.0.1:PORT."""
+    pushed = registry.client().push("resolve/localhost", "v1", "resolve localhost")
+    assert resolved(run, "localhost:%d/resolve/localhost:v1" % registry.port)["digest"] == pushed.digest
+
+
 # ------------------------------------------------------------------------------------------------ 2 copy
 
 
@@ -563,7 +569,7 @@ def test_story_verify_is_clean_and_the_bundle_verifies(story, docket, workspace)
 # ------------------------------------------------------------------------------------------------ 4 putting back
 
 
-def test_refused_append_puts_the_tags_back(registry, pipeline):
+def test_refused_append_puts_the_tags_back(registry, pipeline, note):
     """A promotion signed by the ci key (no releaser role) passes the gate pre-check, moves the tags, and the
     ledger refuses the append: production (which existed) points at its previous digest again, a warning says
     so; fresh (which did not exist) cannot be deleted and a warning names it. Nothing appended."""
@@ -578,6 +584,8 @@ def test_refused_append_puts_the_tags_back(registry, pipeline):
     size = p.size()
     res = p.promote(v1.digest, key=p.ledger.ci_key)
     assert_fails_after_moves(res, (1, 2), "%s:production" % repo, "%s:fresh" % repo)
+    note("registry: a promotion signed without the releaser role exits %d; stderr: %s" % (
+        res.rc, res.err.strip().replace("\n", " | ")))
     warnings = [line for line in error_lines(res) if line.startswith("docket: warning: ")]
     assert any("%s:production" % repo in w and "back" in w for w in warnings), res.err
     assert any("%s:fresh" % repo in w for w in warnings), res.err
@@ -636,6 +644,22 @@ def test_registry_failure_in_the_middle_of_a_move_puts_every_tag_back(registry, 
     assert c.digest_of("midmove/app", "canary") == old.digest or warned, (
         "canary names %s (the promoted digest) though the ledger did not take the promotion, and no warning "
         "says so; stderr: %r" % (c.digest_of("midmove/app", "canary"), res.err))
+
+
+def test_unreachable_registry_check_and_promote_exit_3(pipeline):
+    """The registry of a service is down: `registry check` exits 3 and `promote` (policy registry.tags) exits 3
+    with nothing appended; one line each."""
+    port = rs.free_port()
+    repo = "127.0.0.1:%d/down/app" % port
+    digest = rs.sha256(b"down v1")
+    p = pipeline("registry-down", [repo])
+    p.must("record", "built", "%s@%s" % (repo, digest), "--key", p.ledger.ci_key)
+    p.eligible(repo, digest)
+    assert_fails(p("registry", "check", "--env", "production"), 3, "127.0.0.1:%d" % port)
+    size = p.size()
+    assert_fails(p.promote(digest), 3, "127.0.0.1:%d" % port)
+    assert p.size() == size
+    p.verify_clean()
 
 
 # ------------------------------------------------------------------------------------------------ 5 --push-to, --push
