@@ -348,7 +348,7 @@ public final class RemoteLedger {
             } catch let error as RemoteError {
                 throw error
             } catch {
-                lastProblem = Self.describe(error)
+                lastProblem = transportProblem(error, peer: "the server")
                 // A certificate that does not verify will not verify on the next try either.
                 if "\(error)".contains("certificate") || "\(error)".contains("CERTIFICATE") {
                     throw RemoteError(
@@ -366,20 +366,6 @@ public final class RemoteLedger {
             }
             Thread.sleep(forTimeInterval: wait)
         }
-    }
-
-    /// A transport error in a few words (NIO's descriptions repeat themselves).
-    static func describe(_ error: any Error) -> String {
-        let text = "\(error)"
-        for (needle, words) in [
-            ("Connection refused", "connection refused"), ("connectTimeout", "connection timed out"),
-            ("readTimeout", "no answer in time"), ("No route", "no route to host"),
-            ("certificate", "TLS certificate not trusted (set DOCKET_CA_FILE to its CA)"),
-            ("handshake", "TLS handshake failed"), ("remoteConnectionClosed", "the server closed the connection"),
-        ] where text.contains(needle) {
-            return words
-        }
-        return text
     }
 
     /// The mirror as it stands, without asking the server (nil if there is none yet): for signing to a file

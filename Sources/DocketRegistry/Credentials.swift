@@ -16,6 +16,8 @@ public enum Credential: Sendable, Equatable {
 /// the error for a refused login says.
 public struct DockerConfig: Sendable {
     public let path: String?
+    /// The file read, or the one Docket would read (for messages that tell the user where to log in).
+    public let expectedPath: String
     private let auths: [String: Credential]
     private let helpers: Set<String>
 
@@ -28,7 +30,7 @@ public struct DockerConfig: Sendable {
             candidates.append(home + "/.docker/config.json")
         }
         guard let path = candidates.first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            self.init(path: nil, auths: [:], helpers: [])
+            self.init(path: nil, auths: [:], helpers: [], expected: candidates.first ?? "~/.docker/config.json")
             return
         }
         guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
@@ -64,10 +66,11 @@ public struct DockerConfig: Sendable {
         }
         var helpers = Set((object["credHelpers"] as? [String: Any] ?? [:]).keys.map(Self.host(of:)))
         if object["credsStore"] is String { helpers.insert("*") }
-        self.init(path: path, auths: auths, helpers: helpers)
+        self.init(path: path, auths: auths, helpers: helpers, expected: path)
     }
 
-    private init(path: String?, auths: [String: Credential], helpers: Set<String>) {
+    private init(path: String?, auths: [String: Credential], helpers: Set<String>, expected: String) {
+        expectedPath = expected
         self.path = path
         self.auths = auths
         self.helpers = helpers

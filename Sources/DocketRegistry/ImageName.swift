@@ -58,11 +58,11 @@ public struct ImageName: Sendable, Equatable, CustomStringConvertible {
     /// What to ask the registry for: the digest when there is one, else the tag, else `latest`.
     public var reference: String { digest?.description ?? tag ?? "latest" }
 
-    /// A host on this machine: `localhost`, `127.0.0.0/8` or `[::1]`, with any port.
+    /// A host on this machine: `localhost` or `127.0.0.0/8`, with any port. (A repository's host is a name or
+    /// an IPv4 address: the reference grammar has no IPv6 literal.)
     public var isLoopback: Bool {
-        let bare =
-            host.hasPrefix("[") ? String(host.prefix { $0 != "]" }.dropFirst()) : String(host.prefix { $0 != ":" })
-        if bare == "localhost" || bare == "::1" { return true }
+        let bare = host.prefix { $0 != ":" }
+        if bare == "localhost" { return true }
         let octets = bare.split(separator: ".", omittingEmptySubsequences: false)
         return octets.count == 4 && octets[0] == "127" && octets.allSatisfy { UInt8($0) != nil }
     }

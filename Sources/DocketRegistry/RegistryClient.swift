@@ -90,11 +90,8 @@ public final class RegistryClient {
     }
 
     /// Points `tag` at `digest` in the same repository, with the very bytes the registry holds for the digest:
-    /// fetched by digest (hash checked), put under the tag, then the tag resolved again and checked. Returns
-    /// what the tag pointed to before (nil: it did not exist).
-    @discardableResult
-    public func retag(_ repository: Repository, digest: Digest, tag: String) throws -> Digest? {
-        let previous = try manifestIfPresent(ImageName(repository: repository, tag: tag))?.digest
+    /// fetched by digest (hash checked), put under the tag, then the tag resolved again and checked.
+    public func retag(_ repository: Repository, digest: Digest, tag: String) throws {
         let manifest = try self.manifest(ImageName(repository: repository, digest: digest))
         try put(manifest, in: repository, as: tag)
         let now = try resolve(ImageName(repository: repository, tag: tag))
@@ -103,7 +100,6 @@ public final class RegistryClient {
                 "\(repository):\(tag) resolves to \(now) after being set to \(digest); the registry did not keep the bytes"
             )
         }
-        return previous
     }
 
     // MARK: Copy
@@ -242,7 +238,7 @@ public final class RegistryClient {
                 ? " (the credential is kept by a Docker credential helper, which Docket does not run; put it in `auths` or REGISTRY_AUTH_FILE)"
                 : ""
             throw RegistryError(
-                "\(image.host) refused \(push ? "push" : "pull") access to \(image.repository) (HTTP \(answer.status.code)); log in with `docker login \(image.host)` (Docket reads \(config.path ?? "~/.docker/config.json"))\(helper)",
+                "\(image.host) refused \(push ? "push" : "pull") access to \(image.repository) (HTTP \(answer.status.code)); log in with `docker login \(image.host)` (Docket reads \(config.expectedPath))\(helper)",
                 status: Int(answer.status.code))
         }
         return answer
@@ -266,7 +262,7 @@ public final class RegistryClient {
         } catch let error as RegistryError {
             throw error
         } catch {
-            throw RegistryError("cannot reach the registry at \(url): \(Self.describe(error))")
+            throw RegistryError("cannot reach the registry at \(url): \(transportProblem(error, peer: "the registry"))")
         }
     }
 
@@ -308,7 +304,7 @@ public final class RegistryClient {
         case "basic":
             guard case .basic = credential else {
                 throw RegistryError(
-                    "\(image.host) asks for a user name and password; log in with `docker login \(image.host)` (Docket reads \(config.path ?? "~/.docker/config.json"))",
+                    "\(image.host) asks for a user name and password; log in with `docker login \(image.host)` (Docket reads \(config.expectedPath))",
                     status: 401)
             }
             basicHosts.insert(image.host)
@@ -411,15 +407,4 @@ public final class RegistryClient {
         return [first["code"] as? String, first["message"] as? String].compactMap { $0 }.joined(separator: ": ")
     }
 
-    static func describe(_ error: any Error) -> String {
-        let text = "\(error)"
-        for (needle, words) in [
-            ("Connection refused", "connection refused"), ("connectTimeout", "connection timed out"),
-            ("readTimeout", "no answer in time"), ("certificate", "TLS certificate not trusted (set DOCKET_CA_FILE)"),
-            ("handshake", "TLS handshake failed"), ("remoteConnectionClosed", "the registry closed the connection"),
-        ] where text.contains(needle) {
-            return words
-        }
-        return text
-    }
 }

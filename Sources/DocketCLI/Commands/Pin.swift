@@ -38,7 +38,7 @@ extension Docket {
         }
 
         func run() throws {
-            let ledger = try options.open(readOnly: lock == nil)
+            let ledger = try options.open(readOnly: true)
             let known = try ledger.repositories()
             guard let policy = try ledger.policy()?.policy,
                 policy.pipelines.contains(where: { $0.environment(env) != nil })

@@ -78,7 +78,7 @@ extension Docket {
                 }
             } catch {
                 // The ledger did not take it: the registry must not say otherwise.
-                move?.putBack()
+                move?.putBack(because: "the ledger did not take the promotion")
                 if case LedgerError.gateRefused(let verdict) = error {
                     try options.output(verdict) { Render.verdict(verdict) }
                     Terminal.error("not promoted: the gate did not pass; nothing was appended")
@@ -153,7 +153,7 @@ final class RegistryMove {
                 previous[tag] = .some(try client.manifestIfPresent(ImageName(repository: target, tag: tag))?.digest)
                 try client.retag(target, digest: digest, tag: tag)
             } catch {
-                putBack()
+                putBack(because: "the registry failed while the tags were moved")
                 throw error
             }
             if !quiet { Terminal.note("moved \(target):\(tag) to \(digest.short)") }
@@ -165,17 +165,17 @@ final class RegistryMove {
 
     /// Points every tag moved so far back where it was. A tag that did not exist before cannot be removed
     /// through the distribution API; the user is told which.
-    func putBack() {
+    func putBack(because reason: String) {
         for (tag, before) in previous {
             guard let before else {
                 Terminal.warning(
-                    "\(target):\(tag) did not exist before and may now name \(digest.short), which the ledger did not take; delete it in the registry"
+                    "\(target):\(tag) did not exist before and may now name \(digest.short), but \(reason); delete it in the registry"
                 )
                 continue
             }
             do {
                 try client.retag(target, digest: before, tag: tag)
-                Terminal.warning("put \(target):\(tag) back to \(before.short): the ledger did not take the promotion")
+                Terminal.warning("put \(target):\(tag) back to \(before.short): \(reason)")
             } catch {
                 Terminal.warning(
                     "could not put \(target):\(tag) back to \(before): \(error); the registry now disagrees with the ledger (`docket registry check`)"

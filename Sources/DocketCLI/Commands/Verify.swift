@@ -41,8 +41,7 @@ extension Docket {
             if let lock { return try verifyLock(lock) }
             var verifyOptions = Verifier.Options()
             // Against a server, the key the client pinned (DOCKET_LOG_KEY) is the one to verify its mirror with.
-            let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
-            verifyOptions.pinnedLogKey = try pinned.flatMap { $0.isEmpty ? nil : try verifierKey($0) }
+            verifyOptions.pinnedLogKey = try pinnedLogKey()
             verifyOptions.sinceName = "--since checkpoint"
             verifyOptions.since = try since.map { String(decoding: try readLimited($0, limit: 1 << 16), as: UTF8.self) }
             verifyOptions.witnesses = try witness.map { try verifierKey($0) }
@@ -58,11 +57,15 @@ extension Docket {
             if !report.ok { throw ExitCode(ExitStatus.no) }
         }
 
+        /// `--log-key`, or against a server the key the client pinned (DOCKET_LOG_KEY) for its mirror.
+        private func pinnedLogKey() throws -> NoteVerifierKey? {
+            let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
+            return try pinned.flatMap { $0.isEmpty ? nil : try verifierKey($0) }
+        }
+
         private func verifyLock(_ path: String) throws {
             let file = try PinLock(parsing: try readLimited(path, limit: 16 << 20), source: path)
-            let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
-            let report = try options.open(readOnly: true).verifyLock(
-                file, logKey: try pinned.flatMap { $0.isEmpty ? nil : try verifierKey($0) }, source: path)
+            let report = try options.open(readOnly: true).verifyLock(file, logKey: try pinnedLogKey(), source: path)
             try options.output(report) {
                 var lines = [
                     "\(path): \(report.pins.count) pin(s) in \(report.environment), checkpoint of \(report.checkpointSize) entries (the ledger has \(report.ledgerSize))"

@@ -27,8 +27,10 @@ public struct PinLock: Codable, Sendable, Equatable {
     public init(parsing data: Data, source: String) throws {
         do {
             self = try JSONDecoder().decode(PinLock.self, from: data)
+        } catch let error as DecodingError {
+            throw LockError("\(source) is not a Docket lock file (written by docket pin --lock): \(error.readable)")
         } catch {
-            throw LockError("\(source) is not a Docket lock file (docs: docket pin --lock): \(error)")
+            throw LockError("\(source) is not a Docket lock file (written by docket pin --lock): \(error)")
         }
         guard format == Self.format else {
             throw LockError("\(source): format `\(format)` is not \(Self.format)")

@@ -35,10 +35,10 @@ extension Docket.RegistryCommand {
                 for tag in tags {
                     let image = ImageName(repository: where_, tag: tag)
                     let served = try registry.manifestIfPresent(image)?.digest
-                    let state: String =
+                    let state: Row.State =
                         served == nil
-                        ? (current == nil ? "absent" : "missing")
-                        : served == current?.digest ? "ok" : "drift"
+                        ? (current == nil ? .absent : .missing)
+                        : served == current?.digest ? .ok : .drift
                     rows.append(
                         Row(
                             repository: repository, registryRepository: where_.name, tag: tag,
@@ -46,11 +46,11 @@ extension Docket.RegistryCommand {
                             ledgerIndex: current?.index, state: state))
                 }
             }
-            let drifted = rows.filter { $0.state == "drift" || $0.state == "missing" }
-            try options.output(Report(environment: env, tags: rows, ok: drifted.isEmpty)) {
-                render(rows)
+            let disagreeing = rows.filter(\.state.disagrees).count
+            try options.output(Report(environment: env, tags: rows, ok: disagreeing == 0)) {
+                render(rows, disagreeing: disagreeing)
             }
-            if !drifted.isEmpty { throw ExitCode(ExitStatus.no) }
+            if disagreeing > 0 { throw ExitCode(ExitStatus.no) }
         }
 
         /// Where a repository's environment tags live, which tags, and what the ledger says runs.
@@ -69,7 +69,7 @@ extension Docket.RegistryCommand {
             return (target, tags, current)
         }
 
-        private func render(_ rows: [Row]) -> String {
+        private func render(_ rows: [Row], disagreeing: Int) -> String {
             guard !rows.isEmpty else {
                 return
                     "no registry tags to check in \(env): no pipeline names registry.tags for it, and no promotion there moved any"
@@ -78,25 +78,25 @@ extension Docket.RegistryCommand {
             for row in rows {
                 let image = "\(row.registryRepository):\(row.tag)"
                 switch row.state {
-                case "ok":
+                case .ok:
                     lines.append("\(Terminal.green("ok"))     \(image) → \(row.ledger ?? "")")
-                case "absent":
+                case .absent:
                     lines.append("ok     \(image) is absent, and nothing of \(row.repository) runs in \(env)")
-                case "missing":
+                case .missing:
                     lines.append(
                         "\(Terminal.red("missing")) \(image) does not exist; the ledger's current digest in \(env) is \(row.ledger ?? "") (entry \(row.ledgerIndex ?? 0))"
                     )
-                default:
+                case .drift:
                     lines.append(
                         "\(Terminal.red("drift"))  \(image) → \(row.registry ?? "") but the ledger's current digest in \(env) is \(row.ledger ?? "nothing") \(row.ledgerIndex.map { "(entry \($0))" } ?? "")"
                     )
                 }
             }
-            let bad = rows.filter { $0.state == "drift" || $0.state == "missing" }.count
             lines.append(
-                bad == 0
+                disagreeing == 0
                     ? "every tag agrees with the ledger"
-                    : "\(bad) tag(s) disagree with the ledger; `docket promote` moves them back, or find who pushed")
+                    : "\(disagreeing) tag(s) disagree with the ledger; `docket promote` moves them back, or find who pushed"
+            )
             return lines.map { $0.terminalSafe(keepNewlines: false) }.joined(separator: "\n")
         }
 
@@ -107,9 +107,20 @@ extension Docket.RegistryCommand {
             var registry: String?
             var ledger: String?
             var ledgerIndex: Int?
-            /// `ok`, `drift` (points elsewhere), `missing` (no such tag, though something runs) or `absent`
-            /// (no tag and nothing runs).
-            var state: String
+            var state: State
+
+            enum State: String, Encodable {
+                /// Names the ledger's current digest.
+                case ok
+                /// Points elsewhere.
+                case drift
+                /// No such tag, though something runs.
+                case missing
+                /// No such tag, and nothing runs.
+                case absent
+
+                var disagrees: Bool { self == .drift || self == .missing }
+            }
         }
 
         struct Report: Encodable {
