@@ -69,6 +69,9 @@ struct APIError: Error, Sendable {
             default:
                 self.init(status: .conflict, code: "refused", message: "refused: \(refusal)")
             }
+        case let unavailable as StoreUnavailable:
+            self.init(
+                status: .serviceUnavailable, code: "store-unavailable", message: unavailable.description, retryAfter: 1)
         case let failure as DocketFailure where failure.category == .badInput:
             self.init(status: .badRequest, code: "bad-input", message: failure.description)
         case let failure as DocketFailure where failure.category == .refused:

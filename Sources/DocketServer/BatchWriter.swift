@@ -34,6 +34,10 @@ final class BatchWriter: @unchecked Sendable {
         var failed: String?
         /// Requests whose envelopes are being read and checked: soon in the queue.
         var preparing = 0
+        /// The largest tree this writer committed or heard of.
+        var size = 0
+        /// Another server sharing the store committed since the keys were read: read them again.
+        var keysStale = false
     }
 
     private let ledger: Ledger
@@ -45,11 +49,11 @@ final class BatchWriter: @unchecked Sendable {
     let origin: String
     let ledgerID: String
 
-    init(path: String, limits: Limits, metrics: ServerMetrics) throws {
-        ledger = try Ledger(path: path)
+    init(ledger: Ledger, limits: Limits, metrics: ServerMetrics) throws {
+        self.ledger = ledger
         self.limits = limits
         self.metrics = metrics
-        state = Mutex(State(keys: try ledger.knownKeys()))
+        state = Mutex(State(keys: try ledger.knownKeys(), size: try ledger.treeSize()))
         origin = ledger.origin
         ledgerID = try ledger.ledgerID()
         let thread = Thread { [self] in loop() }
@@ -64,6 +68,21 @@ final class BatchWriter: @unchecked Sendable {
 
     /// Whether the writer takes envelopes (not shutting down, and its last transaction did not fail).
     var isReady: Bool { state.withLock { $0.accepting && $0.failed == nil } }
+
+    /// Another server sharing the store committed a checkpoint of `size` entries: if it is newer than this
+    /// writer's, the keys are read again (it may have enrolled or revoked one) before the next batch.
+    func committedElsewhere(size: Int) {
+        let newer = state.withLock { state in
+            guard size > state.size else { return false }
+            state.size = size
+            state.keysStale = true
+            return true
+        }
+        if newer {
+            metrics.peerCheckpoints.increment()
+            wake.signal()
+        }
+    }
 
     /// Runs `prepare` (reading and checking an envelope) counted as on its way to the queue, so the writer
     /// lingers for it rather than commit a batch without it.
@@ -99,6 +118,7 @@ final class BatchWriter: @unchecked Sendable {
 
     private func loop() {
         while true {
+            if state.withLock({ $0.keysStale }) { refreshKeys() }
             let (count, accepting) = state.withLock { ($0.queue.count, $0.accepting) }
             if count == 0 {
                 if !accepting {
@@ -143,15 +163,24 @@ final class BatchWriter: @unchecked Sendable {
             let keys = result.changedKeys ? try ledger.knownKeys() : nil
             state.withLock { state in
                 state.failed = nil
+                state.size = max(state.size, result.size)
                 if let keys { state.keys = keys }
             }
         } catch {
             // The transaction rolled back: nothing of this batch is in the ledger, and each client is told so.
+            // A database out of reach is answered 503 and is not the writer's failure: the next batch tries again.
             outcomes = Array(repeating: .refused(APIError(error)), count: batch.count)
-            state.withLock { $0.failed = "\(error)" }
+            if !(error is StoreUnavailable) { state.withLock { $0.failed = "\(error)" } }
         }
         metrics.batchSizes.record(Double(batch.count))
         metrics.batchDuration.record(ContinuousClock.now - started)
         for (waiting, outcome) in zip(batch, outcomes) { waiting.reply.resume(returning: outcome) }
+    }
+
+    /// Reads the enrolled keys again (after another server committed); kept as they were if that fails.
+    private func refreshKeys() {
+        state.withLock { $0.keysStale = false }
+        guard let keys = try? ledger.knownKeys() else { return }
+        state.withLock { $0.keys = keys }
     }
 }

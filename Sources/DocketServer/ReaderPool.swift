@@ -5,7 +5,7 @@ import Foundation
 /// runs on a dispatch thread with a connection of its own, never on Swift's cooperative threads. WAL mode lets
 /// every reader see a consistent snapshot while the writer appends.
 final class ReaderPool: @unchecked Sendable {
-    private let path: String
+    private let source: LedgerSource
     private let maximum: Int
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -13,8 +13,8 @@ final class ReaderPool: @unchecked Sendable {
     private var open = 0
     private let queue = DispatchQueue(label: "docket-readers", attributes: .concurrent)
 
-    init(path: String, maximum: Int = 8) {
-        self.path = path
+    init(source: LedgerSource, maximum: Int = 8) {
+        self.source = source
         self.maximum = maximum
     }
 
@@ -38,7 +38,7 @@ final class ReaderPool: @unchecked Sendable {
             open += 1
             condition.unlock()
             do {
-                ledger = try Ledger(path: path, readOnly: true)
+                ledger = try source.open(true)
             } catch {
                 condition.lock()
                 open -= 1

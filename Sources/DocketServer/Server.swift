@@ -14,6 +14,8 @@ import Synchronization
 public struct DocketServer: Sendable {
     public struct Configuration: Sendable {
         public var ledgerPath: String
+        /// Where the ledger lives: the file at ``ledgerPath`` unless set (a PostgreSQL database, DESIGN §11).
+        public var source: LedgerSource
         public var host = "127.0.0.1"
         public var port = 8080
         /// The largest request body (an envelope), in bytes.
@@ -39,7 +41,15 @@ public struct DocketServer: Sendable {
         /// The one-line description of an event that `log` and `history` carry (the CLI's renderer).
         public var summarize: @Sendable (LedgerEvent) -> String = { $0.kind.rawValue }
 
-        public init(ledgerPath: String) { self.ledgerPath = ledgerPath }
+        public init(ledgerPath: String) {
+            self.ledgerPath = ledgerPath
+            source = .file(ledgerPath)
+        }
+
+        public init(source: LedgerSource) {
+            ledgerPath = source.name
+            self.source = source
+        }
     }
 
     public let configuration: Configuration
@@ -53,17 +63,31 @@ public struct DocketServer: Sendable {
     /// Serves until SIGTERM or SIGINT: then new writes get 503, the HTTP server answers the requests in flight,
     /// the writer commits what is queued, and it returns. `onListening` gets the bound port (useful with port 0).
     public func run(onListening: @escaping @Sendable (Int) -> Void = { _ in }) async throws {
+        // The store's own services (a PostgreSQL pool) run first and stop last: the writer needs them to open the
+        // ledger and to commit its last batch.
+        let store = ServiceGroup(
+            configuration: .init(
+                services: configuration.source.services.map { .init(service: $0) }, gracefulShutdownSignals: [],
+                logger: logger))
+        let storeTask = Task { try await store.run() }
+        defer { storeTask.cancel() }
         let state = try ServerState(configuration: configuration, logger: logger)
         let app = try application(state: state, onListening: onListening)
         // Shutdown runs in reverse order: first new writes are refused, then the application stops (its HTTP
         // server first, then the writer it runs, which commits the batch in hand).
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: app), .init(service: DrainOnShutdown(state: state)),
+        ]
+        if let watch = configuration.source.watchCheckpoints {
+            services.append(.init(service: CheckpointWatcher(state: state, watch: watch)))
+        }
         let group = ServiceGroup(
-            configuration: .init(
-                services: [.init(service: app), .init(service: DrainOnShutdown(state: state))],
-                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
         let size = (try? await state.readers.read { try $0.treeSize() }) ?? -1
         logger.info("stopped", metadata: ["entries": "\(size)"])
+        await store.triggerGracefulShutdown()
+        try? await storeTask.value
     }
 
     /// The application: the routes, the HTTP(S) server, and the writer as one of its services.
@@ -113,12 +137,12 @@ final class ServerState: Sendable {
         self.configuration = configuration
         self.logger = logger
         writer = try BatchWriter(
-            path: configuration.ledgerPath,
+            ledger: try configuration.source.open(false),
             limits: .init(
                 batchSize: configuration.batchSize, batchLinger: configuration.batchLinger,
                 queueCapacity: configuration.queueCapacity),
             metrics: metrics)
-        readers = ReaderPool(path: configuration.ledgerPath)
+        readers = ReaderPool(source: configuration.source)
         keyLimiter = RateLimiter(rate: configuration.keyRate, burst: configuration.keyBurst)
         addressLimiter = RateLimiter(rate: configuration.addressRate, burst: configuration.addressBurst)
     }
@@ -139,6 +163,18 @@ private struct WriterService: Service {
         try? await gracefulShutdown()
         await state.writer.drain()
         state.logger.info("writer drained")
+    }
+}
+
+/// Hears of every checkpoint another server sharing the database commits (PostgreSQL's `LISTEN`), so this one
+/// learns of keys they enrolled before an envelope signed by one arrives.
+private struct CheckpointWatcher: Service {
+    let state: ServerState
+    let watch: @Sendable (@escaping @Sendable (Int) -> Void) async -> Void
+
+    func run() async throws {
+        let writer = state.writer
+        await cancelWhenGracefulShutdown { await watch { size in writer.committedElsewhere(size: size) } }
     }
 }
 

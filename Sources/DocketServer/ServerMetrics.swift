@@ -12,6 +12,7 @@ final class ServerMetrics: Sendable {
     let batchDuration: DurationHistogram
     let requestDuration: DurationHistogram
     let writeDuration: DurationHistogram
+    let peerCheckpoints: Counter
 
     private static func name(_ name: String, _ unit: String, _ help: String) -> MetricNameDescriptor {
         MetricNameDescriptor(namespace: "docket", metricName: name, unitName: unit, helpText: help)
@@ -34,6 +35,9 @@ final class ServerMetrics: Sendable {
         writeDuration = registry.makeDurationHistogram(
             descriptor: Self.name("write_duration", "seconds", "Time from a write request to its receipt."),
             buckets: latency)
+        peerCheckpoints = registry.makeCounter(
+            descriptor: Self.name(
+                "peer_checkpoints", "total", "Newer checkpoints committed by other servers sharing the store."))
     }
 
     /// Counts an answered error by its stable code.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DocketCore
+import DocketPostgres
 import DocketServer
 import Foundation
 import Logging
@@ -15,8 +16,19 @@ extension Docket {
                 commits, then it exits 0. Every flag has an environment variable (DOCKET_LISTEN, DOCKET_BATCH_SIZE, …).
                 """)
 
-        @Option(name: .long, help: "The ledger file to serve (default: $DOCKET_LEDGER, else ./docket.db).")
+        @Option(
+            name: .long,
+            help:
+                "The ledger file to serve, or postgres://USER@HOST[:PORT]/DB shared with other servers (default: $DOCKET_LEDGER, else ./docket.db)."
+        )
         var ledger: String?
+
+        @Option(
+            name: .long,
+            help:
+                "The log key file (the secret that signs checkpoints): for postgres://, the same file on every server ($DOCKET_LOG_KEY; default for a file: LEDGER.logkey)."
+        )
+        var logKey: String?
 
         @Option(
             name: .long,
@@ -93,9 +105,7 @@ extension Docket {
             guard !path.hasPrefix("http://"), !path.hasPrefix("https://") else {
                 throw ValidationError("--ledger \(path): serve a ledger file; a server cannot serve another server")
             }
-            // Opening it here reports a missing or foreign file with the CLI's own message and exit code.
-            _ = try Ledger(path: path)
-            var configuration = DocketServer.Configuration(ledgerPath: path)
+            var configuration = try Self.configuration(ledger: path, logKey: setting(logKey, "DOCKET_LOG_KEY"))
             let address = setting(listen, "DOCKET_LISTEN") ?? "127.0.0.1:8080"
             guard let colon = address.lastIndex(of: ":"), let port = Int(address[address.index(after: colon)...]),
                 (0...65535).contains(port), colon != address.startIndex
@@ -151,13 +161,40 @@ extension Docket {
             logger.logLevel = level
             let scheme = configuration.tlsCertificate == nil ? "http" : "https"
             let host = configuration.host
+            let name = configuration.source.name
             let server = DocketServer(configuration: configuration, logger: logger)
             try Self.block {
                 try await server.run { port in
-                    print("docket serve: listening on \(scheme)://\(host):\(port) (ledger \(path))")
+                    print("docket serve: listening on \(scheme)://\(host):\(port) (ledger \(name))")
                     fflush(nil)
                 }
             }
+        }
+
+        /// Where the ledger lives. Opening it here reports a missing or foreign ledger, and a log key that is not
+        /// the ledger's, with the CLI's own message and exit code, before anything listens.
+        static func configuration(ledger path: String, logKey: String?) throws -> DocketServer.Configuration {
+            guard SharedStore.isPostgres(path) else {
+                if let logKey, logKey != Ledger.logKeyPath(for: path) {
+                    throw ValidationError(
+                        "--log-key \(logKey): a ledger file's log key is \(Ledger.logKeyPath(for: path))")
+                }
+                _ = try Ledger(path: path)
+                return DocketServer.Configuration(ledgerPath: path)
+            }
+            guard let logKey else {
+                throw CLIError.badInput(
+                    "--ledger \(path): give --log-key FILE (or DOCKET_LOG_KEY), the log key every server of this database shares"
+                )
+            }
+            try SharedStore.ledger(path, logKey: logKey).checkLogKey()
+            // The server's own pool, run in its service group (the one above only checked the database).
+            let store = PostgresStore(location: try PostgresLocation(parsing: path))
+            let source = LedgerSource(
+                name: store.location.description,
+                open: { _ in try store.ledger(logKeyPath: logKey) }, services: [store.client],
+                watchCheckpoints: { onCheckpoint in await store.watchCheckpoints(onCheckpoint) })
+            return DocketServer.Configuration(source: source)
         }
 
         /// A bearer token from its file: one line, at least 16 characters.

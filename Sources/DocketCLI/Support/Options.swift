@@ -7,7 +7,9 @@ import Foundation
 struct LedgerOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "The ledger file, or a server's http(s)://HOST[:PORT] (default: $DOCKET_LEDGER, else ./docket.db).")
+        help:
+            "The ledger file, a server's http(s)://HOST[:PORT], or a shared postgres://USER@HOST/DB (with $DOCKET_LOG_KEY to append) (default: $DOCKET_LEDGER, else ./docket.db)."
+    )
     var ledger: String?
 
     @Flag(name: .long, help: "Machine-readable output (JSON; schemas in schemas/).")
@@ -21,6 +23,7 @@ struct LedgerOptions: ParsableArguments {
     /// The ledger: the file, or for a server its verified local mirror, brought up to date.
     func open(readOnly: Bool = false) throws -> Ledger {
         if isRemote { return try remote().sync() }
+        if SharedStore.isPostgres(path) { return try SharedStore.ledger(path) }
         return try Ledger(path: path, readOnly: readOnly)
     }
 

@@ -5,7 +5,7 @@ import Foundation
 /// alongside. Nothing is written, and no second copy of the table is kept.
 final class MerkleNodeCheck {
     private let stored: LogStore
-    private var cursors: [Int: (statement: PreparedStatement, next: Row?)] = [:]
+    private var cursors: [Int: (statement: any RowCursor, next: Row?)] = [:]
     private var differences = 0
 
     init(stored: LogStore) { self.stored = stored }
@@ -38,12 +38,12 @@ final class MerkleNodeCheck {
                 extra(row, report: &report)
                 cursor.next = try cursor.statement.step()
             }
-            cursor.statement.reset()
+            cursor.statement.close()
         }
         for row in try stored.nodes(fromLevel: (cursors.keys.max() ?? -1) + 1) { extra(row, report: &report) }
     }
 
-    private func cursor(level: Int) throws -> (statement: PreparedStatement, next: Row?) {
+    private func cursor(level: Int) throws -> (statement: any RowCursor, next: Row?) {
         if let open = cursors[level] { return open }
         let statement = try stored.nodes(level: level)
         return (statement, try statement.step())

@@ -134,7 +134,7 @@ public enum Verifier {
     static func compare(
         table: String, orderBy: String, stored: LogStore, rebuilt: LogStore, report: inout VerificationReport
     ) throws {
-        let left: PreparedStatement
+        let left: any RowCursor
         do {
             left = try stored.orderedRows(of: table, orderBy: orderBy)
         } catch {
@@ -185,8 +185,8 @@ public enum Verifier {
                 b = try right.step()
             }
         }
-        left.reset()
-        right.reset()
+        left.close()
+        right.close()
     }
 
     /// SQLite's order for the first `count` columns: NULL < integers < text (bytewise) < blobs.

@@ -25,7 +25,7 @@ extension Ledger {
     /// Creates an empty mirror of a server's log: a ledger file with no log key, filled only by
     /// ``mirror(entries:checkpointNote:logKey:)``.
     public static func createMirror(path: String, origin: String) throws -> Ledger {
-        try LogStore(db: try Database(path: path, mode: .readWriteCreate)).createTables(origin: origin)
+        try LogStore(db: try Database.newLedgerFile(path: path)).createTables(origin: origin)
         return try Ledger(path: path)
     }
 

@@ -1,6 +1,8 @@
 import Foundation
 
-/// The append-only ledger: one SQLite file (WAL mode) and, beside it, the log key that signs checkpoints.
+/// The append-only ledger: its tables in one store (an SQLite file in WAL mode, the default, or a PostgreSQL
+/// database shared by several servers: ``SQLConnection``) and the log key that signs checkpoints (beside the file,
+/// or a file every server of a shared database reads).
 ///
 /// `Ledger` opens the file and is the library's front door; the work is done by types with one job each:
 /// ``LogStore`` (the log tables), ``AppendPipeline`` (authorise, admit, store, Merkle, fold: every append),
@@ -13,9 +15,12 @@ import Foundation
 /// Not `Sendable`: one `Ledger` per thread or process. Several processes may append at once; SQLite's lock
 /// serialises them and each retries while the file is busy.
 public final class Ledger {
+    /// The ledger as errors name it: its file, or its database's URL.
     public let path: String
     public let origin: String
-    let db: Database
+    /// The file holding the log key (the secret that signs checkpoints).
+    public let logKeyPath: String
+    let db: any SQLConnection
     let log: LogStore
     let projector: Projector
     let clock: any LedgerClock
@@ -47,7 +52,7 @@ public final class Ledger {
         try KeyFileFormat.write(
             KeyFile(identity: origin, key: logKey), to: logKeyPath, passphrase: nil, publicText: verifier.text)
         do {
-            try LogStore(db: try Database(path: path, mode: .readWriteCreate)).createTables(origin: origin)
+            try LogStore(db: try Database.newLedgerFile(path: path)).createTables(origin: origin)
             let ledger = try Ledger(path: path, clock: clock)
             let statement = try Statement.make(
                 subjectName: origin, subjectDigest: SHA256.hash(logKey.publicKey.raw).hex, ledger: origin,
@@ -70,38 +75,48 @@ public final class Ledger {
     }
 
     /// Opens an existing ledger. A file written by another version of Docket (another schema) is refused.
-    public init(path: String, clock: any LedgerClock = SystemClock(), readOnly: Bool = false) throws {
+    public convenience init(path: String, clock: any LedgerClock = SystemClock(), readOnly: Bool = false) throws {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw LedgerError.noLedger(path: path)
         }
         guard !isDirectory.boolValue else { throw LedgerError.isFolder(path: path) }
-        self.path = path
-        self.clock = clock
+        let file: Database
         do {
-            db = try Database(path: path, mode: readOnly ? .readOnly : .readWrite)
-            db.setBusyTimeout(milliseconds: 30_000)
-            log = LogStore(db: db)
-            guard let origin = try log.meta("origin") else { throw LedgerError.notALedger(path: path) }
-            self.origin = origin
-            let schema = try log.meta("schema") ?? "?"
-            guard schema == Schema.version else {
-                throw LedgerError.schemaMismatch(path: path, found: schema, supported: Schema.version)
-            }
-            if !readOnly {
-                try db.execute("PRAGMA synchronous=FULL")
-            }
+            file = try Database(path: path, mode: readOnly ? .readOnly : .readWrite)
+            file.setBusyTimeout(milliseconds: 30_000)
+            if !readOnly { try file.execute("PRAGMA synchronous=FULL") }
+            try self.init(connection: file, logKeyPath: Self.logKeyPath(for: path), clock: clock)
         } catch let error as DatabaseError
             where error.resultCode == .notADatabase || error.message.contains("no such table")
         {
             throw LedgerError.notALedger(path: path)
         }
-        projector = Projector(db: db, log: log)
     }
+
+    /// Opens the ledger whose tables `connection` holds (any store); `logKeyPath` is needed only to append.
+    public init(connection: any SQLConnection, logKeyPath: String, clock: any LedgerClock = SystemClock()) throws {
+        path = connection.name
+        self.logKeyPath = logKeyPath
+        self.clock = clock
+        db = connection
+        log = LogStore(db: connection)
+        guard let origin = try log.meta("origin") else { throw LedgerError.notALedger(path: path) }
+        self.origin = origin
+        let schema = try log.meta("schema") ?? "?"
+        guard schema == Schema.version else {
+            throw LedgerError.schemaMismatch(path: path, found: schema, supported: Schema.version)
+        }
+        projector = Projector(db: connection, log: log)
+    }
+
+    /// Checks that the log key can be read and is the one the genesis entry records (a server checks before it
+    /// listens, not at its first append).
+    public func checkLogKey() throws { _ = try logKey() }
 
     func logKey() throws -> SigningKey {
         if let logKeyCache { return logKeyCache }
-        let keyPath = Self.logKeyPath(for: path)
+        let keyPath = logKeyPath
         let key: SigningKey
         do {
             key = try KeyFileFormat.read(path: keyPath, passphrase: nil).key

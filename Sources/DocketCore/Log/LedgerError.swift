@@ -32,6 +32,10 @@ public enum LedgerError: DocketFailure, Equatable {
     case unknownRepository(String)
     /// This machine's clock gives a time no entry can record (before 1970, or after year 9999).
     case clockOutOfRange(Int64)
+    /// `migrate` was pointed at a store that already holds entries.
+    case migrationTargetNotEmpty(target: String, entries: Int)
+    /// A migrated copy that does not prove equal to its source (nothing was committed).
+    case migrationMismatch(String)
 
     public var category: FailureCategory {
         switch self {
@@ -39,9 +43,9 @@ public enum LedgerError: DocketFailure, Equatable {
         case .gateRefused: .refused
         case .noLedger, .alreadyExists, .notALedger, .isFolder, .schemaMismatch, .badOrigin, .corrupt,
             .logKeyUnavailable, .notInTree, .foreignCheckpoint, .noPolicy, .notInPolicy, .notGated, .repositoryMismatch,
-            .unknownDigest, .unknownRepository:
+            .unknownDigest, .unknownRepository, .migrationTargetNotEmpty:
             .badInput
-        case .clockOutOfRange: .failure
+        case .clockOutOfRange, .migrationMismatch: .failure
         }
     }
 
@@ -51,6 +55,9 @@ public enum LedgerError: DocketFailure, Equatable {
         case .gateRefused(let verdict):
             "refused: \(verdict.digest) is not eligible for \(verdict.environment) (failed: \(verdict.failedRules.joined(separator: ", ")))"
         case .noLedger(let path): "no ledger at \(path)"
+        case .migrationTargetNotEmpty(let target, let entries):
+            "\(target) already holds a ledger (\(entries) entries); migrate into an empty database"
+        case .migrationMismatch(let reason): "the copy does not match its source, so nothing was kept: \(reason)"
         case .alreadyExists(let path): "a ledger already exists at \(path); choose another path"
         case .notALedger(let path): "\(path) is not a Docket ledger"
         case .isFolder(let path): "\(path) is a folder, not a ledger file"

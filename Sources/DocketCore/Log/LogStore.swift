@@ -1,13 +1,13 @@
 import Foundation
 
-/// The log tables of one ledger file: entries, Merkle nodes, the signed checkpoint, witnesses' cosignatures and
+/// The log tables of one ledger (a file, or a shared PostgreSQL database): entries, Merkle nodes, the signed checkpoint, witnesses' cosignatures and
 /// the file's metadata. Every SQL statement about them is here; the projection tables belong to ``Projector``.
 ///
 /// Not `Sendable`: it shares the connection of the ``Ledger`` (or scratch copy) that owns it.
 final class LogStore: SubtreeStore {
-    let db: Database
+    let db: any SQLConnection
 
-    init(db: Database) { self.db = db }
+    init(db: any SQLConnection) { self.db = db }
 
     /// A private scratch copy of every table, for a verifier to rebuild into: SQLite's temporary database (an
     /// empty file name), which lives in a file SQLite removes as it opens it, so nothing is left behind or
@@ -29,7 +29,6 @@ final class LogStore: SubtreeStore {
     }
 
     func createTables(origin: String) throws {
-        try db.execute("PRAGMA journal_mode=WAL")
         try db.execute(Schema.log + Schema.projections)
         try db.run(
             "INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)",
@@ -38,25 +37,11 @@ final class LogStore: SubtreeStore {
 
     // MARK: Transactions
 
-    /// Runs `body` in a write transaction, retrying while another process holds the lock.
-    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
-        var attempt = 0
-        while true {
-            do {
-                return try db.immediateTransaction(body)
-            } catch let error as DatabaseError where error.isBusy && attempt < 20 {
-                attempt += 1
-                usleep(useconds_t(1000 * (attempt * 10 + Int.random(in: 0..<20))))
-            }
-        }
-    }
+    /// Runs `body` in the write transaction, with the tree head locked (``SQLConnection/writeTransaction(_:)``).
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T { try db.writeTransaction(body) }
 
     /// Runs `body` in one read transaction: every read inside sees the same snapshot, even while others append.
-    func readSnapshot<T>(_ body: () throws -> T) throws -> T {
-        try db.execute("BEGIN")
-        defer { try? db.execute("COMMIT") }
-        return try body()
-    }
+    func readSnapshot<T>(_ body: () throws -> T) throws -> T { try db.readSnapshot(body) }
 
     /// Ends the scratch copy's open transaction and starts the next (a verifier commits run by run, so SQLite
     /// does not hold the whole replay's dirty pages in memory).
@@ -201,8 +186,8 @@ final class LogStore: SubtreeStore {
 
     /// The stored nodes of one level in position order, one at a time (a verifier compares them as it rebuilds
     /// the tree). Each level has its own statement, so several can be open at once.
-    func nodes(level: Int) throws -> PreparedStatement {
-        try db.prepare("SELECT level, pos, hash FROM merkle WHERE level = \(level) ORDER BY pos")
+    func nodes(level: Int) throws -> any RowCursor {
+        try db.cursor("SELECT level, pos, hash FROM merkle WHERE level = \(level) ORDER BY pos")
     }
 
     /// Stored nodes at `level` or above, in order: what no rebuilt level reached.
@@ -219,7 +204,9 @@ final class LogStore: SubtreeStore {
 
     func save(checkpoint note: SignedNote, size: Int) throws {
         try db.run(
-            "INSERT OR REPLACE INTO checkpoint(id, size, note) VALUES (1, ?, ?)", [.int(size), .text(note.text)])
+            "INSERT INTO checkpoint(id, size, note) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET size = excluded.size, note = excluded.note",
+            [.int(size), .text(note.text)])
+        try db.announceCheckpoint(size: size)
     }
 
     /// Checkpoints cosigned by witnesses, as stored (one per witness).
@@ -229,20 +216,18 @@ final class LogStore: SubtreeStore {
 
     func save(cosigned note: String, witness: String, size: Int) throws {
         try db.run(
-            "INSERT OR REPLACE INTO cosigned(witness, size, note) VALUES (?, ?, ?)",
+            "INSERT INTO cosigned(witness, size, note) VALUES (?, ?, ?) ON CONFLICT(witness) DO UPDATE SET size = excluded.size, note = excluded.note",
             [.text(witness), .int(size), .text(note)])
     }
 
-    // MARK: The file
+    // MARK: The database
 
-    /// What SQLite's own integrity check finds wrong with the file (empty when it is sound).
-    func integrityProblems() throws -> [String] {
-        try db.rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter { $0 != "ok" }
-    }
+    /// What the database's own integrity check finds wrong with it (empty when it is sound).
+    func integrityProblems() throws -> [String] { try db.integrityProblems() }
 
     /// Every row of `table` in the order of its key columns, one at a time (a verifier's merge join).
-    func orderedRows(of table: String, orderBy: String) throws -> PreparedStatement {
-        try db.prepare("SELECT * FROM \(table) ORDER BY \(orderBy)")
+    func orderedRows(of table: String, orderBy: String) throws -> any RowCursor {
+        try db.cursor("SELECT * FROM \(table) ORDER BY \(orderBy)")
     }
 }
 

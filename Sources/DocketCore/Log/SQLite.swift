@@ -61,7 +61,7 @@ public struct DatabaseError: DocketFailure {
 /// One SQLite connection. Owns the handle and closes it in `deinit`.
 ///
 /// Not `Sendable`: a connection belongs to the thread that opened it. Each process or thread opens its own.
-final class Database {
+final class Database: SQLConnection {
     private var handle: OpaquePointer?
     let path: String
     private var statements: [String: PreparedStatement] = [:]
@@ -155,6 +155,15 @@ final class Database {
         return statement
     }
 
+    var name: String { path }
+
+    /// A new ledger file, in WAL mode (readers never wait for the writer).
+    static func newLedgerFile(path: String) throws -> Database {
+        let file = try Database(path: path, mode: .readWriteCreate)
+        try file.execute("PRAGMA journal_mode=WAL")
+        return file
+    }
+
     /// Runs `sql` with `bindings` and returns every row.
     func rows(_ sql: String, _ bindings: [SQLValue] = []) throws -> [Row] {
         let statement = try prepare(sql)
@@ -178,7 +187,33 @@ final class Database {
         while try statement.step() != nil {}
     }
 
-    var changes: Int { Int(sqlite3_changes(handle)) }
+    func cursor(_ sql: String) throws -> any RowCursor { try prepare(sql) }
+
+    /// `BEGIN IMMEDIATE` takes the file's write lock at once; while another process holds it, tries again.
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try immediateTransaction(body)
+            } catch let error as DatabaseError where error.isBusy && attempt < 20 {
+                attempt += 1
+                usleep(useconds_t(1000 * (attempt * 10 + Int.random(in: 0..<20))))
+            }
+        }
+    }
+
+    func readSnapshot<T>(_ body: () throws -> T) throws -> T {
+        try execute("BEGIN")
+        defer { try? execute("COMMIT") }
+        return try body()
+    }
+
+    /// Readers of a file see a new checkpoint on their next read: there is nobody to tell.
+    func announceCheckpoint(size: Int) throws {}
+
+    func integrityProblems() throws -> [String] {
+        try rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter { $0 != "ok" }
+    }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
     func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
@@ -195,7 +230,7 @@ final class Database {
 }
 
 /// A value bound to or read from SQL.
-enum SQLValue: Equatable, Sendable {
+public enum SQLValue: Equatable, Sendable {
     case null
     case integer(Int64)
     case text(String)
@@ -207,9 +242,11 @@ extension SQLValue {
     static func optionalText(_ v: String?) -> SQLValue { v.map { .text($0) } ?? .null }
 }
 
-/// One result row, copied out of SQLite.
-struct Row: Equatable, Sendable {
-    var values: [SQLValue]
+/// One result row, copied out of the database.
+public struct Row: Equatable, Sendable {
+    public var values: [SQLValue]
+
+    public init(values: [SQLValue]) { self.values = values }
 
     subscript(_ i: Int) -> SQLValue { values[i] }
 
@@ -235,7 +272,7 @@ struct Row: Equatable, Sendable {
 }
 
 /// A prepared statement. Finalized in `deinit`.
-final class PreparedStatement {
+final class PreparedStatement: RowCursor {
     private let stmt: OpaquePointer
     private unowned let database: Database
 
@@ -250,6 +287,8 @@ final class PreparedStatement {
         sqlite3_reset(stmt)
         sqlite3_clear_bindings(stmt)
     }
+
+    func close() { reset() }
 
     func bind(_ values: [SQLValue]) throws {
         for (offset, value) in values.enumerated() {

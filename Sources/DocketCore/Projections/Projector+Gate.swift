@@ -133,8 +133,8 @@ extension Projector {
         func keep(_ parts: [String], for digest: String = digest, first: Bool = false) throws {
             try db.run(
                 first
-                    ? "INSERT OR IGNORE INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?)"
-                    : "INSERT OR REPLACE INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?)",
+                    ? "INSERT INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+                    : "INSERT INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?) ON CONFLICT(digest, slot) DO UPDATE SET idx = excluded.idx",
                 [.text(digest), .text(parts.joined(separator: "\u{0}")), .integer(Int64(event.index))])
         }
         switch event.statement.predicate {

@@ -33,7 +33,7 @@ public struct KeyRecord: Sendable, Codable, Equatable {
 /// are always exactly the fold of the entries; every read is an indexed lookup, so its cost does not grow
 /// with the ledger.
 final class Projector {
-    let db: Database
+    let db: any SQLConnection
     /// The log the events come from (for reads that decode entries: the gate's facts).
     let log: LogStore
     var policyCache: (index: Int, text: String, policy: Policy)?
@@ -57,7 +57,7 @@ final class Projector {
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
 
-    init(db: Database, log: LogStore) {
+    init(db: any SQLConnection, log: LogStore) {
         self.db = db
         self.log = log
     }
@@ -96,12 +96,13 @@ final class Projector {
         let repository = statement.subjectName
         if !statement.kind.isGovernance {
             try db.run(
-                "INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)", [.text(digest), .integer(index)])
+                "INSERT INTO digest_entries(digest, idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                [.text(digest), .integer(index)])
             try db.run(
-                "INSERT OR IGNORE INTO digest_repos(digest, repository, idx) VALUES (?, ?, ?)",
+                "INSERT INTO digest_repos(digest, repository, idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [.text(digest), .text(repository), .integer(index)])
             try db.run(
-                "INSERT OR IGNORE INTO repositories(name, first_idx) VALUES (?, ?)",
+                "INSERT INTO repositories(name, first_idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
                 [.text(repository), .integer(index)])
         }
         if !statement.kind.isGovernance { try recordGateEvidence(event) }
@@ -166,11 +167,11 @@ final class Projector {
             }
         case .check(let p):
             try db.run(
-                "INSERT OR REPLACE INTO checks(digest, name, result, idx) VALUES (?, ?, ?, ?)",
+                "INSERT INTO checks(digest, name, result, idx) VALUES (?, ?, ?, ?) ON CONFLICT(digest, name) DO UPDATE SET result = excluded.result, idx = excluded.idx",
                 [.text(digest), .text(p.check), .text(p.result.rawValue), .integer(index)])
         case .incident(let p):
             try db.run(
-                "INSERT OR REPLACE INTO incidents(digest, environment, incident, state, idx) VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO incidents(digest, environment, incident, state, idx) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest, environment, incident) DO UPDATE SET state = excluded.state, idx = excluded.idx",
                 [.text(digest), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)])
         case .approved(let p):
             try recordApproval(digest: digest, environment: p.environment, event: event, state: "approved")
@@ -185,7 +186,7 @@ final class Projector {
         case .rolledBack(let p):
             if let from = try? Digest(parsing: p.from) {
                 try db.run(
-                    "INSERT OR IGNORE INTO digest_entries(digest, idx) VALUES (?, ?)",
+                    "INSERT INTO digest_entries(digest, idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
                     [.text(from.description), .integer(index)])
             }
             try insertTimeline(event, environment: p.environment)
@@ -202,7 +203,7 @@ final class Projector {
     /// An identity's latest word on a (digest, environment): approved or withdrawn.
     private func recordApproval(digest: String, environment: String, event: LedgerEvent, state: String) throws {
         try db.run(
-            "INSERT OR REPLACE INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest, environment, identity) DO UPDATE SET idx = excluded.idx, state = excluded.state",
             [
                 .text(digest), .text(environment), .text(event.signer.identity), .integer(Int64(event.index)),
                 .text(state),
@@ -220,13 +221,13 @@ final class Projector {
     private func insertKey(raw: Data, identity: String, roles: [Role], teams: [String], index: Int64) throws {
         let id = SHA256.hash(raw).hex
         try db.run(
-            "INSERT OR REPLACE INTO keys(key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO keys(key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key, identity = excluded.identity, roles = excluded.roles, teams = excluded.teams, enrolled_idx = excluded.enrolled_idx, changed_idx = excluded.changed_idx, revoked_idx = NULL, revoke_reason = NULL, voids_approvals = 0",
             [
                 .text(id), .blob(raw), .text(identity), .text(Self.rolesText(roles)), .text(Self.teamsText(teams)),
                 .integer(index), .integer(index),
             ])
         try db.run(
-            "INSERT OR REPLACE INTO key_history(key_id, idx, roles, teams) VALUES (?, ?, ?, ?)",
+            "INSERT INTO key_history(key_id, idx, roles, teams) VALUES (?, ?, ?, ?) ON CONFLICT(key_id, idx) DO UPDATE SET roles = excluded.roles, teams = excluded.teams",
             [.text(id), .integer(index), .text(Self.rolesText(roles)), .text(Self.teamsText(teams))])
     }
 
@@ -260,7 +261,7 @@ final class Projector {
                 .text(event.signer.identity), .text(event.kind.rawValue), .optionalText(left),
             ])
         try db.run(
-            "INSERT OR IGNORE INTO environments(name, repository, first_idx) VALUES (?, ?, ?)",
+            "INSERT INTO environments(name, repository, first_idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [.text(environment), .text(event.repository), .integer(index)])
         try settleDrift(environment: environment, repository: event.repository, at: index)
     }
@@ -276,7 +277,7 @@ final class Projector {
             }
             guard previous != digest else { continue }
             try db.run(
-                "INSERT OR REPLACE INTO tags(repository, tag, digest, idx) VALUES (?, ?, ?, ?)",
+                "INSERT INTO tags(repository, tag, digest, idx) VALUES (?, ?, ?, ?) ON CONFLICT(repository, tag) DO UPDATE SET digest = excluded.digest, idx = excluded.idx",
                 [.text(repository), .text(tag), .text(digest), .integer(index)])
             try db.run(
                 "INSERT INTO tag_history(repository, tag, idx, digest) VALUES (?, ?, ?, ?)",

@@ -1,0 +1,68 @@
+import Foundation
+
+/// A connection to the database that holds a ledger's tables: the seam between the ledger and its store
+/// (DESIGN §11). SQLite (``Database``, the default: one file) and PostgreSQL (the `DocketPostgres` target: one
+/// database shared by several servers) implement it, and the store tests run against both.
+///
+/// Statements are written once, in the SQL both accept (`?` placeholders, `INSERT … ON CONFLICT`); an
+/// implementation translates what its engine spells differently. Only `Log/` and `Projections/` write SQL.
+///
+/// Not `Sendable`: a connection belongs to the thread that uses it.
+public protocol SQLConnection: AnyObject {
+    /// The database as errors name it: a file path, or a `postgres://` URL without its password.
+    var name: String { get }
+
+    /// Runs one or more statements without bindings (the schema).
+    func execute(_ script: String) throws
+    /// Runs `sql` with `bindings` and returns every row.
+    func rows(_ sql: String, _ bindings: [SQLValue]) throws -> [Row]
+    /// The first row of `sql`, if any.
+    func row(_ sql: String, _ bindings: [SQLValue]) throws -> Row?
+    /// Runs a statement that returns no rows.
+    func run(_ sql: String, _ bindings: [SQLValue]) throws
+    /// The rows of `sql`, one at a time (a verifier's merge join over a whole table). Several may be open at once.
+    func cursor(_ sql: String) throws -> any RowCursor
+
+    /// Runs `body` in the one write transaction: the tree head is locked for it, so appends from every process
+    /// sharing the database are serialised and each sees what the one before it committed. Committed if `body`
+    /// returns, rolled back if it throws; retried while the database is busy.
+    func writeTransaction<T>(_ body: () throws -> T) throws -> T
+    /// Runs `body` in one read-only snapshot: every read inside sees the same state, even while others append.
+    func readSnapshot<T>(_ body: () throws -> T) throws -> T
+    /// Tells other processes sharing the database that the checkpoint of `size` entries is stored, when the
+    /// transaction in progress commits (PostgreSQL's `NOTIFY`; nothing for a file).
+    func announceCheckpoint(size: Int) throws
+    /// What the engine's own integrity check finds wrong with the database (empty when it is sound).
+    func integrityProblems() throws -> [String]
+}
+
+/// Rows read one at a time.
+public protocol RowCursor: AnyObject {
+    /// The next row, or `nil` at the end.
+    func step() throws -> Row?
+    /// Ends the cursor early.
+    func close()
+}
+
+/// A database that could not be reached, or stopped answering, while Docket used it: nothing of the transaction
+/// in progress was kept. A server answers 503 and recovers when the database is back.
+public struct StoreUnavailable: DocketFailure {
+    public let store: String
+    public let reason: String
+
+    public init(store: String, reason: String) {
+        self.store = store
+        self.reason = reason
+    }
+
+    public var category: FailureCategory { .failure }
+    public var description: String {
+        "the database \(store) cannot be reached (\(reason)); nothing was written. Check that it is running and try again"
+    }
+}
+
+extension SQLConnection {
+    func rows(_ sql: String) throws -> [Row] { try rows(sql, []) }
+    func row(_ sql: String) throws -> Row? { try row(sql, []) }
+    func run(_ sql: String) throws { try run(sql, []) }
+}

@@ -1,0 +1,354 @@
+import DocketCore
+import Foundation
+import Logging
+import NIOCore
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// A ledger's tables in one PostgreSQL database, shared by every server that names it (DESIGN §11).
+///
+/// Holds the connection pool (`PostgresClient`): a server runs it in its service group (``client``), a command
+/// in a task of its own (``startInBackground()``). The ledger's code is synchronous, as it is over SQLite: each
+/// ``PostgresConnectionAdapter`` runs on a thread of its own (the server's writer, a reader, the command's main
+/// thread) and waits there for its queries, never on Swift's cooperative threads or NIO's event loops.
+public final class PostgresStore: Sendable {
+    public let location: PostgresLocation
+    public let client: PostgresClient
+    let logger: Logger
+    /// The channel new checkpoints are announced on (`NOTIFY`); the payload is the tree size.
+    static let channel = "docket_checkpoint"
+
+    public init(location: PostgresLocation, logger: Logger = Logger(label: "docket.postgres")) {
+        self.location = location
+        var configuration = location.configuration
+        configuration.options.maximumConnections = 24
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the pool for the rest of the process (a command's; a server runs ``client`` as a service).
+    public func startInBackground() {
+        let client = self.client
+        Task.detached { await client.run() }
+    }
+
+    /// A connection for one thread's ledger.
+    public func connection() -> PostgresConnectionAdapter { PostgresConnectionAdapter(store: self) }
+
+    /// Opens the ledger stored here (`logKeyPath`: the shared log key, needed only to append).
+    public func ledger(logKeyPath: String?) throws -> Ledger {
+        let connection = connection()
+        guard try connection.hasTable("meta") else { throw LedgerError.noLedger(path: location.description) }
+        return try Ledger(
+            connection: connection, logKeyPath: logKeyPath ?? "(no --log-key given: the log key signs checkpoints)")
+    }
+
+    /// Calls `onCheckpoint` with the size of every checkpoint any server commits, until cancelled: a connection
+    /// `LISTEN`s on ``channel``, and is opened again if it drops.
+    public func watchCheckpoints(_ onCheckpoint: @escaping @Sendable (Int) -> Void) async {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: Self.channel) { notifications in
+                        for try await notification in notifications {
+                            if let size = Int(notification.payload) { onCheckpoint(size) }
+                        }
+                    }
+                }
+            } catch {
+                logger.debug("checkpoint listener stopped; listening again", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+}
+
+/// One PostgreSQL connection as the ledger uses it (``SQLConnection``): statements and transactions, on the
+/// thread that calls them. A transaction holds one connection leased from the pool for its length; a statement
+/// outside one leases a connection for itself. A database that cannot be reached is ``StoreUnavailable``.
+public final class PostgresConnectionAdapter: SQLConnection {
+    let store: PostgresStore
+    /// The connection of the transaction in progress.
+    private var current: PostgresConnection?
+    private var translations: [String: String] = [:]
+    private var cursorCount = 0
+    /// How long a statement waits for a connection from the pool before the database counts as unreachable.
+    var leaseTimeout: DispatchTimeInterval = .seconds(5)
+
+    init(store: PostgresStore) { self.store = store }
+
+    public var name: String { store.location.description }
+
+    // MARK: SQLConnection
+
+    public func execute(_ script: String) throws {
+        for statement in script.split(separator: ";") {
+            let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
+            if !sql.isEmpty { try run(sql, []) }
+        }
+    }
+
+    public func rows(_ sql: String, _ bindings: [SQLValue]) throws -> [Row] {
+        try withConnection { try self.query($0, sql, bindings) }
+    }
+
+    public func row(_ sql: String, _ bindings: [SQLValue]) throws -> Row? { try rows(sql, bindings).first }
+
+    public func run(_ sql: String, _ bindings: [SQLValue]) throws { _ = try rows(sql, bindings) }
+
+    public func cursor(_ sql: String) throws -> any RowCursor {
+        // In a transaction (a verifier's snapshot), a server-side cursor fetched in pages; otherwise every row.
+        guard let connection = current else { return ArrayCursor(rows: try rows(sql, [])) }
+        cursorCount += 1
+        let name = "docket_cursor_\(cursorCount)"
+        _ = try query(connection, "DECLARE \(name) NO SCROLL CURSOR FOR \(sql)", [])
+        return PagedCursor(adapter: self, connection: connection, name: name)
+    }
+
+    public func writeTransaction<T>(_ body: () throws -> T) throws -> T {
+        var attempt = 0
+        while true {
+            do {
+                return try transaction(begin: "BEGIN") { connection in
+                    // The tree head: every writer of this database waits here for the one before it to commit,
+                    // then sees all it wrote. (A database being created has no head row yet: lock the table.)
+                    if try self.query(connection, "SELECT size FROM checkpoint WHERE id = 1 FOR UPDATE", []).isEmpty {
+                        _ = try self.query(connection, "LOCK TABLE checkpoint IN EXCLUSIVE MODE", [])
+                    }
+                    return try body()
+                }
+            } catch PostgresStoreError.server(_, let state, _) where ["40001", "40P01"].contains(state) && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    public func readSnapshot<T>(_ body: () throws -> T) throws -> T {
+        try transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { _ in try body() }
+    }
+
+    public func announceCheckpoint(size: Int) throws {
+        try run("SELECT pg_notify('\(PostgresStore.channel)', ?)", [.text(String(size))])
+    }
+
+    /// PostgreSQL checks its pages itself (and `amcheck` is an extension); the table comparison is Docket's.
+    public func integrityProblems() throws -> [String] { [] }
+
+    /// Whether the database has the table `name`.
+    func hasTable(_ name: String) throws -> Bool {
+        try row("SELECT to_regclass(?)::text", [.text(name)])?.values.first != .null
+    }
+
+    // MARK: Transactions and leases
+
+    private func transaction<T>(begin: String, _ body: (PostgresConnection) throws -> T) throws -> T {
+        precondition(current == nil, "transactions do not nest")
+        return try withConnection { connection in
+            _ = try self.query(connection, begin, [])
+            self.current = connection
+            defer { self.current = nil }
+            do {
+                let result = try body(connection)
+                _ = try self.query(connection, "COMMIT", [])
+                return result
+            } catch {
+                _ = try? self.query(connection, "ROLLBACK", [])
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` with the transaction's connection, or one leased from the pool for its length.
+    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+        if let current { return try body(current) }
+        let lease = Lease()
+        let client = store.client
+        let task = Task.detached {
+            do {
+                try await client.withConnection { connection in
+                    await withCheckedContinuation { returned in lease.hand(connection, returned: returned) }
+                }
+            } catch {
+                lease.fail(error)
+            }
+        }
+        guard let connection = try lease.take(timeout: leaseTimeout, store: name) else {
+            task.cancel()
+            throw StoreUnavailable(store: name, reason: "no connection within \(leaseTimeout.seconds) s")
+        }
+        defer { lease.giveBack() }
+        return try body(connection)
+    }
+
+    // MARK: Statements
+
+    func query(_ connection: PostgresConnection, _ sql: String, _ bindings: [SQLValue]) throws -> [Row] {
+        var binds = PostgresBindings(capacity: bindings.count)
+        for value in bindings {
+            switch value {
+            case .null: binds.appendNull()
+            case .integer(let v): binds.append(v)
+            case .text(let s): binds.append(PostgresDialect.escape(s))
+            case .blob(let d): binds.append(ByteBuffer(bytes: d))
+            }
+        }
+        let translated: String
+        if let cached = translations[sql] {
+            translated = cached
+        } else {
+            translated = PostgresDialect.translate(sql)
+            translations[sql] = translated
+        }
+        let result: PostgresQueryResult
+        do {
+            result = try connection.query(PostgresQuery(unsafeSQL: translated, binds: binds), logger: store.logger)
+                .wait()
+        } catch {
+            throw storeError(error)
+        }
+        return try result.rows.map(Self.row)
+    }
+
+    private static func row(_ row: PostgresRow) throws -> Row {
+        var values: [SQLValue] = []
+        values.reserveCapacity(row.count)
+        for cell in row {
+            guard cell.bytes != nil else {
+                values.append(.null)
+                continue
+            }
+            switch cell.dataType {
+            case .int8, .int4, .int2: values.append(.integer(try cell.decode(Int64.self)))
+            case .bool: values.append(.integer(try cell.decode(Bool.self) ? 1 : 0))
+            case .bytea: values.append(.blob(Data(buffer: try cell.decode(ByteBuffer.self))))
+            default: values.append(.text(PostgresDialect.unescape(try cell.decode(String.self))))
+            }
+        }
+        return Row(values: values)
+    }
+
+    /// PostgreSQL's refusals by SQLSTATE; a connection that failed or closed is ``StoreUnavailable``.
+    private func storeError(_ error: any Error) -> any Error {
+        guard let error = error as? PSQLError else { return StoreUnavailable(store: name, reason: "\(error)") }
+        if error.code == .server, let state = error.serverInfo?[.sqlState] {
+            let message = error.serverInfo?[.message] ?? "\(error)"
+            // Class 08 (connection), 57P (operator intervention: shutdown), 53 (insufficient resources).
+            if state.hasPrefix("08") || state.hasPrefix("57P") || state.hasPrefix("53") {
+                return StoreUnavailable(store: name, reason: message)
+            }
+            return PostgresStoreError.server(store: name, sqlState: state, message: message)
+        }
+        return StoreUnavailable(store: name, reason: "\(error.code)")
+    }
+
+    /// The next page of a server-side cursor.
+    fileprivate func fetch(_ connection: PostgresConnection, cursor: String, count: Int) throws -> [Row] {
+        try query(connection, "FETCH \(count) FROM \(cursor)", [])
+    }
+}
+
+/// A connection handed from the pool's task to a waiting thread, and handed back when the thread is done.
+private final class Lease: Sendable {
+    private struct State {
+        var connection: PostgresConnection?
+        var returned: CheckedContinuation<Void, Never>?
+        var error: String?
+        var abandoned = false
+    }
+    private let state = Mutex(State())
+    private let ready = DispatchSemaphore(value: 0)
+
+    func hand(_ connection: PostgresConnection, returned: CheckedContinuation<Void, Never>) {
+        let abandoned = state.withLock { state in
+            state.connection = connection
+            state.returned = returned
+            return state.abandoned
+        }
+        if abandoned { giveBack() } else { ready.signal() }
+    }
+
+    func fail(_ error: any Error) {
+        state.withLock { $0.error = "\(error)" }
+        ready.signal()
+    }
+
+    func take(timeout: DispatchTimeInterval, store: String) throws -> PostgresConnection? {
+        if ready.wait(timeout: .now() + timeout) == .timedOut {
+            // Given up: a connection arriving later goes straight back to the pool.
+            let late = state.withLock { state in
+                state.abandoned = true
+                return state.connection != nil
+            }
+            if late { giveBack() }
+            return nil
+        }
+        let (connection, error) = state.withLock { ($0.connection, $0.error) }
+        if let error { throw StoreUnavailable(store: store, reason: error) }
+        return connection
+    }
+
+    func giveBack() {
+        let returned = state.withLock { state in
+            defer { state.returned = nil }
+            return state.returned
+        }
+        returned?.resume()
+    }
+}
+
+private final class ArrayCursor: RowCursor {
+    private var rows: [Row]
+    private var next = 0
+    init(rows: [Row]) { self.rows = rows }
+    func step() throws -> Row? {
+        guard next < rows.count else { return nil }
+        defer { next += 1 }
+        return rows[next]
+    }
+    func close() { rows = [] }
+}
+
+/// A server-side cursor read 2,000 rows at a time.
+private final class PagedCursor: RowCursor {
+    private let adapter: PostgresConnectionAdapter
+    private let connection: PostgresConnection
+    private let name: String
+    private var page: [Row] = []
+    private var next = 0
+    private var done = false
+
+    init(adapter: PostgresConnectionAdapter, connection: PostgresConnection, name: String) {
+        self.adapter = adapter
+        self.connection = connection
+        self.name = name
+    }
+
+    func step() throws -> Row? {
+        if next == page.count {
+            guard !done else { return nil }
+            page = try adapter.fetch(connection, cursor: name, count: 2000)
+            next = 0
+            if page.count < 2000 { done = true }
+            guard !page.isEmpty else { return nil }
+        }
+        defer { next += 1 }
+        return page[next]
+    }
+
+    func close() {
+        guard !done else { return }
+        done = true
+        _ = try? adapter.query(connection, "CLOSE \(name)", [])
+    }
+}
+
+extension DispatchTimeInterval {
+    fileprivate var seconds: Int {
+        switch self {
+        case .seconds(let s): s
+        case .milliseconds(let ms): ms / 1000
+        default: 0
+        }
+    }
+}
