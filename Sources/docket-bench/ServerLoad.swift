@@ -59,12 +59,14 @@ func batchRate() throws {
     emit(["appended": appended, "seconds": seconds, "appendsPerSecond": Double(appended) / seconds])
 }
 
-/// `http-load --url URL --envelopes FILE --clients N [--path P] [--rate R]`: N clients posting the envelopes
-/// (each once) as fast as answers come, or paced to R requests a second in all; the rate achieved, latency
-/// percentiles, and the count of each status.
+/// `http-load --url URL[,URL…] --envelopes FILE --clients N [--path P] [--rate R]`: N clients posting the
+/// envelopes (each once) as fast as answers come, or paced to R requests a second in all, client c to the c-th
+/// URL round the list (several servers sharing one store); the rate achieved, latency percentiles, and the count
+/// of each status.
 func httpLoad() async throws {
     let lines = try lines(of: option("envelopes"))
-    let url = option("url") + option("path", default: "/api/v1/entries")
+    let path = option("path", default: "/api/v1/entries")
+    let urls = option("url").split(separator: ",").map { String($0) + path }
     let clients = intOption("clients")
     let rate = Double(option("rate", default: "0")) ?? 0
     let next = Ticket()
@@ -75,7 +77,8 @@ func httpLoad() async throws {
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: clients)))
     let started = ContinuousClock.now
     let results = try await withThrowingTaskGroup(of: [(Double, UInt)].self) { group in
-        for _ in 0..<clients {
+        for c in 0..<clients {
+            let url = urls[c % urls.count]
             group.addTask {
                 var mine: [(Double, UInt)] = []
                 while true {
