@@ -1,12 +1,16 @@
 import DocketCore
 import Foundation
+import NIOSSL
 import PostgresNIO
 
 /// A `postgres://` ledger address: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`, or a Unix socket folder
 /// as `?host=/path/to/folder` (libpq's spelling). `sslmode=disable|prefer|require` as libpq (default `prefer`,
 /// and `disable` on loopback and sockets). The password may also come from `PGPASSWORD`.
 public struct PostgresLocation: Sendable, CustomStringConvertible {
+    /// For the pool (a server's `LISTEN`).
     public var configuration: PostgresClient.Configuration
+    /// For the connection each ledger thread holds.
+    public var connectionConfiguration: PostgresConnection.Configuration
     /// The URL without its password: what errors and logs name.
     public var description: String
 
@@ -37,9 +41,10 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
         shown.path = "/" + database
         if let socketFolder = query["host"], socketFolder.hasPrefix("/") {
             let port = url.port ?? Int(query["port"] ?? "") ?? 5432
-            configuration = .init(
-                unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: user, password: password,
-                database: database)
+            let socket = "\(socketFolder)/.s.PGSQL.\(port)"
+            configuration = .init(unixSocketPath: socket, username: user, password: password, database: database)
+            connectionConfiguration = .init(
+                unixSocketPath: socket, username: user, password: password, database: database)
             shown.queryItems = [URLQueryItem(name: "host", value: socketFolder)]
         } else {
             guard let host = url.host, !host.isEmpty else {
@@ -47,20 +52,41 @@ public struct PostgresLocation: Sendable, CustomStringConvertible {
             }
             let loopback = host == "localhost" || host == "::1" || host.hasPrefix("127.")
             let tls: PostgresClient.Configuration.TLS
+            let connectionTLS: PostgresConnection.Configuration.TLS
             switch query["sslmode"] ?? (loopback ? "disable" : "prefer") {
-            case "disable": tls = .disable
-            case "prefer", "allow": tls = .prefer(.makeClientConfiguration())
-            case "require", "verify-ca", "verify-full": tls = .require(.makeClientConfiguration())
+            case "disable":
+                (tls, connectionTLS) = (.disable, .disable)
+            case "prefer", "allow":
+                tls = .prefer(.makeClientConfiguration())
+                connectionTLS = .prefer(try Self.tlsContext(text))
+            case "require", "verify-ca", "verify-full":
+                tls = .require(.makeClientConfiguration())
+                connectionTLS = .require(try Self.tlsContext(text))
             case let other:
                 throw PostgresStoreError.badLocation(text, "sslmode=\(other) is not disable, prefer or require")
             }
+            let port = url.port ?? 5432
             configuration = .init(
-                host: host, port: url.port ?? 5432, username: user, password: password, database: database, tls: tls)
+                host: host, port: port, username: user, password: password, database: database, tls: tls)
+            connectionConfiguration = .init(
+                host: host, port: port, username: user, password: password, database: database, tls: connectionTLS)
             shown.host = host
             shown.port = url.port
         }
         configuration.options.connectTimeout = .seconds(5)
+        connectionConfiguration.options.connectTimeout = .seconds(5)
         description = shown.string ?? "postgres://\(user)@…/\(database)"
+    }
+}
+
+extension PostgresLocation {
+    /// TLS with the system's trusted roots, verifying the host name.
+    fileprivate static func tlsContext(_ text: String) throws -> NIOSSLContext {
+        do {
+            return try NIOSSLContext(configuration: .makeClientConfiguration())
+        } catch {
+            throw PostgresStoreError.badLocation(text, "TLS cannot be set up here (\(error)); try sslmode=disable")
+        }
     }
 }
 

@@ -8,10 +8,11 @@ import Synchronization
 
 /// A ledger's tables in one PostgreSQL database, shared by every server that names it (DESIGN §11).
 ///
-/// Holds the connection pool (`PostgresClient`): a server runs it in its service group (``client``), a command
-/// in a task of its own (``startInBackground()``). The ledger's code is synchronous, as it is over SQLite: each
-/// ``PostgresConnectionAdapter`` runs on a thread of its own (the server's writer, a reader, the command's main
-/// thread) and waits there for its queries, never on Swift's cooperative threads or NIO's event loops.
+/// The ledger's code is synchronous, as it is over SQLite: each ``PostgresConnectionAdapter`` belongs to one
+/// thread (the server's writer, a reader, a command's main thread), holds a connection of its own and waits there
+/// for its queries, never on Swift's cooperative threads or NIO's event loops. The async side, a server's
+/// `LISTEN` for other servers' checkpoints, uses the connection pool (``client``, `PostgresClient`), which the
+/// server runs in its service group.
 public final class PostgresStore: Sendable {
     public let location: PostgresLocation
     public let client: PostgresClient
@@ -27,14 +28,11 @@ public final class PostgresStore: Sendable {
         self.logger = logger
     }
 
-    /// Runs the pool for the rest of the process (a command's; a server runs ``client`` as a service).
-    public func startInBackground() {
-        let client = self.client
-        Task.detached { await client.run() }
-    }
-
     /// A connection for one thread's ledger.
     public func connection() -> PostgresConnectionAdapter { PostgresConnectionAdapter(store: self) }
+
+    private let connectionIDs = Atomic<Int>(0)
+    func nextConnectionID() -> Int { connectionIDs.add(1, ordering: .relaxed).newValue }
 
     /// Opens the ledger stored here (`logKeyPath`: the shared log key, needed only to append).
     public func ledger(logKeyPath: String?) throws -> Ledger {
@@ -65,16 +63,16 @@ public final class PostgresStore: Sendable {
 }
 
 /// One PostgreSQL connection as the ledger uses it (``SQLConnection``): statements and transactions, on the
-/// thread that calls them. A transaction holds one connection leased from the pool for its length; a statement
-/// outside one leases a connection for itself. A database that cannot be reached is ``StoreUnavailable``.
+/// thread that calls them, on one connection leased from the pool and held while the adapter lives (the pool
+/// opens it again after an outage). A database that cannot be reached is ``StoreUnavailable``.
 public final class PostgresConnectionAdapter: SQLConnection {
     let store: PostgresStore
+    /// The connection this adapter opened (see ``heldConnection()``).
+    private var held: PostgresConnection?
     /// The connection of the transaction in progress.
     private var current: PostgresConnection?
     private var translations: [String: String] = [:]
     private var cursorCount = 0
-    /// How long a statement waits for a connection from the pool before the database counts as unreachable.
-    var leaseTimeout: DispatchTimeInterval = .seconds(5)
 
     init(store: PostgresStore) { self.store = store }
 
@@ -159,27 +157,32 @@ public final class PostgresConnectionAdapter: SQLConnection {
         }
     }
 
-    /// Runs `body` with the transaction's connection, or one leased from the pool for its length.
+    /// Runs `body` with the transaction's connection, or else the one this adapter holds.
     private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         if let current { return try body(current) }
-        let lease = Lease()
-        let client = store.client
-        let task = Task.detached {
-            do {
-                try await client.withConnection { connection in
-                    await withCheckedContinuation { returned in lease.hand(connection, returned: returned) }
-                }
-            } catch {
-                lease.fail(error)
-            }
-        }
-        guard let connection = try lease.take(timeout: leaseTimeout, store: name) else {
-            task.cancel()
-            throw StoreUnavailable(store: name, reason: "no connection within \(leaseTimeout.seconds) s")
-        }
-        defer { lease.giveBack() }
-        return try body(connection)
+        return try body(try heldConnection())
     }
+
+    /// This adapter's own connection, opened on first use and kept: its thread's statements then cost one round
+    /// trip each, and need nothing but NIO's event loops (no Swift task, so a thread waiting here never waits
+    /// for a cooperative thread). One that closed (the database restarted) is opened again; one that cannot be
+    /// opened within the connect timeout (5 s) is ``StoreUnavailable``, and the next statement tries again.
+    private func heldConnection() throws -> PostgresConnection {
+        if let held, !held.isClosed { return held }
+        held = nil
+        do {
+            let opened = try PostgresConnection.connect(
+                on: PostgresConnection.defaultEventLoopGroup.any(), configuration: store.location.connectionConfiguration,
+                id: store.nextConnectionID(), logger: store.logger
+            ).wait()
+            held = opened
+            return opened
+        } catch {
+            throw storeError(error)
+        }
+    }
+
+    deinit { held?.close().whenComplete { _ in } }
 
     // MARK: Statements
 
@@ -248,55 +251,6 @@ public final class PostgresConnectionAdapter: SQLConnection {
     }
 }
 
-/// A connection handed from the pool's task to a waiting thread, and handed back when the thread is done.
-private final class Lease: Sendable {
-    private struct State {
-        var connection: PostgresConnection?
-        var returned: CheckedContinuation<Void, Never>?
-        var error: String?
-        var abandoned = false
-    }
-    private let state = Mutex(State())
-    private let ready = DispatchSemaphore(value: 0)
-
-    func hand(_ connection: PostgresConnection, returned: CheckedContinuation<Void, Never>) {
-        let abandoned = state.withLock { state in
-            state.connection = connection
-            state.returned = returned
-            return state.abandoned
-        }
-        if abandoned { giveBack() } else { ready.signal() }
-    }
-
-    func fail(_ error: any Error) {
-        state.withLock { $0.error = "\(error)" }
-        ready.signal()
-    }
-
-    func take(timeout: DispatchTimeInterval, store: String) throws -> PostgresConnection? {
-        if ready.wait(timeout: .now() + timeout) == .timedOut {
-            // Given up: a connection arriving later goes straight back to the pool.
-            let late = state.withLock { state in
-                state.abandoned = true
-                return state.connection != nil
-            }
-            if late { giveBack() }
-            return nil
-        }
-        let (connection, error) = state.withLock { ($0.connection, $0.error) }
-        if let error { throw StoreUnavailable(store: store, reason: error) }
-        return connection
-    }
-
-    func giveBack() {
-        let returned = state.withLock { state in
-            defer { state.returned = nil }
-            return state.returned
-        }
-        returned?.resume()
-    }
-}
-
 private final class ArrayCursor: RowCursor {
     private var rows: [Row]
     private var next = 0
@@ -340,15 +294,5 @@ private final class PagedCursor: RowCursor {
         guard !done else { return }
         done = true
         _ = try? adapter.query(connection, "CLOSE \(name)", [])
-    }
-}
-
-extension DispatchTimeInterval {
-    fileprivate var seconds: Int {
-        switch self {
-        case .seconds(let s): s
-        case .milliseconds(let ms): ms / 1000
-        default: 0
-        }
     }
 }

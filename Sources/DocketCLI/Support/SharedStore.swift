@@ -3,20 +3,18 @@ import DocketPostgres
 import Foundation
 import Synchronization
 
-/// Ledgers in PostgreSQL (`--ledger postgres://…`, DESIGN §11): one connection pool per database per process,
-/// run in the background for the command's life.
+/// Ledgers in PostgreSQL (`--ledger postgres://…`, DESIGN §11): one store per database per process.
 enum SharedStore {
     private static let stores = Mutex<[String: PostgresStore]>([:])
 
     static func isPostgres(_ ledger: String) -> Bool { PostgresLocation.isPostgres(ledger) }
 
-    /// The pool for `url`, started the first time it is asked for.
+    /// The store for `url`, made the first time it is asked for.
     static func store(_ url: String) throws -> PostgresStore {
         let location = try PostgresLocation(parsing: url)
         return stores.withLock { stores in
             if let store = stores[url] { return store }
             let store = PostgresStore(location: location)
-            store.startInBackground()
             stores[url] = store
             return store
         }
