@@ -100,6 +100,8 @@ public enum PostgresStoreError: DocketFailure {
     public var category: FailureCategory {
         switch self {
         case .badLocation: .badInput
+        // The address names a database that is not there (3D) or a user it refuses (28): fix the address.
+        case .server(_, let state, _) where state.hasPrefix("3D") || state.hasPrefix("28"): .badInput
         case .server: .failure
         }
     }
