@@ -107,7 +107,7 @@ let package = Package(
         .executableTarget(name: "bench-hello"),
         .testTarget(
             name: "DocketCoreTests",
-            dependencies: ["DocketCore"],
+            dependencies: ["DocketCore", "DocketPostgres"],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "DocketCLITests", dependencies: ["DocketCLI", "DocketCore"]),

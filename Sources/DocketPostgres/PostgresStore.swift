@@ -172,7 +172,8 @@ public final class PostgresConnectionAdapter: SQLConnection {
         held = nil
         do {
             let opened = try PostgresConnection.connect(
-                on: PostgresConnection.defaultEventLoopGroup.any(), configuration: store.location.connectionConfiguration,
+                on: PostgresConnection.defaultEventLoopGroup.any(),
+                configuration: store.location.connectionConfiguration,
                 id: store.nextConnectionID(), logger: store.logger
             ).wait()
             held = opened
@@ -182,7 +183,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
         }
     }
 
-    deinit { held?.close().whenComplete { _ in } }
+    deinit { try? held?.close().wait() }
 
     // MARK: Statements
 

@@ -96,7 +96,7 @@ struct ArchitectureTests {
     }
 }
 
-@Suite("Ledger file")
+@Suite("Ledger file", TestStore.fileOnly)
 struct LedgerFileTests {
     @Test("A ledger written by another schema version is refused at open, saying which and what to do")
     func schemaVersion() throws {

@@ -70,7 +70,9 @@ struct LedgerTests {
         #expect("\(error!)".contains("does not verify"))
     }
 
-    @Test("A log key file that is not the one recorded at genesis is refused, and nothing is appended")
+    @Test(
+        "A log key file that is not the one recorded at genesis is refused, and nothing is appended",
+        TestStore.fileOnly)
     func foreignLogKey() throws {
         let s = try Scenario()
         let size = try s.ledger.treeSize()

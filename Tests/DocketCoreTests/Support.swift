@@ -1,4 +1,6 @@
+import DocketPostgres
 import Foundation
+import Synchronization
 import Testing
 
 @testable import DocketCore
@@ -71,7 +73,13 @@ final class Scenario {
         directory = try TemporaryDirectory()
         let admin = KeyFile(identity: "admin@example.com", key: try SigningKey.generate())
         keys["admin"] = admin
-        ledger = try Ledger.create(path: directory.file("ledger.db"), origin: origin, admin: admin, clock: clock)
+        let file = try Ledger.create(path: directory.file("ledger.db"), origin: origin, admin: admin, clock: clock)
+        let clock = self.clock
+        if let server = TestStore.postgres {
+            ledger = try TestStore.copy(file, into: server, clock: clock)
+        } else {
+            ledger = file
+        }
         for (name, roles) in [
             ("ci", [Role.ci, .checker, .monitor]), ("alice", [.approver]), ("bob", [.approver]),
             ("carol", [.approver, .ci]), ("rel", [.releaser]),
@@ -157,3 +165,24 @@ final class Scenario {
 }
 
 func digest(_ c: Character) -> Digest { try! Digest(hex: String(repeating: c, count: 64)) }
+
+/// The store the scenarios run on: a ledger file, or, with `DOCKET_TEST_POSTGRES=postgres://USER@HOST:PORT/DB`
+/// set (tools/test starts a throwaway PostgreSQL and runs the suites again), a database of its own per scenario on
+/// that server, the genesis migrated into it as `docket migrate` does.
+enum TestStore {
+    static let postgres: String? = ProcessInfo.processInfo.environment["DOCKET_TEST_POSTGRES"]
+    /// For the tests that open or edit the SQLite file itself (tampering, schema versions, the log key file next
+    /// to the ledger): run on the file store only.
+    static let fileOnly = ConditionTrait.enabled(if: postgres == nil, "opens the SQLite file itself")
+    private static let made = Atomic<Int>(0)
+
+    static func copy(_ file: Ledger, into server: String, clock: any LedgerClock) throws -> Ledger {
+        let name = "scenario_\(getpid())_\(made.add(1, ordering: .relaxed).newValue)"
+        try PostgresStore(location: try PostgresLocation(parsing: server)).connection()
+            .execute("CREATE DATABASE \(name)")
+        let base = server[..<(server.lastIndex(of: "/") ?? server.endIndex)]
+        let store = PostgresStore(location: try PostgresLocation(parsing: "\(base)/\(name)"))
+        _ = try file.migrate(to: store.connection())
+        return try Ledger(connection: store.connection(), logKeyPath: file.logKeyPath, clock: clock)
+    }
+}

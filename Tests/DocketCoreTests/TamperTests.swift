@@ -4,7 +4,7 @@ import Testing
 @testable import DocketCore
 
 /// Every way of editing the SQLite file behind Docket's back must make `verify` fail and name the entry.
-@Suite("Tampering with the database")
+@Suite("Tampering with the database", TestStore.fileOnly)
 struct TamperTests {
     /// A ledger with a short promotion story, and the index of a `built` entry in the middle.
     static func story() throws -> (Scenario, Int) {
