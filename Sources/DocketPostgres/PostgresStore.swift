@@ -63,8 +63,8 @@ public final class PostgresStore: Sendable {
 }
 
 /// One PostgreSQL connection as the ledger uses it (``SQLConnection``): statements and transactions, on the
-/// thread that calls them, on one connection leased from the pool and held while the adapter lives (the pool
-/// opens it again after an outage). A database that cannot be reached is ``StoreUnavailable``.
+/// thread that calls them, on one connection of its own held while the adapter lives (opened again after an
+/// outage). A database that cannot be reached is ``StoreUnavailable``.
 public final class PostgresConnectionAdapter: SQLConnection {
     let store: PostgresStore
     /// The connection this adapter opened (see ``heldConnection()``).
