@@ -22,7 +22,7 @@ import pytest
 from . import helpers
 from . import server_support as ss
 from .postgres_support import Postgres
-from .test_server import Outbox, built_envelope, local_size, post_until_gone
+from .test_server import Outbox, built_envelope, local_size, post_until_gone, serve, verify_clean  # noqa: F401
 
 SERVE = ("--key-rate", "0", "--address-rate", "0")
 
@@ -34,49 +34,23 @@ def pg(workspace):
 
 
 @pytest.fixture
-def shared(docket, pg, ledger_factory, workspace):
+def shared(docket, pg, ledger_factory):
     """shared(name) → (Ledger, url): a fresh ledger file migrated into a database of its own."""
-    made = []
 
     def make(name):
         ledger = ledger_factory(name)
         url = pg.create_database(name.replace("-", "_"))
         res = docket.run(["migrate", "--from", ledger.path, "--to", url, "--json"])
         assert res.rc == 0, res.describe()
-        made.append(url)
         return ledger, url
 
     return make
 
 
-@pytest.fixture
-def servers(docket, workspace):
-    """servers(url, logkey, n) → n servers on the database; each must exit 0 on SIGTERM at the end (a killed one
-    is left alone)."""
-    started = []
-
-    def start(url, logkey, n=1, *args):
-        out = [ss.start(docket, url, workspace / "servers", ("--log-key", logkey, *SERVE, *args)) for _ in range(n)]
-        started.extend(out)
-        return out
-
-    yield start
-    bad = []
-    for srv in started:
-        if srv.running:
-            rc = srv.terminate()
-            if rc != 0:
-                bad.append("%s exited %s on SIGTERM; log:\n%s" % (srv.url, rc, srv.logs()))
-    assert not bad, "\n".join(bad)
-
-
-def logkey(ledger):
-    return "%s.logkey" % ledger.path
-
-
-def verify_clean(docket, ledger_arg, timeout=180):
-    ok, detail = docket.run(["verify", "--json", "--ledger", ledger_arg], timeout=timeout).verified_clean()
-    assert ok, detail
+def on_postgres(serve, ledger, url, n):
+    """n servers on the database at url, sharing the ledger's log key (test_server's serve: each must exit 0 on
+    SIGTERM at the end, a killed one is left alone)."""
+    return [serve(url, "--log-key", "%s.logkey" % ledger.path, *SERVE) for _ in range(n)]
 
 
 def export(docket, url, out):
@@ -135,7 +109,7 @@ def test_serve_on_postgres_needs_the_log_key(docket, shared):
     assert "--log-key" in res.stderr.decode(), res.describe()
 
 
-def test_an_unreachable_database_is_exit_3(docket, pg):
+def test_an_unreachable_database_is_exit_3(docket):
     port = ss.free_port()
     res = docket.run(["status", "--ledger", "postgres://docket@127.0.0.1:%d/nothing" % port], timeout=30)
     assert res.rc == 3, res.describe()
@@ -145,10 +119,10 @@ def test_an_unreachable_database_is_exit_3(docket, pg):
 # ------------------------------------------------------------------------------------------------ 2 three servers
 
 
-def test_three_servers_64_clients_one_gapless_log_every_receipt_proves(docket, shared, servers, note):
+def test_three_servers_64_clients_one_gapless_log_every_receipt_proves(docket, shared, serve, note):
     ledger, url = shared("pg-three")
     initial = local_size(docket, url)
-    srvs = servers(url, logkey(ledger), 3)
+    srvs = on_postgres(serve, ledger, url, 3)
     per_client = 12
     checker = ss.ReceiptChecker(ledger.verifier_key)
     results, lock = [], threading.Lock()
@@ -203,10 +177,10 @@ def test_three_servers_64_clients_one_gapless_log_every_receipt_proves(docket, s
 # ------------------------------------------------------------------------------------------------ 3 SIGKILL
 
 
-def test_sigkill_of_one_server_loses_nothing_acknowledged(docket, shared, servers, note):
+def test_sigkill_of_one_server_loses_nothing_acknowledged(docket, shared, serve, note):
     ledger, url = shared("pg-kill")
     initial = local_size(docket, url)
-    victim, survivor = servers(url, logkey(ledger), 2)
+    victim, survivor = on_postgres(serve, ledger, url, 2)
     boxes = [Outbox(ledger, "pgkill-%d" % c) for c in range(8)]
     until = time.monotonic() + 6
     with ThreadPoolExecutor(len(boxes)) as pool:
@@ -236,9 +210,9 @@ def test_sigkill_of_one_server_loses_nothing_acknowledged(docket, shared, server
 # ------------------------------------------------------------------------------------------------ 4 outage
 
 
-def test_a_server_that_loses_the_database_answers_503_and_recovers(docket, shared, servers, pg):
+def test_a_server_that_loses_the_database_answers_503_and_recovers(docket, shared, serve, pg):
     ledger, url = shared("pg-outage")
-    (srv,) = servers(url, logkey(ledger), 1)
+    (srv,) = on_postgres(serve, ledger, url, 1)
     _, body = built_envelope(ledger, "outage-before")
     assert srv.post(body).status == 201
     pg.stop("fast")
@@ -272,14 +246,14 @@ environments:
 """
 
 
-def test_promotions_racing_deploys_on_other_servers_land_exactly_when_eligible(docket, shared, servers, note):
+def test_promotions_racing_deploys_on_other_servers_land_exactly_when_eligible(docket, shared, serve, note):
     """Each round: A is in staging; at once, server 1 records B deployed to staging, server 2 promotes A and
     server 3 promotes B to production. A's promotion is eligible only if it is sequenced before B's deploy, B's
     only after; the log must agree with that for every promotion that landed and every one refused."""
     ledger, url = shared("pg-gates")
     releaser = ledger.dir / "rel.key"
     ledger.must(["key", "generate", "--identity", "rel@example.com", "--out", releaser])
-    srvs = servers(url, logkey(ledger), 3)
+    srvs = on_postgres(serve, ledger, url, 3)
     mirror = ss.Client(docket, srvs[0].url, ledger.dir / "m0")
     mirror("key", "enroll", str(releaser) + ".pub", "--role", "releaser", "--key", ledger.admin_key, ok=0)
     policy = ledger.dir / "policy.yaml"

@@ -70,12 +70,12 @@ def running(docket, workspace, ledger, args=(), **kw):
 
 @pytest.fixture
 def serve(docket, workspace):
-    """serve(ledger or path, *args, port=0, env=None, context=None) → Served (ready). At the end of the test every
+    """serve(ledger, path or URL, *args, port=0, env=None, context=None) → Served (ready). At the end of the test every
     server still running gets SIGTERM and must exit 0 within 15 s."""
     started = []
 
     def start(ledger, *args, **kw):
-        path = ledger.path if isinstance(ledger, Ledger) else Path(ledger)
+        path = ledger.path if isinstance(ledger, Ledger) else ledger  # a file, or a postgres:// address
         srv = ss.start(docket, path, workspace / "servers", args, **kw)
         if isinstance(ledger, Ledger):
             srv.ledger = ledger
