@@ -49,6 +49,21 @@ struct Routes: Sendable {
                 }
             }
         }
+        router.post("/k8s/admission") { request, _ in try await answer(read: request) { try await admission(request) } }
+        // The dashboard (DESIGN §12): HTML pages, readable without JavaScript.
+        router.get("/") { request, _ in try await page(request) { try $0.overview() } }
+        router.get("/digest/:digest") { request, context in
+            let digest = context.parameters.get("digest") ?? ""
+            return try await page(request) { try $0.digest(digest) }
+        }
+        router.get("/env/:environment") { request, context in
+            let environment = (context.parameters.get("environment") ?? "").removingPercentEncoding ?? ""
+            return try await page(request) { try $0.environment(environment) }
+        }
+        router.get("/service/**") { request, context in
+            let repository = context.parameters.getCatchAll().joined(separator: "/").removingPercentEncoding ?? ""
+            return try await page(request) { try $0.service(repository) }
+        }
         router.get("/healthz") { _, _ in text("ok\n", cache: "no-cache") }
         router.get("/readyz") { _, _ in
             guard state.writer.isReady, !state.draining,
@@ -167,20 +182,7 @@ struct Routes: Sendable {
 
     /// Entry `index` as stored, with its inclusion proof against the latest checkpoint (the receipt's shape).
     private func entry(_ index: Int) async throws -> Response {
-        let receipt = try await state.readers.read { ledger -> EntryReceipt? in
-            guard let bytes = try ledger.entryBytes(at: index) else { return nil }
-            let entry = try Entry(bytes: bytes, source: "entry \(index)")
-            let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
-            let checkpoint = try ledger.currentCheckpoint()
-            let proof = try ledger.inclusionProof(index: index)
-            let fields = AppendReceipt(
-                index: index, integratedTime: entry.integratedTime.rfc3339, kind: statement.kind.rawValue,
-                subject: statement.subjectName, digest: statement.digest?.description, duplicate: false,
-                treeSize: checkpoint.size)
-            return EntryReceipt(
-                fields, treeSize: checkpoint.size, entry: bytes, inclusionProof: proof.text,
-                checkpoint: proof.checkpointNote)
-        }
+        let receipt = try await state.readers.read { try $0.receipt(at: index) }
         guard let receipt else { throw APIError.notFound("entry \(index) is not in the ledger") }
         return Response(
             status: .ok, headers: [.contentType: "application/json"],
@@ -235,6 +237,73 @@ struct Routes: Sendable {
         }
         return Response(
             status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-cache"], body: body)
+    }
+
+    // MARK: Kubernetes admission
+
+    /// An `AdmissionReview` answered from the ledger's current state (``AdmissionReview``). Namespaces the
+    /// settings do not map are not governed; deletions are always allowed. When the ledger cannot be read the
+    /// settings decide: denied (fail closed, the default) or allowed with a warning (fail open).
+    private func admission(_ request: Request) async throws -> Response {
+        guard let settings = state.configuration.admission else {
+            throw APIError.notFound("this server has no admission rules; give `docket serve --config FILE` with an admission section")
+        }
+        let review = try AdmissionReview(parsing: try await collect(request, limit: AdmissionReview.bodyLimit))
+        let answer: Data
+        if ["DELETE", "CONNECT"].contains(review.operation) || review.images.isEmpty {
+            answer = AdmissionReview.response(uid: review.uid, allowed: true, message: nil)
+        } else if let namespace = review.namespace, let environment = settings.namespaces[namespace] {
+            do {
+                let denials = try await state.readers.read { ledger in
+                    try review.denials(
+                        in: environment, ledger: ledger, allowUnknownRepositories: settings.allowUnknownRepositories)
+                }
+                let what = "\(review.kind) \(namespace)/\(review.name)"
+                answer =
+                    denials.isEmpty
+                    ? AdmissionReview.response(uid: review.uid, allowed: true, message: nil)
+                    : AdmissionReview.response(
+                        uid: review.uid, allowed: false,
+                        message: "docket denied \(what) in \(environment): " + denials.joined(separator: "; "))
+                state.metrics.admission(denials.isEmpty ? "allowed" : "denied")
+            } catch {
+                let why = "the ledger could not be read (\(APIError(error).message))"
+                state.metrics.admission(settings.failOpen ? "failed-open" : "failed-closed")
+                answer =
+                    settings.failOpen
+                    ? AdmissionReview.response(
+                        uid: review.uid, allowed: true, message: nil, warnings: ["docket: \(why); allowed (failure: open)"])
+                    : AdmissionReview.response(
+                        uid: review.uid, allowed: false, message: "docket: \(why); denied (failure: closed)")
+            }
+        } else {
+            answer = AdmissionReview.response(uid: review.uid, allowed: true, message: nil)
+        }
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: answer)))
+    }
+
+    // MARK: Pages
+
+    /// A dashboard page (404 when `render` finds nothing to show), with a content security policy that allows
+    /// only the page's own style sheet and script: should ledger text ever escape its escaping, it cannot run.
+    private func page(_ request: Request, _ render: @escaping @Sendable (Dashboard) throws -> HTML?) async throws
+        -> Response
+    {
+        try await answer(read: request) {
+            let summarize = state.configuration.summarize
+            let html = try await state.readers.read { ledger in
+                try render(Dashboard(ledger: ledger, summarize: summarize))
+            }
+            guard let html else { throw APIError.notFound("the ledger has no such page: \(request.uri.path)") }
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-cache",
+                    .contentSecurityPolicy: DashboardStyle.contentSecurityPolicy, .xContentTypeOptions: "nosniff",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: html.markup)))
+        }
     }
 
     // MARK: Answers
@@ -301,6 +370,7 @@ struct Routes: Sendable {
 }
 
 extension HTTPField.Name {
+    static let xContentTypeOptions = Self("X-Content-Type-Options") ?? .contentType
     /// Set on a write's 200 answer: the envelope was already in the ledger.
     static let docketDuplicate = Self("Docket-Duplicate") ?? .contentLocation
 }

@@ -38,6 +38,9 @@ public struct DocketServer: Sendable {
         /// PEM certificate chain and private key: TLS terminated by the server itself.
         public var tlsCertificate: String?
         public var tlsKey: String?
+        /// Webhooks to notify of every entry (DESIGN §12), and the Kubernetes admission webhook's rules.
+        public var notifications: NotificationSettings?
+        public var admission: AdmissionSettings?
         /// The one-line description of an event that `log` and `history` carry (the CLI's renderer).
         public var summarize: @Sendable (LedgerEvent) -> String = { $0.kind.rawValue }
 
@@ -78,6 +81,9 @@ public struct DocketServer: Sendable {
         var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
             .init(service: app), .init(service: DrainOnShutdown(state: state)),
         ]
+        if let notifications = configuration.notifications {
+            services.append(.init(service: Notifier(state: state, settings: notifications)))
+        }
         if let watch = configuration.source.watchCheckpoints {
             services.append(.init(service: CheckpointWatcher(state: state, watch: watch)))
         }

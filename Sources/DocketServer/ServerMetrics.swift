@@ -40,6 +40,30 @@ final class ServerMetrics: Sendable {
                 "peer_checkpoints", "total", "Newer checkpoints committed by other servers sharing the store."))
     }
 
+    /// Counts a notification's delivery attempt by webhook and outcome (`delivered`, `refused`, `unreachable`).
+    func notification(_ webhook: String, _ outcome: String) {
+        registry.makeCounter(
+            descriptor: Self.name("notifications", "total", "Notification delivery attempts, by webhook and outcome."),
+            labels: [("webhook", webhook), ("outcome", outcome)]
+        ).increment()
+    }
+
+    /// How many entries a webhook has still to be sent.
+    func notificationBacklog(_ webhook: String, _ entries: Int) {
+        registry.makeGauge(
+            descriptor: Self.name("notification_backlog", "entries", "Entries not yet delivered, by webhook."),
+            labels: [("webhook", webhook)]
+        ).set(Int64(entries))
+    }
+
+    /// Counts an admission review by its answer (`allowed`, `denied`, `failed-open`, `failed-closed`).
+    func admission(_ decision: String) {
+        registry.makeCounter(
+            descriptor: Self.name("admission_reviews", "total", "Kubernetes admission reviews, by answer."),
+            labels: [("decision", decision)]
+        ).increment()
+    }
+
     /// Counts an answered error by its stable code.
     func refused(_ code: String) {
         registry.makeCounter(

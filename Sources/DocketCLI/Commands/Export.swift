@@ -16,9 +16,8 @@ extension Docket {
             guard !FileManager.default.fileExists(atPath: out) else {
                 throw CLIError.badInput("\(out) already exists; choose another path or remove it first")
             }
-            let header = try options.open(readOnly: true).exportBundle(to: out) {
-                Terminal.progress("exporting", $0, $1)
-            }
+            let header = try options.open(readOnly: true).exportBundle(
+                to: out, progress: Terminal.progress("exporting"))
             struct Output: Encodable {
                 var out: String
                 var size: Int

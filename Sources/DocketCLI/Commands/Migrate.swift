@@ -27,7 +27,11 @@ extension Docket {
                 throw ValidationError("--to \(to): give a postgres://USER@HOST[:PORT]/DATABASE address")
             }
             let source = try Ledger(path: from, readOnly: true)
-            let report = try source.migrate(to: try SharedStore.store(to).connection())
+            let copying = Terminal.progress("copying entries")
+            let proving = Terminal.progress("proving the copy")
+            let report = try source.migrate(to: try SharedStore.store(to).connection()) { step, done, total in
+                (step == "copying entries" ? copying : proving)(done, total)
+            }
             if json {
                 print(try Terminal.json(report))
             } else {

@@ -12,7 +12,7 @@ extension Docket {
             discussion: """
                 Writes: POST /api/v1/entries (one DSSE envelope); reads: /checkpoint, /tile/…, /api/v1/entries/N, \
                 /api/v1/proof/consistency, /api/v1/bundle, /api/v1/{status,gate,history,log,pending,ledger}; \
-                operations: /healthz, /readyz, /metrics. SIGTERM or SIGINT: new writes get 503, the queued batch \
+                operations: /healthz, /readyz, /metrics; the dashboard at /; POST /k8s/admission. SIGTERM or SIGINT: new writes get 503, the queued batch \
                 commits, then it exits 0. Every flag has an environment variable (DOCKET_LISTEN, DOCKET_BATCH_SIZE, …).
                 """)
 
@@ -79,6 +79,13 @@ extension Docket {
 
         @Option(name: .long, help: "PEM private key for --tls-cert ($DOCKET_TLS_KEY).")
         var tlsKey: String?
+
+        @Option(
+            name: .long,
+            help:
+                "A YAML or JSON file with webhooks to notify and the Kubernetes admission rules ($DOCKET_CONFIG; README: Notifications, Admission)."
+        )
+        var config: String?
 
         @Option(
             name: .long,
@@ -152,6 +159,15 @@ extension Docket {
                 }
             }
             configuration.summarize = { Render.event($0) }
+            if let file = setting(config, "DOCKET_CONFIG") {
+                let text = String(decoding: try readLimited(file, limit: 1 << 20), as: UTF8.self)
+                let settings = try ServerSettings(
+                    parsing: text, source: file,
+                    directory: URL(fileURLWithPath: file).deletingLastPathComponent().path, environment: env)
+                try settings.notifications?.prepareState()
+                configuration.notifications = settings.notifications
+                configuration.admission = settings.admission
+            }
             let levelText = setting(logLevel, "DOCKET_LOG_LEVEL") ?? "info"
             guard let level = Logger.Level(rawValue: levelText) else {
                 throw ValidationError(

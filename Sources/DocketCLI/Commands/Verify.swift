@@ -45,7 +45,7 @@ extension Docket {
             verifyOptions.sinceName = "--since checkpoint"
             verifyOptions.since = try since.map { String(decoding: try readLimited($0, limit: 1 << 16), as: UTF8.self) }
             verifyOptions.witnesses = try witness.map { try verifierKey($0) }
-            let progress: (Int, Int) -> Void = { Terminal.progress("verifying", $0, $1) }
+            let progress = Terminal.progress("verifying")
             let report: VerificationReport
             if let bundle {
                 report = try Verifier.verify(bundleAt: bundle, options: verifyOptions, progress: progress)

@@ -115,11 +115,39 @@ enum Terminal {
         return String(cString: raw)
     }
 
-    /// Progress on stderr, only on a terminal.
-    static func progress(_ label: String, _ done: Int, _ total: Int) {
-        guard stderrIsTTY, total > 0 else { return }
-        FileHandle.standardError.write(Data("\r\(label) \(done)/\(total) (\(done * 100 / total)%)".utf8))
-        if done >= total { FileHandle.standardError.write(Data("\n".utf8)) }
+    /// Progress on stderr, only on a terminal: a line redrawn at most every quarter second (and at the end)
+    /// with the count, the percentage and the rate, so a million-entry export or verify shows it is moving
+    /// without writing a million lines. Call the closure with (done, total).
+    static func progress(_ label: String) -> (Int, Int) -> Void {
+        guard stderrIsTTY else { return { _, _ in } }
+        let meter = ProgressMeter(label: label)
+        return { meter.update($0, $1) }
+    }
+}
+
+/// The state of one progress line (``Terminal/progress(_:)``).
+final class ProgressMeter {
+    let label: String
+    private let started = ContinuousClock.now
+    private var shown: ContinuousClock.Instant?
+    private var finished = false
+
+    init(label: String) { self.label = label }
+
+    func update(_ done: Int, _ total: Int) {
+        guard total > 0, !finished else { return }
+        let now = ContinuousClock.now
+        let last = done >= total
+        if !last, let shown, now - shown < .milliseconds(250) { return }
+        shown = now
+        let seconds = Double((now - started).components.attoseconds) / 1e18 + Double((now - started).components.seconds)
+        let rate = seconds > 0 ? Int(Double(done) / seconds) : 0
+        let line = "\r\(label) \(done)/\(total) (\(done * 100 / total)%, \(rate)/s)\u{1B}[K"
+        FileHandle.standardError.write(Data(line.utf8))
+        if last {
+            finished = true
+            FileHandle.standardError.write(Data("\n".utf8))
+        }
     }
 }
 

@@ -15,8 +15,10 @@ extension Ledger {
     /// Copies this ledger, every table row for row, into the empty store `destination` (its tables are created),
     /// in one transaction of the destination, and proves the copy before committing it: the Merkle root computed
     /// from the copied entries' bytes, and the root of the copied Merkle nodes, must both equal this ledger's
-    /// signed checkpoint. All or nothing.
-    public func migrate(to destination: any SQLConnection) throws -> MigrationReport {
+    /// signed checkpoint. All or nothing. `progress` hears of the entries copied and proved, with the total.
+    public func migrate(
+        to destination: any SQLConnection, progress: ((_ step: String, _ done: Int, _ total: Int) -> Void)? = nil
+    ) throws -> MigrationReport {
         try destination.execute(Schema.log + Schema.projections)
         let target = LogStore(db: destination)
         return try log.readSnapshot {
@@ -30,7 +32,9 @@ extension Ledger {
                 let tables =
                     ["meta", "entries", "merkle", "checkpoint", "cosigned"] + Schema.projectionTables.map(\.name)
                 for table in tables {
-                    rows[table] = try copy(table: table, to: destination)
+                    rows[table] = try copy(table: table, to: destination) { copied in
+                        if table == "entries" { progress?("copying entries", copied, checkpoint.size) }
+                    }
                 }
                 // The proof: the copy's entries hash to the signed root, and so do its Merkle nodes.
                 var frontier = MerkleFrontier()
@@ -43,6 +47,9 @@ extension Ledger {
                     }
                     _ = frontier.append(
                         leafHash: try Entry(bytes: row.blob(1) ?? Data(), source: "copied entry \(index)").leafHash)
+                    if frontier.size % 1024 == 0 || frontier.size == checkpoint.size {
+                        progress?("proving the copy", frontier.size, checkpoint.size)
+                    }
                 }
                 guard frontier.size == checkpoint.size, frontier.root == checkpoint.root else {
                     throw LedgerError.migrationMismatch(
@@ -59,7 +66,7 @@ extension Ledger {
     }
 
     /// Copies every row of `table`, 200 rows to a statement.
-    private func copy(table: String, to destination: any SQLConnection) throws -> Int {
+    private func copy(table: String, to destination: any SQLConnection, copiedSoFar: (Int) -> Void) throws -> Int {
         let cursor = try db.cursor("SELECT * FROM \(table)")
         defer { cursor.close() }
         var batch: [Row] = []
@@ -72,6 +79,7 @@ extension Ledger {
                 batch.flatMap(\.values))
             copied += batch.count
             batch.removeAll(keepingCapacity: true)
+            copiedSoFar(copied)
         }
         while let row = try cursor.step() {
             batch.append(row)

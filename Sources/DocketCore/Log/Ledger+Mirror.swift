@@ -34,6 +34,15 @@ extension Ledger {
     /// entries leading to the root of `checkpointNote`, which `logKey` must have signed. All or nothing.
     /// Entries already mirrored (another process got there first) are skipped.
     public func mirror(entries: [(index: Int, bytes: Data)], checkpointNote: String, logKey: NoteVerifierKey) throws {
+        var iterator = entries.makeIterator()
+        try mirror(checkpointNote: checkpointNote, logKey: logKey) { iterator.next() }
+    }
+
+    /// ``mirror(entries:checkpointNote:logKey:)`` with the entries read one at a time from `next` (a bundle file
+    /// of any size), all in one transaction.
+    public func mirror(
+        checkpointNote: String, logKey: NoteVerifierKey, entries next: () throws -> (index: Int, bytes: Data)?
+    ) throws {
         let (checkpoint, note) = try Checkpoint.verified(
             text: checkpointNote, logKey: logKey, source: "the server's checkpoint")
         let pipeline = AppendPipeline(
@@ -46,7 +55,8 @@ extension Ledger {
                 throw MirrorError.shrank(mirrored: frontier.size, served: checkpoint.size)
             }
             let known = try knownKeys().keys
-            for (index, bytes) in entries where index >= frontier.size {
+            while let (index, bytes) = try next() {
+                guard index >= frontier.size else { continue }
                 guard index == frontier.size else {
                     throw MirrorError.unexpectedEntry(expected: frontier.size, found: index)
                 }

@@ -1,21 +1,21 @@
 /// An image as a manifest writes it, `name[:tag][@sha256:hex]`, split into the parts `docket pin` needs: the
 /// name exactly as written (kept in the pinned text), its repository in normal form (looked up in the ledger),
 /// and the tag and digest it carries (dropped or replaced).
-struct ImageText: Equatable, Sendable {
+public struct ImageText: Equatable, Sendable {
     /// The whole text, as the scalar's value.
-    let text: String
+    public let text: String
     /// The name as written, without tag or digest: `nginx`, `Registry.Example:5000/app`.
-    let name: String
+    public let name: String
     /// The tag, without its colon.
-    let tag: String?
+    public let tag: String?
     /// The digest, `sha256:` and 64 hex digits.
-    let digest: String?
+    public let digest: String?
     /// The repository in normal form (``Repository/init(normalising:)``).
-    let repository: String
+    public let repository: String
 
     /// Nil for text that is not an image reference: empty, with spaces, template syntax (`${TAG}`, `{{ … }}`),
     /// a malformed tag, a digest other than sha256, or a name that is not a repository.
-    init?(_ text: String) {
+    public init?(_ text: String) {
         guard !text.isEmpty, text.utf8.allSatisfy(Self.isReferenceByte) else { return nil }
         let parts = text.split(separator: "@", maxSplits: 1, omittingEmptySubsequences: false)
         var name = String(parts[0])

@@ -43,6 +43,13 @@ extension Policy {
 
     /// Parses a YAML or JSON policy file's text. Errors name the file, the line and the field.
     public init(parsing text: String, source: String) throws {
+        let (document, lines) = try Self.document(parsing: text, source: source)
+        try self.init(document: document, source: source, lines: lines)
+    }
+
+    /// A YAML or JSON file's text as a JSON value, with the line of every field (`a.b[2].c`) so errors can point
+    /// at it: policies, and the server's configuration file. YAML aliases are refused.
+    public static func document(parsing text: String, source: String) throws -> (JSONValue, [String: Int]) {
         let node: Node?
         do {
             node = try Yams.compose(yaml: text)
@@ -54,7 +61,7 @@ extension Policy {
         guard let node else { throw PolicyError(source: source, path: "", line: nil, reason: "the file is empty") }
         var lines: [String: Int] = [:]
         let document = try Self.value(of: node, path: "", lines: &lines, source: source)
-        try self.init(document: document, source: source, lines: lines)
+        return (document, lines)
     }
 
     /// Builds and validates a policy from its JSON document (as recorded in a `policy` event).
@@ -111,7 +118,7 @@ extension Policy {
             return .object(object)
         case .alias:
             throw PolicyError(
-                source: source, path: path, line: node.mark?.line, reason: "YAML aliases are not supported in policies")
+                source: source, path: path, line: node.mark?.line, reason: "YAML aliases are not supported")
         }
     }
 }
