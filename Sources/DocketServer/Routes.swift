@@ -246,7 +246,8 @@ struct Routes: Sendable {
     /// settings decide: denied (fail closed, the default) or allowed with a warning (fail open).
     private func admission(_ request: Request) async throws -> Response {
         guard let settings = state.configuration.admission else {
-            throw APIError.notFound("this server has no admission rules; give `docket serve --config FILE` with an admission section")
+            throw APIError.notFound(
+                "this server has no admission rules; give `docket serve --config FILE` with an admission section")
         }
         let review = try AdmissionReview(parsing: try await collect(request, limit: AdmissionReview.bodyLimit))
         let answer: Data
@@ -272,7 +273,8 @@ struct Routes: Sendable {
                 answer =
                     settings.failOpen
                     ? AdmissionReview.response(
-                        uid: review.uid, allowed: true, message: nil, warnings: ["docket: \(why); allowed (failure: open)"])
+                        uid: review.uid, allowed: true, message: nil,
+                        warnings: ["docket: \(why); allowed (failure: open)"])
                     : AdmissionReview.response(
                         uid: review.uid, allowed: false, message: "docket: \(why); denied (failure: closed)")
             }

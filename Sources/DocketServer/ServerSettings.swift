@@ -52,10 +52,12 @@ public struct ServerSettings: Sendable {
             notifications = NotificationSettings(state: Self.resolve(state, in: directory), webhooks: webhooks)
         }
         if let value = top["admission"] {
-            let fields = try reader.object(value, "admission", allowed: ["namespaces", "failure", "unknown-repositories"])
+            let fields = try reader.object(
+                value, "admission", allowed: ["namespaces", "failure", "unknown-repositories"])
             var namespaces: [String: String] = [:]
             guard case .object(let map)? = fields["namespaces"], !map.isEmpty else {
-                throw reader.fail("admission.namespaces", "map each namespace to a ledger environment: {prod: production}")
+                throw reader.fail(
+                    "admission.namespaces", "map each namespace to a ledger environment: {prod: production}")
             }
             for (namespace, environment) in map {
                 guard case .string(let name) = environment, !name.isEmpty else {
@@ -141,9 +143,13 @@ private struct SettingsReader {
         let fields = try object(
             value, path, allowed: ["name", "url", "kinds", "secret-file", "secret-env", "start"])
         guard let name = try string(fields["name"], "\(path).name"),
-            name.utf8.allSatisfy({ $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
-                || (0x61...0x7A).contains($0) }), name.utf8.count <= 64
-        else { throw fail("\(path).name", "give a name of lower-case letters, digits, - and _ (it names its state file)") }
+            name.utf8.allSatisfy({
+                $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0)
+                    || (0x61...0x7A).contains($0)
+            }), name.utf8.count <= 64
+        else {
+            throw fail("\(path).name", "give a name of lower-case letters, digits, - and _ (it names its state file)")
+        }
         guard let text = try string(fields["url"], "\(path).url"), let url = URL(string: text),
             url.scheme == "http" || url.scheme == "https", url.host != nil
         else { throw fail("\(path).url", "give an http:// or https:// URL") }
@@ -162,7 +168,10 @@ private struct SettingsReader {
             }
         }
         let secret: Data
-        switch (try string(fields["secret-file"], "\(path).secret-file"), try string(fields["secret-env"], "\(path).secret-env")) {
+        switch (
+            try string(fields["secret-file"], "\(path).secret-file"),
+            try string(fields["secret-env"], "\(path).secret-env")
+        ) {
         case (let file?, nil):
             let resolved = ServerSettings.resolve(file, in: directory)
             guard let data = FileManager.default.contents(atPath: resolved) else {

@@ -18,7 +18,8 @@ struct Docket: ParsableCommand {
             Gate.self, Promote.self, Rollback.self, Pending.self, Status.self, History.self, Log.self, Replay.self,
             LedgerCommand.self,
             Verify.self, Export.self, CheckpointCommand.self, Prove.self, VerifyProof.self, Consistency.self,
-            Witness.self, Report.self, Serve.self, Notify.self, Migrate.self, Spool.self, Resolve.self, RegistryCommand.self, Pin.self,
+            Witness.self, Report.self, Serve.self, Notify.self, Migrate.self, Spool.self, Resolve.self,
+            RegistryCommand.self, Pin.self,
         ]
     )
 }

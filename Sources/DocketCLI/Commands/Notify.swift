@@ -12,7 +12,8 @@ extension Docket {
             static let configuration = CommandConfiguration(
                 abstract: "Send a signed dev.docket.test CloudEvent to URL, as the server signs every notification.",
                 discussion:
-                    "Exit 0 when the receiver answers 2xx, 1 when it answers anything else, 3 when it cannot be reached.")
+                    "Exit 0 when the receiver answers 2xx, 1 when it answers anything else, 3 when it cannot be reached."
+            )
 
             @Argument(help: "The receiver's http:// or https:// URL.")
             var url: String

@@ -108,6 +108,15 @@ extension Docket {
                 guard let value, range.contains(value) else { throw ValidationError("\(label): give \(what)") }
                 return value
             }
+            // The configuration file first: a typo in it is reported before the ledger is opened.
+            let settings = try setting(config, "DOCKET_CONFIG").map { file in
+                let text = String(decoding: try readLimited(file, limit: 1 << 20), as: UTF8.self)
+                let settings = try ServerSettings(
+                    parsing: text, source: file,
+                    directory: URL(fileURLWithPath: file).deletingLastPathComponent().path, environment: env)
+                try settings.notifications?.prepareState()
+                return settings
+            }
             let path = setting(ledger, "DOCKET_LEDGER") ?? "docket.db"
             guard !path.hasPrefix("http://"), !path.hasPrefix("https://") else {
                 throw ValidationError("--ledger \(path): serve a ledger file; a server cannot serve another server")
@@ -159,15 +168,8 @@ extension Docket {
                 }
             }
             configuration.summarize = { Render.event($0) }
-            if let file = setting(config, "DOCKET_CONFIG") {
-                let text = String(decoding: try readLimited(file, limit: 1 << 20), as: UTF8.self)
-                let settings = try ServerSettings(
-                    parsing: text, source: file,
-                    directory: URL(fileURLWithPath: file).deletingLastPathComponent().path, environment: env)
-                try settings.notifications?.prepareState()
-                configuration.notifications = settings.notifications
-                configuration.admission = settings.admission
-            }
+            configuration.notifications = settings?.notifications
+            configuration.admission = settings?.admission
             let levelText = setting(logLevel, "DOCKET_LOG_LEVEL") ?? "info"
             guard let level = Logger.Level(rawValue: levelText) else {
                 throw ValidationError(

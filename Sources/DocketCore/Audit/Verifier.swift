@@ -310,6 +310,7 @@ extension Verifier {
             }
         }
         replayer.replay(chunk)
+        progress?(position, header.size)
         try replayer.finish()
         var report = replayer.report
         if header.size != position {

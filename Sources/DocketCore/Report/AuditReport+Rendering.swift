@@ -24,7 +24,9 @@ extension AuditReport {
             """
         var history: [HTML] = []
         if let historyProblem {
-            history.append("<p class=\"fail\">The history is not shown: the bundle's entries do not replay (\(historyProblem)).</p>")
+            history.append(
+                "<p class=\"fail\">The history is not shown: the bundle's entries do not replay (\(historyProblem)).</p>"
+            )
         }
         for h in histories {
             let rows = h.steps.map { s -> HTML in
@@ -42,11 +44,16 @@ extension AuditReport {
                 m.kind == EventKind.promoted.rawValue
                 ? "Entry \(m.index): promoted \(m.repository)@<code>\(m.digest)</code> \(m.from ?? "?") → \(m.to)"
                 : "Entry \(m.index): rolled back \(m.to) of \(m.repository) to <code>\(m.digest)</code>"
-            var lines: [HTML] = ["<p>By \(m.identity) at \(m.time)\(m.tags.isEmpty ? "" : "; tags \(m.tags.joined(separator: ", "))")\(m.policyIndex.map { "; policy of entry \($0)" } ?? "; no policy")\(m.policyHash.map { " (sha256 \(String($0.prefix(16))))" } ?? "").</p>"]
-            if let replaced = m.replaced { lines.append("<p>Replaced <code>\(replaced)</code>. Reason: \(m.reason ?? "")</p>") }
+            var lines: [HTML] = [
+                "<p>By \(m.identity) at \(m.time)\(m.tags.isEmpty ? "" : "; tags \(m.tags.joined(separator: ", "))")\(m.policyIndex.map { "; policy of entry \($0)" } ?? "; no policy")\(m.policyHash.map { " (sha256 \(String($0.prefix(16))))" } ?? "").</p>"
+            ]
+            if let replaced = m.replaced {
+                lines.append("<p>Replaced <code>\(replaced)</code>. Reason: \(m.reason ?? "")</p>")
+            }
             if let glass = m.breakGlass {
                 lines.append(
-                    "<p class=\"glass\">BREAK-GLASS: \(glass) (overriding: \(m.overriding.joined(separator: ", ")))</p>")
+                    "<p class=\"glass\">BREAK-GLASS: \(glass) (overriding: \(m.overriding.joined(separator: ", ")))</p>"
+                )
             }
             if let verdict = m.verdict {
                 let rules = verdict.rules.map { r -> HTML in
@@ -91,7 +98,7 @@ extension AuditReport {
             }
             parts.append("<h2>Tag moves</h2><ul>\(items)</ul>")
         }
-        return parts.joined()
+        return HTML.joined(parts)
     }
 
     static let css = HTML(
@@ -121,7 +128,9 @@ extension AuditReport {
         } else {
             out.append("**Verification FAILED**: \(v.problems.count) problem(s).")
             out.append("")
-            for p in v.problems { out.append("- [\(md(p.kind))] \(p.index.map { "entry \($0): " } ?? "")\(md(p.message))") }
+            for p in v.problems {
+                out.append("- [\(md(p.kind))] \(p.index.map { "entry \($0): " } ?? "")\(md(p.message))")
+            }
         }
         out += [
             "", "| | |", "|---|---|", "| Bundle | \(md(bundle)) |", "| Entries | \(v.entries) |",
@@ -130,7 +139,9 @@ extension AuditReport {
             "| Promotions re-evaluated | \(v.promotionsChecked) |", "| Report written | \(generatedAt) |", "",
             "## Environments", "",
         ]
-        if let historyProblem { out += ["The history is not shown: the bundle's entries do not replay (\(md(historyProblem))).", ""] }
+        if let historyProblem {
+            out += ["The history is not shown: the bundle's entries do not replay (\(md(historyProblem))).", ""]
+        }
         for h in histories {
             out += ["### \(md(h.environment)) · \(md(h.repository))", ""]
             if h.steps.isEmpty {
@@ -151,10 +162,13 @@ extension AuditReport {
                     : "### Entry \(m.index): rolled back \(md(m.to)) of \(md(m.repository)) to \(code(m.digest))")
             out.append("")
             out.append(
-                "By \(md(m.identity)) at \(m.time)\(m.tags.isEmpty ? "" : "; tags \(md(m.tags.joined(separator: ", ")))")\(m.policyIndex.map { "; policy of entry \($0)" } ?? "; no policy").")
+                "By \(md(m.identity)) at \(m.time)\(m.tags.isEmpty ? "" : "; tags \(md(m.tags.joined(separator: ", ")))")\(m.policyIndex.map { "; policy of entry \($0)" } ?? "; no policy")."
+            )
             if let replaced = m.replaced { out += ["", "Replaced \(code(replaced)). Reason: \(md(m.reason ?? ""))"] }
             if let glass = m.breakGlass {
-                out += ["", "> **BREAK-GLASS**: \(md(glass)) (overriding: \(md(m.overriding.joined(separator: ", "))))"]
+                out += [
+                    "", "> **BREAK-GLASS**: \(md(glass)) (overriding: \(md(m.overriding.joined(separator: ", "))))",
+                ]
             }
             if let verdict = m.verdict {
                 out += [
@@ -162,7 +176,9 @@ extension AuditReport {
                     "| | rule | evidence |", "|---|---|---|",
                 ]
                 for r in verdict.rules {
-                    out.append("| \(r.passed ? "✓" : "✗") | \(md(r.name.map { "\(r.rule):\($0)" } ?? r.rule)) | \(md(r.reason)) |")
+                    out.append(
+                        "| \(r.passed ? "✓" : "✗") | \(md(r.name.map { "\(r.rule):\($0)" } ?? r.rule)) | \(md(r.reason)) |"
+                    )
                 }
             }
             out.append("")

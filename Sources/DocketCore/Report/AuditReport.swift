@@ -58,7 +58,9 @@ public struct AuditReport: Sendable {
         var report = AuditReport(bundle: path, generatedAt: options.now.rfc3339, verification: verification)
         let file = scratch + "/report-\(UUID().uuidString).db"
         defer {
-            for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: file + suffix) }
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                try? FileManager.default.removeItem(atPath: file + suffix)
+            }
         }
         do {
             let ledger = try replay(bundleAt: path, into: file, logKey: options.pinnedLogKey)
@@ -74,7 +76,9 @@ public struct AuditReport: Sendable {
         -> Ledger
     {
         var reader = try LineReader(path: path)
-        guard let first = try reader.header() else { throw EntryError.malformed(source: path, reason: "the bundle is empty") }
+        guard let first = try reader.header() else {
+            throw EntryError.malformed(source: path, reason: "the bundle is empty")
+        }
         let header = try JSONDecoder().decode(BundleHeader.self, from: first.line)
         let ledger = try Ledger.createMirror(path: file, origin: header.origin)
         var index = 0
@@ -129,14 +133,16 @@ public struct AuditReport: Sendable {
                 index: event.index, time: event.time.rfc3339, kind: event.kind.rawValue, repository: event.repository,
                 digest: digest.description, from: p.from, to: p.to, identity: event.signer.identity,
                 tags: p.tags ?? [], breakGlass: p.breakGlass?.reason, overriding: p.breakGlass?.failedRules ?? [],
-                reason: nil, replaced: nil, verdict: verdict, policyIndex: policy?.index, policyHash: policy?.policy.documentHash)
+                reason: nil, replaced: nil, verdict: verdict, policyIndex: policy?.index,
+                policyHash: policy?.policy.documentHash)
         case .rolledBack(let r):
             let policy = try ledger.policy(before: event.index)
             return Move(
                 index: event.index, time: event.time.rfc3339, kind: event.kind.rawValue, repository: event.repository,
                 digest: digest.description, from: nil, to: r.environment, identity: event.signer.identity, tags: [],
                 breakGlass: r.breakGlass?.reason, overriding: r.breakGlass == nil ? [] : ["incidents"],
-                reason: r.reason, replaced: r.from, verdict: nil, policyIndex: policy?.index, policyHash: policy?.policy.documentHash)
+                reason: r.reason, replaced: r.from, verdict: nil, policyIndex: policy?.index,
+                policyHash: policy?.policy.documentHash)
         default:
             return nil
         }

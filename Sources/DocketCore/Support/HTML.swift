@@ -46,6 +46,9 @@ public struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation, Custo
 
     public static func + (a: HTML, b: HTML) -> HTML { HTML(trusted: a.markup + b.markup) }
 
+    /// The parts one after the other.
+    public static func joined(_ parts: [HTML]) -> HTML { HTML(trusted: parts.map(\.markup).joined()) }
+
     /// `&`, `<`, `>`, `"` and `'` as entities; control characters, bidirectional formatting characters and
     /// noncharacters as visible `\u{…}` (as the terminal shows them), so ledger text can neither open markup
     /// nor reorder what a reader sees.
@@ -79,19 +82,9 @@ public struct HTML: Sendable, Equatable, ExpressibleByStringInterpolation, Custo
                 UInt8(ascii: "~"), UInt8(ascii: ":"):
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                out += "%" + (byte < 16 ? "0" : "") + String(byte, radix: 16, uppercase: true)
             }
         }
         return out
-    }
-}
-
-extension Sequence where Element == HTML {
-    public func joined() -> HTML { HTML(trusted: map(\.markup).joined()) }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

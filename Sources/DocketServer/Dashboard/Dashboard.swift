@@ -17,7 +17,8 @@ struct Dashboard {
         let policy = try ledger.policy()?.policy
         var cells: [String: [String: ServiceStatus]] = [:]
         for service in status.services { cells[service.repository, default: [:]][service.environment] = service }
-        let header: HTML = "<tr><th scope=\"col\">service</th>\(status.environments.map { environment -> HTML in "<th scope=\"col\"><a href=\"/env/\(path: environment)\">\(environment)</a></th>" })</tr>"
+        let header: HTML =
+            "<tr><th scope=\"col\">service</th>\(status.environments.map { environment -> HTML in "<th scope=\"col\"><a href=\"/env/\(path: environment)\">\(environment)</a></th>" })</tr>"
         var rows: [HTML] = []
         for repository in status.repositories {
             let pipeline = (try? Repository(normalized: repository)).flatMap { policy?.pipeline(for: $0) }
@@ -64,7 +65,9 @@ struct Dashboard {
                 "<a class=\"digest\" href=\"/digest/\(path: current.digest.description)\" title=\"\(current.digest.description)\">\(current.digest.short)</a>"
             )
             if !cell.tags.isEmpty {
-                parts.append("<span class=\"tags\">\(cell.tags.map { tag -> HTML in "<span class=\"tag\">\(tag)</span>" })</span>")
+                parts.append(
+                    "<span class=\"tags\">\(cell.tags.map { tag -> HTML in "<span class=\"tag\">\(tag)</span>" })</span>"
+                )
             }
             parts.append(
                 "<span class=\"since\">since <time>\(current.time.rfc3339)</time> (\(current.kind.rawValue), entry \(current.index))</span>"
@@ -94,7 +97,7 @@ struct Dashboard {
         -> HTML
     {
         var parts: [HTML] = []
-        let state = verdict.eligible ? "eligible" : "blocked"
+        let state = verdict.eligible ? "ready" : "waiting"
         parts.append(
             "<span class=\"candidate\">next: <a href=\"/digest/\(path: candidate.digest.description)\">\(candidate.digest.short)</a> from \(candidate.environment)</span>"
         )
@@ -119,7 +122,8 @@ struct Dashboard {
     private func pendingSection() throws -> HTML {
         let pending = try ledger.pending()
         guard !pending.isEmpty else {
-            return "<section id=\"pending\"><h2>Pending approvals</h2><p class=\"empty\">Nothing waits for approval.</p></section>"
+            return
+                "<section id=\"pending\"><h2>Pending approvals</h2><p class=\"empty\">Nothing waits for approval.</p></section>"
         }
         let items = pending.map { p -> HTML in
             let needs = p.verdict.rules.filter { !$0.passed }.map { rule -> HTML in "<li>\(rule.reason)</li>" }
@@ -131,7 +135,8 @@ struct Dashboard {
 
     private func incidentSection(_ incidents: [OpenIncident]) -> HTML {
         guard !incidents.isEmpty else {
-            return "<section id=\"incidents\"><h2>Open incidents</h2><p class=\"empty\">No open incidents.</p></section>"
+            return
+                "<section id=\"incidents\"><h2>Open incidents</h2><p class=\"empty\">No open incidents.</p></section>"
         }
         let items = incidents.map { i -> HTML in
             "<li><span class=\"incident\">\(i.incident)</span> in \(i.environment) against <a href=\"/digest/\(path: i.digest)\">\(Digest.shortened(i.digest))</a> (entry \(i.index))</li>"
@@ -211,8 +216,10 @@ struct Dashboard {
                 </section>
                 """)
         }
-        if sections.isEmpty { sections.append("<p class=\"empty\">Nothing has been current in \(environment) yet.</p>") }
-        return page(title: "Environment \(environment)", size: status.size, body: sections.joined())
+        if sections.isEmpty {
+            sections.append("<p class=\"empty\">Nothing has been current in \(environment) yet.</p>")
+        }
+        return page(title: "Environment \(environment)", size: status.size, body: HTML.joined(sections))
     }
 
     /// `/service/R`: one repository's row of the grid.

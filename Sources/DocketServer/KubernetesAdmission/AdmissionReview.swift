@@ -41,7 +41,9 @@ struct AdmissionReview {
         namespace = request["namespace"] as? String
         operation = request["operation"] as? String ?? ""
         kind = (request["kind"] as? [String: Any])?["kind"] as? String ?? ""
-        name = request["name"] as? String ?? ((request["object"] as? [String: Any])?["metadata"] as? [String: Any])?["name"] as? String ?? ""
+        name =
+            request["name"] as? String ?? ((request["object"] as? [String: Any])?["metadata"] as? [String: Any])?[
+                "name"] as? String ?? ""
         var images: [Image] = []
         if let object = request["object"] { Self.collect(object, path: "", into: &images) }
         self.images = images
@@ -87,7 +89,9 @@ struct AdmissionReview {
             }
             guard known.contains(parsed.repository) else {
                 if !allowUnknownRepositories {
-                    reasons.append("\(label): the ledger has never seen \(parsed.repository); only promoted images run in \(environment)")
+                    reasons.append(
+                        "\(label): the ledger has never seen \(parsed.repository); only promoted images run in \(environment)"
+                    )
                 }
                 continue
             }
@@ -98,7 +102,8 @@ struct AdmissionReview {
             let expected = "\(parsed.repository)@\(current.digest.description)"
             let source = "\(current.kind.rawValue) at entry \(current.index)"
             guard let digest = parsed.digest else {
-                reasons.append("\(label): not pinned to a digest; the ledger says \(environment) runs \(expected) (\(source))")
+                reasons.append(
+                    "\(label): not pinned to a digest; the ledger says \(environment) runs \(expected) (\(source))")
                 continue
             }
             if digest != current.digest.description {
@@ -118,7 +123,9 @@ struct AdmissionReview {
                 allowed ? ["code": 200, "message": message] : ["code": 403, "reason": "Forbidden", "message": message]
         }
         if !warnings.isEmpty { response["warnings"] = warnings }
-        let review: [String: Any] = ["apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response]
+        let review: [String: Any] = [
+            "apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response,
+        ]
         return (try? JSONSerialization.data(withJSONObject: review, options: [.sortedKeys])) ?? Data()
     }
 }

@@ -18,7 +18,6 @@ struct Notifier: Service {
     var poll: Duration = .milliseconds(200)
     var maximumBackoff: Duration = .seconds(300)
 
-
     func run() async throws {
         let sender = NotificationSender()
         let origin = try await state.readers.read { $0.origin }
@@ -83,11 +82,13 @@ struct Notifier: Service {
                 case .refused(let status):
                     state.metrics.notification(webhook.name, "refused")
                     logger.notice(
-                        "webhook refused", metadata: ["webhook": "\(webhook.name)", "status": "\(status)", "index": "\(index)"])
+                        "webhook refused",
+                        metadata: ["webhook": "\(webhook.name)", "status": "\(status)", "index": "\(index)"])
                 case .unreachable(let why):
                     state.metrics.notification(webhook.name, "unreachable")
                     logger.notice(
-                        "webhook unreachable", metadata: ["webhook": "\(webhook.name)", "error": "\(why)", "index": "\(index)"])
+                        "webhook unreachable",
+                        metadata: ["webhook": "\(webhook.name)", "error": "\(why)", "index": "\(index)"])
                 }
                 guard outcome.delivered else {
                     failures += 1
@@ -100,7 +101,8 @@ struct Notifier: Service {
             do {
                 try position.save(next)
             } catch {
-                logger.error("notification position not saved", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
+                logger.error(
+                    "notification position not saved", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
             }
         }
     }

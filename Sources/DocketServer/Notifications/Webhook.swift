@@ -106,7 +106,9 @@ public final class NotificationSender: Sendable {
 
     public func shutdown() async { try? await client.shutdown() }
 
-    public func send(_ notification: Notification, to webhook: Webhook, now: Int64 = Int64(Date().timeIntervalSince1970))
+    public func send(
+        _ notification: Notification, to webhook: Webhook, now: Int64 = Int64(Date().timeIntervalSince1970)
+    )
         async -> Outcome
     {
         var request = HTTPClientRequest(url: webhook.url.absoluteString)
