@@ -31,7 +31,7 @@ public struct ServerSettings: Sendable {
     /// Reads the file's text; relative paths in it are taken from `directory` (the file's folder), secrets from
     /// `environment`.
     public init(parsing text: String, source: String, directory: String, environment: [String: String]) throws {
-        let (document, lines) = try Policy.document(parsing: text, source: source)
+        let (document, lines) = try YAMLDocument.parse(text, source: source)
         let reader = SettingsReader(source: source, lines: lines)
         let top = try reader.object(document, "", allowed: ["notifications", "admission"])
         if let value = top["notifications"] {
@@ -108,22 +108,9 @@ public struct AdmissionSettings: Sendable {
 }
 
 /// Reads fields of the settings document, failing with the file, line and field.
-private struct SettingsReader {
+private struct SettingsReader: DocumentReader {
     let source: String
     let lines: [String: Int]
-
-    func fail(_ path: String, _ reason: String) -> PolicyError {
-        PolicyError(source: source, path: path, line: lines[path], reason: reason)
-    }
-
-    func object(_ value: JSONValue, _ path: String, allowed: [String]) throws -> [String: JSONValue] {
-        guard case .object(let fields) = value else { throw fail(path, "expected a mapping of fields") }
-        for key in fields.keys.sorted() where !allowed.contains(key) {
-            let child = path.isEmpty ? key : "\(path).\(key)"
-            throw fail(child, "unknown field; the fields here are \(allowed.joined(separator: ", "))")
-        }
-        return fields
-    }
 
     func string(_ value: JSONValue?, _ path: String) throws -> String? {
         guard let value else { return nil }

@@ -7,7 +7,8 @@ unprivileged user, 127.0.0.1 at a free port) and stopped at the end.
   2  three servers, 64 clients: one gapless log, every receipt's proof verifies against the signed checkpoint,
                  each server serves the newest checkpoint, the bundle verifies with both verifiers
   3  SIGKILL     one of two servers killed mid-load: every acknowledged envelope is in the log exactly once
-  4  outage      the database stopped: 503 store-unavailable, and appends again once it is back
+  4  outage      the database stopped: 503 store-unavailable, and appends again once it is back; the admission
+                 webhook denies (failure: closed) or allows with a warning (failure: open) while it is down
   5  gates       promotions racing a deploy on other servers: each promotion landed exactly when it was
                  eligible at its place in the log, and verify (which replays every gate) is clean
 """
@@ -22,6 +23,7 @@ import pytest
 from . import helpers
 from . import server_support as ss
 from .postgres_support import Postgres
+from .test_seeing import pod, review, write_config
 from .test_server import Outbox, built_envelope, local_size, post_until_gone, serve, verify_clean  # noqa: F401
 
 SERVE = ("--key-rate", "0", "--address-rate", "0")
@@ -234,6 +236,47 @@ def test_a_server_that_loses_the_database_answers_503_and_recovers(docket, share
     assert reply.status == 201, reply
     assert srv.get("/checkpoint").status == 200
     verify_clean(docket, url)
+
+
+def test_admission_fails_closed_or_open_as_configured_while_the_database_is_down(docket, shared, serve, pg, workspace):
+    ledger, url = shared("pg-admission")
+    image = "registry.example/app@sha256:" + ss.hex_digest("admission-built")
+    servers = {}
+    for failure in ("closed", "open"):
+        config = write_config(workspace / ("pg-admission-" + failure),
+                              "admission:\n  namespaces: {prod: production}\n  failure: %s\n" % failure)
+        servers[failure] = serve(url, "--log-key", "%s.logkey" % ledger.path, "--config", config, *SERVE)
+    _, body = built_envelope(ledger, "admission-built")
+    assert servers["closed"].post(body).status == 201
+
+    def ask(srv):
+        body = review(pod(image), "prod", "Pod")
+        reply = ss.request(srv.url, "POST", "/k8s/admission", json.dumps(body).encode(),
+                           {"Content-Type": "application/json"}, timeout=30)
+        assert reply.status == 200, (reply.status, reply.body[:500])
+        return reply.json()["response"]
+
+    # With the database up, both answer from the ledger: built, never deployed to production.
+    for srv in servers.values():
+        answer = ask(srv)
+        assert answer["allowed"] is False and "nothing current" in answer["status"]["message"], answer
+    pg.stop("fast")
+    try:
+        closed, opened = ask(servers["closed"]), ask(servers["open"])
+    finally:
+        pg.start()
+    assert closed["allowed"] is False, closed
+    assert "could not be read" in closed["status"]["message"] and "failure: closed" in closed["status"]["message"]
+    assert opened["allowed"] is True and "status" not in opened, opened
+    assert any("could not be read" in w and "failure: open" in w for w in opened["warnings"]), opened
+    for failure, srv in servers.items():
+        metrics = srv.get("/metrics").text
+        assert 'decision="failed-%s"' % failure in metrics, metrics
+    # Back up: the ledger answers again.
+    deadline = time.monotonic() + 30
+    while "could not be read" in json.dumps(answer := ask(servers["open"])) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert answer["allowed"] is False and "nothing current" in answer["status"]["message"], answer
 
 
 # ------------------------------------------------------------------------------------------------ 5 gates
