@@ -25,6 +25,18 @@ struct HelpTests {
         }
     }
 
+    /// Without a `commandName`, ArgumentParser derives each name from `String(describing:)` of the type, which
+    /// costs the runtime a scan of every protocol conformance in the binary per command, on every start: about
+    /// three quarters of `docket status` before names were given (README: Performance).
+    @Test("Every command gives its name, so start-up never derives one from its type")
+    func namesGiven() {
+        func unnamed(_ command: ParsableCommand.Type) -> [String] {
+            (command.configuration.commandName == nil ? ["\(command)"] : [])
+                + command.configuration.subcommands.flatMap(unnamed)
+        }
+        #expect(unnamed(Docket.self).isEmpty)
+    }
+
     @Test("A bare `docket` prints the overview and the command list")
     func bare() throws {
         let r = try CLI().run([])

@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Approve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "approve",
             abstract: "Approve a digest for an environment with your own key.",
             discussion: """
                 With --out the signed approval is written to a file, to be appended with `docket submit FILE`. \

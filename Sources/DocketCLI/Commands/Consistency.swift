@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Consistency: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "consistency",
             abstract: "Print an RFC 9162 consistency proof from a saved checkpoint to the latest one.")
 
         @OptionGroup var options: LedgerOptions

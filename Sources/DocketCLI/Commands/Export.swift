@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "export",
             abstract: "Write the bundle: a header line, then every entry's bytes, one per line (JSON Lines).")
 
         @OptionGroup var options: LedgerOptions

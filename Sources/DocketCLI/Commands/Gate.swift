@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Gate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "gate",
             abstract: "Say whether a digest may be promoted to an environment, rule by rule.",
             discussion: """
                 Without --env, answers for every gated environment of the digest's pipeline. Exit 0 when eligible \

@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "history",
             abstract: "Tell a digest's whole story in order, or the digests a tag has named.",
             discussion: "REPOSITORY:TAG lists the digests the ledger recorded for that tag, oldest first.")
 

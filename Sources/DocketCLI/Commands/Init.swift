@@ -4,6 +4,7 @@ import DocketCore
 extension Docket {
     struct Init: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "init",
             abstract: "Create a ledger: the SQLite file, its log key, and the genesis entry enrolling the first admin.")
 
         @OptionGroup var options: LedgerOptions

@@ -9,6 +9,7 @@ extension Docket {
 
         struct Describe: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "describe",
                 abstract: "Print the ledger's origin, ID and log verifier key: what offline signers and auditors need.",
                 discussion:
                     "--out FILE writes the description as JSON; an approver on another machine signs for it with `docket approve … --out APPROVAL --ledger-id FILE`."

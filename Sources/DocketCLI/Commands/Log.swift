@@ -4,7 +4,7 @@ import Foundation
 
 extension Docket {
     struct Log: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List entries in order.")
+        static let configuration = CommandConfiguration(commandName: "log", abstract: "List entries in order.")
 
         @OptionGroup var options: LedgerOptions
 

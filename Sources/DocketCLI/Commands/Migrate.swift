@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Migrate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "migrate",
             abstract:
                 "Copy a ledger file into an empty PostgreSQL database and prove the copy (README: Several servers).",
             discussion: """

@@ -6,10 +6,12 @@ import Foundation
 extension Docket {
     struct Notify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "notify",
             abstract: "Check a webhook receiver (README: Notifications).", subcommands: [Test.self])
 
         struct Test: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "test",
                 abstract: "Send a signed dev.docket.test CloudEvent to URL, as the server signs every notification.",
                 discussion:
                     "Exit 0 when the receiver answers 2xx, 1 when it answers anything else, 3 when it cannot be reached."

@@ -4,6 +4,7 @@ import DocketCore
 extension Docket {
     struct Pending: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pending",
             abstract: "What waits for approval, and what each gate still needs.",
             discussion: """
                 A digest waits for approval in an environment when it is current in the environment's `from`, \

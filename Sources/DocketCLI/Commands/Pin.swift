@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Pin: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "pin",
             abstract: "Point every image in Kubernetes manifests at its repository's current digest in an environment.",
             discussion: """
                 Rewrites `image` in containers, initContainers and ephemeralContainers at any depth, \

@@ -6,6 +6,7 @@ import Foundation
 extension Docket {
     struct Promote: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "promote",
             abstract: "Promote a digest to an environment if its gate passes (checked inside the append transaction).",
             discussion:
                 "Exit 1 with the verdict when the gate does not pass; nothing is appended. --break-glass appends anyway when the policy allows it, recording the reason and the failed rules (only the rules the policy's breakGlass.allow names can be overridden, and breakGlass.approvals other people must have approved the break-glass with `docket approve DIGEST --env E --break-glass`)."

@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Prove: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "prove",
             abstract: "Print C2SP tlog-proof@v1 inclusion proofs for an entry index, or for every entry about a digest."
         )
 

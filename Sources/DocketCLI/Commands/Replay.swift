@@ -4,6 +4,7 @@ import DocketCore
 extension Docket {
     struct Replay: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "replay",
             abstract: "Show the status as it was at an entry index or a time.")
 
         @OptionGroup var options: LedgerOptions

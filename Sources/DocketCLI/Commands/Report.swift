@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "report",
             abstract: "Write an auditor's report of a bundle: HTML (self-contained, prints well) or Markdown.",
             discussion: """
                 Verifies the bundle first and says whether it passed; then each environment's history per service \

@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Rollback: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "rollback",
             abstract: "Restore a service's previous digest in an environment (or a named one that ran there before).",
             discussion: """
                 Needs a reason, no approvals. In drift (the environment was seen running a digest it was never \

@@ -8,6 +8,7 @@ import Logging
 extension Docket {
     struct Serve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "serve",
             abstract: "Serve a ledger over HTTP(S) to CI runners, approvers and auditors (README: Running a server).",
             discussion: """
                 Writes: POST /api/v1/entries (one DSSE envelope); reads: /checkpoint, /tile/…, /api/v1/entries/N, \

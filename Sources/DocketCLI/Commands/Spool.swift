@@ -6,6 +6,7 @@ import Foundation
 extension Docket {
     struct Spool: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "spool",
             abstract: "Send envelopes that `submit --spool DIR` queued while the server was unreachable.",
             subcommands: [Flush.self])
 
@@ -28,6 +29,7 @@ extension Docket {
 
         struct Flush: ParsableCommand {
             static let configuration = CommandConfiguration(
+                commandName: "flush",
                 abstract: "Submit every queued envelope in order; each one the server acknowledged is removed.",
                 discussion: """
                     An envelope the server refuses is moved to DIR/refused/ and reported (exit 1 at the end); if the \

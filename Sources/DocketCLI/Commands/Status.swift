@@ -4,6 +4,7 @@ import DocketCore
 extension Docket {
     struct Status: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "status",
             abstract: "Show what runs where: a services × environments table, drift, open incidents and freezes.",
             discussion:
                 "With --repo, one service in detail: each environment's digest, since when, who put it there, tags, rollback target, drift and rollback plan."

@@ -6,6 +6,7 @@ import Foundation
 extension Docket {
     struct Submit: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "submit",
             abstract: "Append envelopes signed elsewhere (files written with --out, or - for standard input).",
             discussion: "Several files are appended in one transaction with one checkpoint: all or none.")
 

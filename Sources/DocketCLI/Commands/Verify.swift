@@ -5,6 +5,7 @@ import Foundation
 extension Docket {
     struct Verify: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "verify",
             abstract:
                 "Re-check the whole history: entries, signatures, roles, Merkle root, checkpoint, projections, promotions.",
             discussion:

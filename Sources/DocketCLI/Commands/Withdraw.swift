@@ -4,6 +4,7 @@ import DocketCore
 extension Docket {
     struct Withdraw: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "withdraw",
             abstract: "Withdraw your approval of a digest for an environment.")
 
         @OptionGroup var common: RecordOptions

@@ -5,6 +5,7 @@ import Foundation
 extension Docket.Key {
     struct Enroll: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "enroll",
             abstract: "Enrol a public key with roles and teams (signed by an admin).")
 
         @OptionGroup var options: LedgerOptions

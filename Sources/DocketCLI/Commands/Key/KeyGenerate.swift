@@ -5,6 +5,7 @@ import Foundation
 extension Docket.Key {
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "generate",
             abstract: "Write a new Ed25519 key pair: FILE (secret, mode 0600) and FILE.pub.")
 
         @Option(name: .long, help: "Who the key belongs to (for example alice@example.com).")

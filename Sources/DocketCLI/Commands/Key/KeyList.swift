@@ -5,6 +5,7 @@ import Foundation
 extension Docket.Key {
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List enrolled keys with their roles, teams and state.")
 
         @OptionGroup var options: LedgerOptions

@@ -4,7 +4,8 @@ import Foundation
 
 extension Docket.Key {
     struct Revoke: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke an identity's key (signed by an admin).")
+        static let configuration = CommandConfiguration(
+            commandName: "revoke", abstract: "Revoke an identity's key (signed by an admin).")
 
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions

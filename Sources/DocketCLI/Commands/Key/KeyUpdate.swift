@@ -5,6 +5,7 @@ import Foundation
 extension Docket.Key {
     struct Update: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "update",
             abstract: "Change an enrolled key's roles or teams (signed by an admin).",
             discussion:
                 "Roles and teams not given stay as they are. Approvals already given keep the roles and teams their key held when they were appended."

@@ -5,6 +5,7 @@ import Foundation
 extension Docket.PolicyCommand {
     struct Set: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Validate a YAML or JSON policy and record it (signed by an admin).",
             discussion: """
                 Refused (exit 2, nothing recorded): anything the schema does not allow, duplicate checks, a rule \

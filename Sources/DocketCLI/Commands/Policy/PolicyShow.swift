@@ -4,7 +4,7 @@ import Foundation
 
 extension Docket.PolicyCommand {
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print the policy in force.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Print the policy in force.")
 
         @OptionGroup var options: LedgerOptions
 

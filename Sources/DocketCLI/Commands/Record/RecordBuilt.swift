@@ -4,7 +4,8 @@ import DocketRegistry
 
 extension Docket.Record {
     struct Built: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Record that CI built an image (provenance).")
+        static let configuration = CommandConfiguration(
+            commandName: "built", abstract: "Record that CI built an image (provenance).")
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "A tag applied to the image (repeatable).") var tag: [String] = []
         @Option(name: .long, help: "Source repository URL.") var sourceRepo: String?

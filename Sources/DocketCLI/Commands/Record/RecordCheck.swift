@@ -4,6 +4,7 @@ import DocketCore
 extension Docket.Record {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract: "Record the result of a check (scan, test, benchmark).")
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The check's name (as in the policy's checks).") var check: String

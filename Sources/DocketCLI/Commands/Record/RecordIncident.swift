@@ -3,7 +3,8 @@ import DocketCore
 
 extension Docket.Record {
     struct Incident: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Open or resolve an incident against an image.")
+        static let configuration = CommandConfiguration(
+            commandName: "incident", abstract: "Open or resolve an incident against an image.")
         @OptionGroup var common: RecordOptions
         @Option(name: .long, help: "The environment.") var env: String
         @Option(name: .long, help: "The incident's id.") var id: String

@@ -13,6 +13,7 @@ extension Docket {
 extension Docket.RegistryCommand {
     struct Check: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "check",
             abstract:
                 "Report every environment tag in the registry that points elsewhere than the ledger's current digest.",
             discussion:
@@ -132,6 +133,7 @@ extension Docket.RegistryCommand {
 
     struct Copy: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "copy",
             abstract:
                 "Copy an image by digest to another repository (blobs mounted, else uploaded; children before the index).",
             discussion:

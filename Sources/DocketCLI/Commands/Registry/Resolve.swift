@@ -5,6 +5,7 @@ import DocketRegistry
 extension Docket {
     struct Resolve: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "resolve",
             abstract: "Ask the registry which digest a tag names (the bytes served are hashed; no header is trusted).",
             discussion:
                 "Credentials come from the Docker config.json ($DOCKER_CONFIG, ~/.docker, or $REGISTRY_AUTH_FILE). Plain HTTP only for a registry on this machine or one named in $DOCKET_INSECURE_REGISTRIES. Exit 2 for a name the registry does not have, 3 when it cannot be reached or serves bytes that do not match."

@@ -5,6 +5,7 @@ import Foundation
 extension Docket.Witness {
     struct Cosign: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "cosign",
             abstract:
                 "Cosign the ledger's latest checkpoint (C2SP cosignature/v1) after checking consistency with your last one.",
             discussion:
