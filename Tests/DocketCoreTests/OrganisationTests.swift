@@ -108,6 +108,29 @@ struct OrganisationTests {
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
     }
 
+    @Test("The one-pass normal-form check agrees with normalising, over generated names")
+    func normalFormCheck() throws {
+        let pieces = [
+            "", "a", "App", "docker.io", "index.docker.io", "registry-1.docker.io", "localhost", "LocalHost",
+            "registry.example", "Registry.Example", "host:5000", "host:", "h:123456", "h:1:2", ":80", "library", "9",
+            "a--b", "a__b", "a___b", "a.", "-a", "x_y", "a._b", "a.b.c", "a-_b", "a_-b", "é",
+            String(repeating: "z", count: 250),
+        ]
+        var names: [String] = []
+        for a in pieces {
+            names.append(a)
+            for b in pieces {
+                names.append(a + "/" + b)
+                for c in ["app", "", "Team", "t.e-a_m", "a__", "a..b", "a---b"] { names.append(a + "/" + b + "/" + c) }
+            }
+        }
+        for name in names {
+            let normal = (try? Repository(normalising: name))?.name == name
+            #expect(Repository.isNormal(name) == normal, "\(name)")
+            #expect(((try? Repository(normalized: name)) != nil) == normal, "\(name)")
+        }
+    }
+
     @Test("Repository names are normalised once; a statement must carry the normal form")
     func repositoryNames() throws {
         #expect(try Repository(normalising: "nginx").name == "docker.io/library/nginx")

@@ -42,6 +42,12 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Accepts only a name already in normal form (what a signed statement must carry); the error names the
     /// normal form when there is one.
     public init(normalized text: String) throws {
+        // Every entry's statement names its repository, so replay takes this path once per entry: check the
+        // normal form in one pass over the bytes, and normalise only to explain a refusal.
+        if Self.isNormal(text) {
+            self.name = text
+            return
+        }
         let normal = try Repository(normalising: text)
         guard normal.name.utf8.elementsEqual(text.utf8) else {
             throw ModelError.badRepository(text, reason: "it is not in normal form; write `\(normal.name)`")
@@ -53,39 +59,59 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     public static func < (a: Repository, b: Repository) -> Bool { a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
 
+    /// Whether `Repository(normalising: text).name` is `text` itself: a host (with `.` or `:`, or `localhost`;
+    /// never `index.docker.io` or `registry-1.docker.io`), then path components, `library/` under `docker.io`
+    /// for a one-part path, at most 255 bytes.
+    static func isNormal(_ text: String) -> Bool {
+        let utf8 = text.utf8
+        guard utf8.count <= 255 else { return false }
+        let parts = utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        guard parts.count >= 2 else { return false }
+        let host = parts[0]
+        guard
+            host.contains(UInt8(ascii: ".")) || host.contains(UInt8(ascii: ":"))
+                || host.elementsEqual("localhost".utf8),
+            !host.elementsEqual("index.docker.io".utf8), !host.elementsEqual("registry-1.docker.io".utf8), isHost(host)
+        else { return false }
+        if parts.count == 2 && host.elementsEqual("docker.io".utf8) { return false }
+        return parts.dropFirst().allSatisfy(isComponent)
+    }
+
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, over bytes.
-    static func isComponent(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+    static func isComponent(_ text: String) -> Bool { isComponent(text.utf8) }
+
+    static func isComponent<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
         func alnum(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...122).contains(b) }
-        guard let first = bytes.first, let last = bytes.last, alnum(first), alnum(last) else { return false }
-        var i = 0
-        while i < bytes.count {
-            if alnum(bytes[i]) {
-                i += 1
+        guard let first = bytes.first, alnum(first) else { return false }
+        // After an alphanumeric: a separator run (`.`, `_`, `__` or any number of `-`) must be followed by one.
+        var run: (byte: UInt8, count: Int)? = nil
+        for b in bytes {
+            if alnum(b) {
+                run = nil
                 continue
             }
-            // A separator run: `.`, `_`, `__` or any number of `-`, always followed by an alphanumeric.
-            var j = i
-            while j < bytes.count, !alnum(bytes[j]) { j += 1 }
-            let run = bytes[i..<j]
-            let valid =
-                run.elementsEqual([46]) || run.elementsEqual([95]) || run.elementsEqual([95, 95])
-                || run.allSatisfy { $0 == 45 }
-            guard valid else { return false }
-            i = j
+            guard b == 46 || b == 95 || b == 45 else { return false }
+            if let (byte, count) = run {
+                guard byte == b, b == 45 || (b == 95 && count == 1) else { return false }
+                run = (b, count + 1)
+            } else {
+                run = (b, 1)
+            }
         }
-        return true
+        return run == nil
     }
 
     /// A host name with an optional port: letters, digits, `.` and `-`, then `:` and digits.
-    static func isHost(_ text: String) -> Bool {
-        let pieces = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false)
+    static func isHost(_ text: String) -> Bool { isHost(text.utf8) }
+
+    static func isHost<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
+        let pieces = bytes.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
         let host = pieces[0]
         guard !host.isEmpty,
-            host.utf8.allSatisfy({ (48...57).contains($0) || (97...122).contains($0) || $0 == 46 || $0 == 45 })
+            host.allSatisfy({ (48...57).contains($0) || (97...122).contains($0) || $0 == 46 || $0 == 45 })
         else { return false }
         if pieces.count == 2 {
-            guard !pieces[1].isEmpty, pieces[1].utf8.count <= 5, pieces[1].utf8.allSatisfy({ (48...57).contains($0) })
+            guard !pieces[1].isEmpty, pieces[1].count <= 5, pieces[1].allSatisfy({ (48...57).contains($0) })
             else { return false }
         }
         return true
