@@ -466,9 +466,9 @@ admission:
     srv.terminate()
 
 
-def ask(srv, body):
+def ask(srv, body, timeout=10.0):
     reply = ss.request(srv.url, "POST", "/k8s/admission", json.dumps(body).encode(),
-                       {"Content-Type": "application/json"})
+                       {"Content-Type": "application/json"}, timeout=timeout)
     assert reply.status == 200, (reply.status, reply.body[:500])
     answer = reply.json()
     assert answer["apiVersion"] == "admission.k8s.io/v1" and answer["kind"] == "AdmissionReview"

@@ -6,33 +6,42 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
     public let name: String
 
     /// Normalises what a user typed (`nginx`, `Registry.Example/app`). Throws for a name that is not a
-    /// repository at all (an upper-case path, an empty component, odd characters).
+    /// repository at all (an upper-case path, an empty component, odd characters). Only the host is ever
+    /// rewritten; the path is checked where it lies, so a name already in normal form costs one pass and one copy
+    /// (replay reads one per entry, through ``init(normalized:)``).
     public init(normalising text: String) throws {
-        let parts = text.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-        guard let first = parts.first, !text.isEmpty else {
-            throw ModelError.badRepository(text, reason: "it is empty")
-        }
+        guard !text.isEmpty else { throw ModelError.badRepository(text, reason: "it is empty") }
         var host = "docker.io"
-        var path = parts
-        if parts.count > 1, first.contains(".") || first.contains(":") || first.lowercased() == "localhost" {
-            host = first.lowercased()
-            path = Array(parts.dropFirst())
-            if host == "index.docker.io" || host == "registry-1.docker.io" { host = "docker.io" }
-            guard Self.isHost(host) else {
-                throw ModelError.badRepository(text, reason: "`\(first)` is not a registry host")
+        var path = Substring(text)
+        // Cut at the first `/` byte (not Character: a combining mark after it must not hide it).
+        let utf8 = text.utf8
+        if let slash = utf8.firstIndex(of: UInt8(ascii: "/")) {
+            let first = Substring(utf8[..<slash])
+            let lowered = first.lowercased()
+            if first.utf8.contains(UInt8(ascii: ".")) || first.utf8.contains(UInt8(ascii: ":"))
+                || lowered == "localhost"
+            {
+                host = lowered == "index.docker.io" || lowered == "registry-1.docker.io" ? "docker.io" : lowered
+                path = Substring(utf8[utf8.index(after: slash)...])
+                guard Self.isHost(host.utf8) else {
+                    throw ModelError.badRepository(text, reason: "`\(first)` is not a registry host")
+                }
             }
         }
-        if host == "docker.io", path.count == 1 { path.insert("library", at: 0) }
-        for component in path where !Self.isComponent(component) {
+        let components = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
+        for bytes in components where !Self.isComponent(bytes) {
+            let component = String(Substring(bytes))
+            let lowered = component.lowercased()
             let reason =
                 component.isEmpty
                 ? "it has an empty path component"
-                : component.lowercased() != component && Self.isComponent(component.lowercased())
-                    ? "repository paths are lower case (`\(component.lowercased())`, not `\(component)`)"
+                : lowered != component && Self.isComponent(lowered.utf8)
+                    ? "repository paths are lower case (`\(lowered)`, not `\(component)`)"
                     : "`\(component)` is not a repository path component (a-z, 0-9, separated by . _ __ or -)"
             throw ModelError.badRepository(text, reason: reason)
         }
-        let name = ([host] + path).joined(separator: "/")
+        let library = host == "docker.io" && components.count == 1 ? "library/" : ""
+        let name = host + "/" + library + path
         guard name.utf8.count <= 255 else {
             throw ModelError.badRepository(text, reason: "it is longer than 255 bytes")
         }
@@ -42,12 +51,6 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
     /// Accepts only a name already in normal form (what a signed statement must carry); the error names the
     /// normal form when there is one.
     public init(normalized text: String) throws {
-        // Every entry's statement names its repository, so replay takes this path once per entry: check the
-        // normal form in one pass over the bytes, and normalise only to explain a refusal.
-        if Self.isNormal(text) {
-            self.name = text
-            return
-        }
         let normal = try Repository(normalising: text)
         guard normal.name.utf8.elementsEqual(text.utf8) else {
             throw ModelError.badRepository(text, reason: "it is not in normal form; write `\(normal.name)`")
@@ -59,27 +62,7 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
 
     public static func < (a: Repository, b: Repository) -> Bool { a.name.utf8.lexicographicallyPrecedes(b.name.utf8) }
 
-    /// Whether `Repository(normalising: text).name` is `text` itself: a host (with `.` or `:`, or `localhost`;
-    /// never `index.docker.io` or `registry-1.docker.io`), then path components, `library/` under `docker.io`
-    /// for a one-part path, at most 255 bytes.
-    static func isNormal(_ text: String) -> Bool {
-        let utf8 = text.utf8
-        guard utf8.count <= 255 else { return false }
-        let parts = utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false)
-        guard parts.count >= 2 else { return false }
-        let host = parts[0]
-        guard
-            host.contains(UInt8(ascii: ".")) || host.contains(UInt8(ascii: ":"))
-                || host.elementsEqual("localhost".utf8),
-            !host.elementsEqual("index.docker.io".utf8), !host.elementsEqual("registry-1.docker.io".utf8), isHost(host)
-        else { return false }
-        if parts.count == 2 && host.elementsEqual("docker.io".utf8) { return false }
-        return parts.dropFirst().allSatisfy(isComponent)
-    }
-
     /// `[a-z0-9]+((\.|_|__|-+)[a-z0-9]+)*`, over bytes.
-    static func isComponent(_ text: String) -> Bool { isComponent(text.utf8) }
-
     static func isComponent<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
         func alnum(_ b: UInt8) -> Bool { (48...57).contains(b) || (97...122).contains(b) }
         guard let first = bytes.first, alnum(first) else { return false }
@@ -102,8 +85,6 @@ public struct Repository: Hashable, Comparable, Sendable, CustomStringConvertibl
     }
 
     /// A host name with an optional port: letters, digits, `.` and `-`, then `:` and digits.
-    static func isHost(_ text: String) -> Bool { isHost(text.utf8) }
-
     static func isHost<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Bool {
         let pieces = bytes.split(separator: UInt8(ascii: ":"), maxSplits: 1, omittingEmptySubsequences: false)
         let host = pieces[0]
