@@ -42,11 +42,25 @@ struct Routes: Sendable {
                         request.uri.queryParameters.map { (String($0.key), String($0.value)) }
                     ) { a, _ in a }
                     let summarize = state.configuration.summarize
-                    let body = try await state.readers.read { try query($0, parameters, summarize) }
+                    let body = try await state.readers.read { ledger in
+                        try ledger.read(summarize: summarize) { try query(parameters, $0) }
+                    }
                     return Response(
                         status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
                         body: .init(byteBuffer: ByteBuffer(data: body)))
                 }
+            }
+        }
+        // DESIGN §13: a question answered from one snapshot, signed with its checkpoint.
+        router.post("/api/v1/ask/:name") { request, context in
+            try await answer(read: request) {
+                let name = context.parameters.get("name") ?? ""
+                let parameters = try await collect(request, limit: 64 << 10)
+                let summarize = state.configuration.summarize
+                let signed = try await state.readers.read { ledger in
+                    try ledger.signedAnswer(name: name, parameters: parameters, summarize: summarize)
+                }
+                return json(signed)
             }
         }
         router.post("/k8s/admission") { request, _ in try await answer(read: request) { try await admission(request) } }

@@ -34,18 +34,19 @@ extension Docket {
             let key = try common.signing.load()
             let reference = try ImageReference(parsing: common.image)
             let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
-            let ledger = try emitter.ledgerIfPresent()
-            let warnings =
-                try ledger?.approvalWarnings(
-                    digest: reference.digest, environment: env, keyID: key.publicKey.keyID, breakGlass: breakGlass)
-                ?? []
+            let client = try emitter.clientIfPresent()
+            let checked = try client?.ask(
+                ApprovalWarningsQuestion(
+                    image: reference.description, environment: env, keyID: key.publicKey.keyID,
+                    breakGlass: breakGlass))
+            let warnings = checked?.warnings ?? []
             try emitter.run(
-                subjectName: try emitter.repository(for: reference, ledger: ledger),
+                subjectName: try checked?.repository ?? emitter.repository(for: reference, client: nil),
                 subjectDigest: reference.digest.hex,
                 predicate: .approved(
                     .init(
                         environment: env, comment: comment, expiresAt: expiresAt, breakGlass: breakGlass ? true : nil)),
-                ledger: ledger, key: key)
+                client: client, key: key)
             for warning in warnings { Terminal.warning("the approval may not count: \(warning)") }
         }
     }

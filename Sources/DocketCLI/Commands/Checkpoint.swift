@@ -11,7 +11,7 @@ extension Docket {
         @OptionGroup var options: LedgerOptions
 
         func run() throws {
-            let note = try options.open(readOnly: true).checkpointNote()
+            let note = try options.client(readOnly: true).checkpoint()
             if options.json { print(try Terminal.json(["checkpoint": note])) } else { print(note, terminator: "") }
         }
     }

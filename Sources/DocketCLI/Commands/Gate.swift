@@ -29,26 +29,12 @@ extension Docket {
         var promoter: String?
 
         func run() throws {
-            let ledger = try options.open(readOnly: true)
-            let (digest, repository) = try ledger.resolve(try ImageReference(parsing: self.digest))
-            let point = try LedgerPoint(at, in: ledger)
-            if let env {
-                // An environment the pipeline does not have is a typing mistake, not a "no".
-                if let pipeline = try? ledger.pipeline(for: repository, before: point.bound),
-                    pipeline.environment(env) == nil
-                {
-                    throw LedgerError.notInPolicy(environment: env, known: pipeline.environmentNames)
-                }
-                let verdict = try ledger.gate(
-                    digest: digest, repository: repository, environment: env, before: point.bound, at: point.time,
-                    promoter: promoter)
+            let verdicts = try options.ask(GateQuestion(image: digest, environment: env, at: at, promoter: promoter))
+            if env != nil, let verdict = verdicts.first {
                 try options.output(verdict) { Render.verdict(verdict) }
-                if !verdict.eligible { throw ExitCode(ExitStatus.no) }
-                return
+            } else {
+                try options.output(verdicts) { verdicts.map(Render.verdict).joined(separator: "\n") }
             }
-            let verdicts = try ledger.gates(
-                digest: digest, repository: repository, before: point.bound, at: point.time, promoter: promoter)
-            try options.output(verdicts) { verdicts.map(Render.verdict).joined(separator: "\n") }
             if !verdicts.allSatisfy(\.eligible) { throw ExitCode(ExitStatus.no) }
         }
     }

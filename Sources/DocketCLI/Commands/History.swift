@@ -15,39 +15,31 @@ extension Docket {
         var image: String
 
         func run() throws {
-            let ledger = try options.open(readOnly: true)
             if let (repository, tag) = try Self.tagReference(image) {
-                return try tagHistory(ledger, repository: repository, tag: tag)
+                return try tagHistory(repository: repository, tag: tag)
             }
-            let (digest, repository) = try ledger.resolve(try ImageReference(parsing: image))
-            let moves = try ledger.tagMoves(digest: digest)
             // Pages of 500 events, printed as they are read: a digest with 20,000 checks never sits in memory.
             let json = Terminal.CompactJSON()
-            var next = 0
+            var page = try options.ask(HistoryQuestion(image: image))
+            let (digest, repository, moves) = (page.digest, page.repository, page.tagMoves ?? [])
+            if options.json {
+                print("{\"digest\":\(try json(digest)),\"events\":[", terminator: "")
+            } else {
+                Terminal.out("history of \(repository)@\(digest)")
+            }
             var count = 0
             while true {
-                let page = try ledger.events(digest: digest, from: next, limit: 500)
-                guard let last = page.last else { break }
-                if count == 0 {
+                for event in page.events {
                     if options.json {
-                        print("{\"digest\":\(try json(digest.description)),\"events\":[", terminator: "")
+                        print((count == 0 ? "\n" : ",\n") + (try json(event)), terminator: "")
                     } else {
-                        Terminal.out("history of \(repository)@\(digest)")
-                    }
-                }
-                for event in page {
-                    if options.json {
-                        print(
-                            (count == 0 ? "\n" : ",\n")
-                                + (try json(try EventRecord(event, summary: Render.event(event)))), terminator: "")
-                    } else {
-                        Terminal.out("  #\(event.index)  \(event.time.rfc3339)  \(Render.event(event))")
+                        Terminal.out("  #\(event.index)  \(event.integratedTime)  \(event.summary)")
                     }
                     count += 1
                 }
-                next = last.index + 1
+                guard let next = page.next else { break }
+                page = try options.client().ask(HistoryQuestion(image: image, from: next))
             }
-            guard count > 0 else { throw CLIError.no("\(digest) is not in the ledger") }
             if options.json {
                 print("\n],\"repository\":\(try json(repository)),\"tagMoves\":\(try json(moves))}")
             } else {
@@ -68,8 +60,8 @@ extension Docket {
             return (repository, tag)
         }
 
-        private func tagHistory(_ ledger: Ledger, repository: String, tag: String) throws {
-            let history = try ledger.tagHistory(repository: repository, tag: tag)
+        private func tagHistory(repository: String, tag: String) throws {
+            let history = try options.ask(TagHistoryQuestion(repository: repository, tag: tag))
             guard !history.isEmpty else {
                 throw CLIError.no("the ledger has recorded no digest for \(repository):\(tag)".terminalSafe())
             }

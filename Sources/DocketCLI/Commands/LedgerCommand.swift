@@ -21,7 +21,7 @@ extension Docket {
             var out: String?
 
             func run() throws {
-                let description = try options.open(readOnly: true).describe()
+                let description = try options.ask(DescribeQuestion())
                 if let out {
                     let data = Data((try Terminal.json(description) + "\n").utf8)
                     do {

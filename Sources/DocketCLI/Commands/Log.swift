@@ -16,7 +16,6 @@ extension Docket {
 
         func run() throws {
             guard since >= 0, (limit ?? 1) > 0 else { throw ValidationError("--since must be ≥ 0 and --limit > 0") }
-            let ledger = try options.open(readOnly: true)
             // Pages of 1,000, printed as they are read, so a million entries never sit in memory at once.
             var next = since
             var remaining = limit ?? Int.max
@@ -24,17 +23,15 @@ extension Docket {
             let json = Terminal.CompactJSON()
             if options.json { print("[", terminator: "") }
             while remaining > 0 {
-                let events = try ledger.events(from: next, limit: min(1000, remaining))
+                let question = LogQuestion(since: next, limit: min(LogQuestion.pageLimit, remaining))
+                let events = try first ? options.ask(question) : options.client().ask(question)
                 guard let last = events.last else { break }
                 for event in events {
                     if options.json {
-                        print(
-                            (first ? "\n" : ",\n")
-                                + (try json(try EventRecord(event, summary: Render.event(event)))),
-                            terminator: "")
+                        print((first ? "\n" : ",\n") + (try json(event)), terminator: "")
                     } else {
                         Terminal.out(
-                            "#\(event.index)  \(event.time.rfc3339)  \(event.kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0))  \(Render.event(event))"
+                            "#\(event.index)  \(event.integratedTime)  \(event.kind.padding(toLength: 12, withPad: " ", startingAt: 0))  \(event.summary)"
                         )
                     }
                     first = false

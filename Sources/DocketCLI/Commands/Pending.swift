@@ -21,17 +21,7 @@ extension Docket {
         var env: String?
 
         func run() throws {
-            let ledger = try options.open(readOnly: true)
-            // Names the ledger does not know are typing mistakes, not an empty answer.
-            if let who = self.for, try ledger.keys(identity: who).isEmpty {
-                throw CLIError.badInput("no key of this ledger belongs to \(who); see `docket key list`")
-            }
-            if let env, let policy = try ledger.policy()?.policy,
-                !policy.environmentNames.contains(where: { $0.utf8.elementsEqual(env.utf8) })
-            {
-                throw LedgerError.notInPolicy(environment: env, known: policy.environmentNames)
-            }
-            let pending = try ledger.pending(for: self.for, environment: env)
+            let pending = try options.ask(PendingQuestion(identity: self.for, environment: env))
             try options.output(pending) {
                 guard !pending.isEmpty else {
                     return self.for.map { "nothing waits for \($0)'s approval".terminalSafe() }

@@ -57,21 +57,22 @@ extension Docket {
         }
 
         func run() throws {
-            let ledger = try options.open()
-            let (digest, repository) = try ledger.resolve(try ImageReference(parsing: self.digest))
+            let client = try options.client()
             // An encrypted key asks for its passphrase once: loaded here for break-glass, passed on to sign.
             let key = breakGlass == nil ? nil : try signing.load()
-            var promotion = try ledger.promotion(
-                of: digest, repository: repository, to: to, tags: tag, breakGlass: breakGlass,
-                promoterKeyID: key?.publicKey.keyID)
+            let plan = try client.ask(
+                PromotionQuestion(
+                    image: digest, environment: to, tags: tag, breakGlass: breakGlass,
+                    promoterKeyID: key?.publicKey.keyID, withVerdict: movesTags && breakGlass == nil))
+            var promotion = plan.promotion
             let emitter = EventEmitter(ledgerOptions: options, signing: signing)
             var move: RegistryMove? = nil
             do {
-                move = try registryMove(ledger: ledger, digest: digest, repository: repository, promotion: promotion)
+                move = try registryMove(plan)
                 if let move { promotion.registry = try move.apply() }
                 try emitter.run(
-                    subjectName: repository, subjectDigest: digest.hex, predicate: .promoted(promotion),
-                    ledger: ledger, key: key)
+                    subjectName: plan.repository, subjectDigest: try Digest(parsing: plan.digest).hex,
+                    predicate: .promoted(promotion), client: client, key: key)
                 if let glass = promotion.breakGlass, !options.json {
                     Terminal.out(
                         "  break-glass: the gate failed on \(glass.failedRules.joined(separator: ", ")); the reason is recorded and `docket verify` lists it"
@@ -89,29 +90,27 @@ extension Docket {
             }
         }
 
+        /// Whether the promotion may move registry tags (the policy may still name none).
+        private var movesTags: Bool { !noPush }
+
         /// The registry tags this promotion moves, when the environment names `registry.tags` or `--push` is
         /// given; checked against the gate first, so a promotion that will be refused moves nothing.
-        private func registryMove(ledger: Ledger, digest: Digest, repository: String, promotion: Predicates.Promoted)
-            throws -> RegistryMove?
-        {
-            let policyTags = (try? ledger.pipeline(for: repository).environment(to)?.registryTags) ?? []
-            guard !noPush, push || pushTo != nil || !policyTags.isEmpty else { return nil }
-            var tags = policyTags
+        private func registryMove(_ plan: PromotionQuestion.Answer) throws -> RegistryMove? {
+            guard !noPush, push || pushTo != nil || !plan.registryTags.isEmpty else { return nil }
+            var tags = plan.registryTags
             if push || pushTo != nil { tags += self.tag.filter { !tags.contains($0) } }
             guard !tags.isEmpty else {
                 throw CLIError.badInput(
                     "--push: name the tags to move with --tag T, or in the policy (the environment's registry.tags)")
             }
-            if promotion.breakGlass == nil {
-                let verdict = try ledger.gate(
-                    digest: digest, repository: repository, environment: to, at: try ledger.ledgerTime())
-                guard verdict.eligible else { throw LedgerError.gateRefused(verdict) }
+            if plan.promotion.breakGlass == nil, let verdict = plan.verdict, !verdict.eligible {
+                throw LedgerError.gateRefused(verdict)
             }
-            let source = try Repository(normalized: repository)
+            let source = try Repository(normalized: plan.repository)
             let target = try pushTo.map { try Repository(normalising: $0) } ?? source
             return RegistryMove(
-                client: try RegistryClient(), digest: digest, source: source, target: target, tags: tags,
-                quiet: options.json)
+                client: try RegistryClient(), digest: try Digest(parsing: plan.digest), source: source, target: target,
+                tags: tags, quiet: options.json)
         }
     }
 }

@@ -13,9 +13,7 @@ extension Docket {
         var at: String
 
         func run() throws {
-            let ledger = try options.open(readOnly: true)
-            let point = try LedgerPoint(at, in: ledger)
-            let status = try ledger.status(before: point.bound, at: point.time)
+            let status = try options.ask(StatusQuestion(repository: nil, at: at)).status
             try options.output(status) { Render.status(status, detailed: false) }
         }
     }

@@ -47,33 +47,10 @@ extension Docket {
         }
 
         func run() throws {
-            let ledger = try options.open(readOnly: list)
-            var requested: Digest? = nil
-            var repository: String
-            if let to {
-                let resolved = try ledger.resolve(try ImageReference(parsing: to))
-                requested = resolved.digest
-                repository = resolved.repository
-                if let repo, try Repository(normalising: repo).name != repository {
-                    throw LedgerError.repositoryMismatch(
-                        digest: resolved.digest.description, owner: repository,
-                        given: try Repository(normalising: repo).name)
-                }
-            } else if let repo {
-                repository = try Repository(normalising: repo).name
-            } else {
-                let running = try ledger.repositories(in: env)
-                guard running.count == 1 else {
-                    throw CLIError.badInput(
-                        running.isEmpty
-                            ? "nothing runs in \(env); there is nothing to roll back"
-                            : "several services run in \(env) (\(running.joined(separator: ", "))); name one with --repo"
-                    )
-                }
-                repository = running[0]
-            }
-            if list { return try printTargets(ledger, repository: repository) }
-            let choice = try ledger.rollbackChoice(environment: env, repository: repository, to: requested)
+            let client = try options.client(readOnly: list)
+            let answer = try client.ask(RollbackQuestion(environment: env, repository: repo, to: to, list: list))
+            if list { return try printTargets(answer) }
+            guard let choice = answer.choice else { throw CLIError.no("nothing can be rolled back in \(env)") }
             if !choice.openIncidents.isEmpty && breakGlass == nil {
                 throw LedgerError.refused(
                     .rollbackTargetIncident(digest: choice.target.digest.description, incidents: choice.openIncidents))
@@ -84,7 +61,7 @@ extension Docket {
                     .init(
                         environment: env, from: choice.leaving, reason: reason ?? "",
                         breakGlass: choice.openIncidents.isEmpty ? nil : breakGlass.map { .init(reason: $0) })),
-                ledger: ledger)
+                client: client)
             if let drift = choice.drift, !options.json {
                 Terminal.out(
                     "  out of drift: \(drift.digest) was observed at entry \(drift.index); the promoted digest is restored"
@@ -92,12 +69,8 @@ extension Docket {
             }
         }
 
-        private func printTargets(_ ledger: Ledger, repository: String) throws {
-            let choice = try? ledger.rollbackChoice(environment: env, repository: repository, to: nil)
-            // In drift the promoted digest itself is the first target.
-            let targets =
-                (choice?.drift == nil ? [] : choice.map { [$0.target] } ?? [])
-                + (try ledger.rollbackTargets(environment: env, repository: repository, excludingRolledBack: false))
+        private func printTargets(_ answer: RollbackQuestion.Answer) throws {
+            let (repository, choice, targets) = (answer.repository, answer.choice, answer.targets ?? [])
             struct Output: Encodable {
                 var environment: String
                 var repository: String

@@ -56,7 +56,7 @@ extension Docket {
                     let path = dir + "/" + name
                     let data = try readLimited(path, limit: Envelope.maximumSize)
                     do {
-                        sent.append(try options.remote().submit(data, source: path))
+                        sent.append(try options.server().submit(data, source: path))
                         try FileManager.default.removeItem(atPath: path)
                     } catch let error as DocketFailure where error.category != .failure {
                         let rejected = dir + "/refused"

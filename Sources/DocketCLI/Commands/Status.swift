@@ -19,15 +19,14 @@ extension Docket {
         var incidents = false
 
         func run() throws {
-            let ledger = try options.open(readOnly: true)
-            let repository = try repo.map { try Repository(normalising: $0).name }
-            let status = try ledger.status(repository: repository)
+            let answer = try options.ask(StatusQuestion(repository: repo, incidents: incidents))
+            let (status, repository) = (answer.status, repo)
             if incidents {
                 struct Output: Encodable {
                     var status: LedgerStatus
                     var incidents: [IncidentRecord]
                 }
-                let all = try ledger.incidents(repository: repository)
+                let all = answer.incidents ?? []
                 try options.output(Output(status: status, incidents: all)) {
                     Render.status(status, detailed: repository != nil) + "\n" + Render.incidents(all)
                 }

@@ -38,8 +38,16 @@ extension Docket {
         )
         var lock: String?
 
+        @Option(
+            name: .long,
+            help:
+                "Check a server's signed answer (from --save-answer FILE) instead: the log, or --bundle, replayed to the answer's checkpoint must give the same answer."
+        )
+        var answer: String?
+
         func run() throws {
             if let lock { return try verifyLock(lock) }
+            if let answer { return try verifyAnswer(answer) }
             var verifyOptions = Verifier.Options()
             // Against a server, the key the client pinned (DOCKET_LOG_KEY) is the one to verify its mirror with.
             verifyOptions.pinnedLogKey = try pinnedLogKey()
@@ -59,7 +67,7 @@ extension Docket {
         }
 
         /// `--log-key`, or against a server the key the client pinned (DOCKET_LOG_KEY) for its mirror.
-        private func pinnedLogKey() throws -> NoteVerifierKey? {
+        func pinnedLogKey() throws -> NoteVerifierKey? {
             let pinned = logKey ?? (options.isRemote ? ProcessInfo.processInfo.environment["DOCKET_LOG_KEY"] : nil)
             return try pinned.flatMap { $0.isEmpty ? nil : try verifierKey($0) }
         }

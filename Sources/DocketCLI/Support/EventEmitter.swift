@@ -53,7 +53,7 @@ struct LedgerIdentity {
         self.ledgerID = ledgerID
     }
 
-    init(_ ledger: Ledger) throws { self.init(origin: ledger.origin, ledgerID: try ledger.ledgerID()) }
+    init(_ description: LedgerDescription) { self.init(origin: description.origin, ledgerID: description.ledgerID) }
 }
 
 /// Signs an event and appends it (or writes it with `--out`), printing the receipt.
@@ -73,59 +73,60 @@ struct EventEmitter {
     }
 
     /// The ledger, when there is one to append to or read the identity from.
-    func ledgerIfPresent() throws -> Ledger? {
+    func clientIfPresent() throws -> (any LedgerClient)? {
         if out != nil, identityOption != nil { return nil }
-        if out != nil, !ledgerOptions.isRemote, !FileManager.default.fileExists(atPath: ledgerOptions.path) {
+        if out != nil, !ledgerOptions.isRemote, !SharedStore.isPostgres(ledgerOptions.path),
+            !FileManager.default.fileExists(atPath: ledgerOptions.path)
+        {
             return nil
         }
-        // Signing to a file for a server that cannot be reached: the mirror knows the ledger's identity.
-        if out != nil, ledgerOptions.isRemote {
-            do {
-                return try ledgerOptions.open()
-            } catch let error as RemoteError where error.unreachable {
-                if let mirror = try ledgerOptions.remote().mirrorIfPresent() {
-                    Terminal.warning(
-                        "\(ledgerOptions.path) cannot be reached now; signing for the ledger as mirrored at the last contact"
-                    )
-                    return mirror
-                }
-                throw error
-            }
-        }
-        return try ledgerOptions.open()
+        return try ledgerOptions.client()
     }
 
     /// The repository of a reference, normalised: a bare digest resolves through the ledger, and a
     /// `REPO@DIGEST` naming another repository than the digest's is refused (exit 2, naming both).
-    func repository(for reference: ImageReference, ledger: Ledger?) throws -> String {
-        if let ledger { return try ledger.resolve(reference).repository }
+    func repository(for reference: ImageReference, client: (any LedgerClient)?) throws -> String {
+        if let client { return try client.ask(ResolveQuestion(image: reference.description)).repository }
         if let repository = reference.repository { return try Repository(normalising: repository).name }
         throw CLIError.badInput(
             "\(reference.digest): with no ledger at hand, give it as REPOSITORY@\(reference.digest)")
     }
 
-    func run(subject reference: ImageReference, predicate: EventPredicate) throws {
-        let ledger = try ledgerIfPresent()
-        let repository = try repository(for: reference, ledger: ledger)
-        try run(subjectName: repository, subjectDigest: reference.digest.hex, predicate: predicate, ledger: ledger)
-    }
-
-    /// `key`: a key the caller already loaded (so an encrypted key file asks for its passphrase once).
-    func run(
-        subjectName: String, subjectDigest: String, predicate: EventPredicate, ledger preopened: Ledger? = nil,
-        key loaded: SigningKey? = nil
-    ) throws {
-        let ledger = try preopened ?? ledgerIfPresent()
-        let identity: LedgerIdentity
+    /// The ledger's identity to sign for: `--ledger-id`, else the ledger's. Signing to a file for a server that
+    /// cannot be reached uses the identity this client verified at its last contact.
+    func identity(_ client: (any LedgerClient)?) throws -> LedgerIdentity {
         if let identityOption {
-            identity = try LedgerIdentity(option: identityOption.ledgerID, origin: identityOption.origin)
-        } else if let ledger {
-            identity = try LedgerIdentity(ledger)
-        } else {
+            return try LedgerIdentity(option: identityOption.ledgerID, origin: identityOption.origin)
+        }
+        guard let client else {
             throw CLIError.badInput(
                 "no ledger at \(ledgerOptions.path) to sign for; with --out pass --ledger-id FILE (from `docket ledger describe --out FILE`)"
             )
         }
+        do {
+            return LedgerIdentity(try client.identity())
+        } catch let error as RemoteError where error.unreachable && out != nil {
+            guard let held = try ledgerOptions.server().heldIdentity() else { throw error }
+            Terminal.warning(
+                "\(ledgerOptions.path) cannot be reached now; signing for the ledger as verified at the last contact")
+            return LedgerIdentity(held)
+        }
+    }
+
+    func run(subject reference: ImageReference, predicate: EventPredicate) throws {
+        let client = try clientIfPresent()
+        let repository = try repository(for: reference, client: client)
+        try run(subjectName: repository, subjectDigest: reference.digest.hex, predicate: predicate, client: client)
+    }
+
+    /// `key`: a key the caller already loaded (so an encrypted key file asks for its passphrase once).
+    func run(
+        subjectName: String, subjectDigest: String, predicate: EventPredicate,
+        client preopened: (any LedgerClient)? = nil,
+        key loaded: SigningKey? = nil
+    ) throws {
+        let client = try preopened ?? clientIfPresent()
+        let identity = try self.identity(client)
         let origin = identity.origin
         let key = try loaded ?? signing.load()
         let statement = try Statement.make(
@@ -146,9 +147,12 @@ struct EventEmitter {
             }
             return
         }
-        guard let ledger else { throw LedgerError.noLedger(path: ledgerOptions.path) }
-        let receipt = try ledgerOptions.append(
-            envelope.compactJSON, source: "\(statement.kind.rawValue) event", to: ledger)
+        guard let client else { throw LedgerError.noLedger(path: ledgerOptions.path) }
+        let source = "\(statement.kind.rawValue) event"
+        let receipt =
+            try (client as? ServerClient)?.submit(
+                envelope.compactJSON, statement: statement.encoded(), keyID: key.publicKey.keyID, source: source)
+            ?? client.submit([(envelope.compactJSON, source)])[0]
         try printReceipt(receipt, options: ledgerOptions)
     }
 }

@@ -15,38 +15,86 @@ struct LedgerOptions: ParsableArguments {
     @Flag(name: .long, help: "Machine-readable output (JSON; schemas in schemas/).")
     var json = false
 
+    @Flag(
+        name: .long,
+        help:
+            "With a server: keep a full verified replica of its log and answer from it (default: $DOCKET_MIRROR=1; otherwise the server answers, signed)."
+    )
+    var mirror = false
+
+    @Option(
+        name: .long,
+        help: "With a server: keep its signed answer in FILE (check it later with `docket verify --answer FILE`).")
+    var saveAnswer: String?
+
     var path: String { ledger ?? ProcessInfo.processInfo.environment["DOCKET_LEDGER"] ?? "docket.db" }
 
     /// Whether the ledger is a server (`http://` or `https://`).
     var isRemote: Bool { path.hasPrefix("http://") || path.hasPrefix("https://") }
 
-    /// The ledger: the file, or for a server its verified local mirror, brought up to date.
+    /// Whether a server's log is replicated here (`--mirror`, `DOCKET_MIRROR=1`).
+    var mirrors: Bool { mirror || ProcessInfo.processInfo.environment["DOCKET_MIRROR"] == "1" }
+
+    /// The ledger as the client protocol (DESIGN §13): a ledger at hand, or a server that answers signed.
+    func client(readOnly: Bool = false) throws -> any LedgerClient {
+        if let session = ClientSession.current { return session }
+        let client: any LedgerClient
+        if isRemote {
+            if mirrors {
+                let replica = try ServerReplica(client: try server())
+                client = MirroredClient(ledger: try replica.sync(), server: try server())
+            } else {
+                client = try server()
+            }
+        } else {
+            client = LocalLedgerClient(ledger: try open(readOnly: readOnly), summarize: Render.event)
+        }
+        ClientSession.current = client
+        return client
+    }
+
+    /// The whole ledger, for the commands that read every entry (export, verify, replay, prove, pin…): the file,
+    /// the database, or for a server a verified replica of its log, brought up to date.
     func open(readOnly: Bool = false) throws -> Ledger {
-        if isRemote { return try remote().sync() }
+        if isRemote { return try ServerReplica(client: try server()).sync() }
         if SharedStore.isPostgres(path) { return try SharedStore.ledger(path) }
         return try Ledger(path: path, readOnly: readOnly)
     }
 
     /// The server behind `--ledger http(s)://…` (one per process).
-    func remote() throws -> RemoteLedger {
-        if let session = RemoteSession.current, session.url == path { return session }
-        let session = try RemoteLedger(url: path)
+    func server() throws -> ServerClient {
+        if let session = ServerSession.current,
+            session.url.hasPrefix(path.hasSuffix("/") ? String(path.dropLast()) : path)
+        {
+            return session
+        }
+        let session = try ServerClient(url: path)
         session.onFirstContact = { Terminal.note($0) }
-        RemoteSession.current = session
+        session.saveAnswer = saveAnswer
+        ServerSession.current = session
         return session
     }
 
+    /// Asks the ledger a question. From a server, says on stderr which checkpoint the signed answer was computed
+    /// at, so stdout is the same as a local ledger's.
+    func ask<Q: LedgerQuestion>(_ question: Q, readOnly: Bool = true) throws -> Q.Answer {
+        let client = try self.client(readOnly: readOnly)
+        let answer = try client.ask(question)
+        if let size = client.answeredAt, !json {
+            Terminal.note("as of entry \(size - 1) (answer signed by \(path))")
+        }
+        return answer
+    }
+
     /// Appends one envelope: to the file, or posted to the server with its receipt proved.
-    func append(_ envelope: Data, source: String, to ledger: Ledger) throws -> AppendReceipt {
-        if isRemote { return try remote().submit(envelope, source: source) }
-        return try ledger.append(envelope, source: source)
+    func append(_ envelope: Data, source: String) throws -> AppendReceipt {
+        try client().submit([(envelope, source)])[0]
     }
 
     /// Appends envelopes: to a file in one transaction (all or none); to a server one after another, in order,
     /// each with its own receipt (a server's batches are its own; a refusal stops the rest).
     func appendBatch(_ items: [(data: Data, source: String)]) throws -> [AppendReceipt] {
-        if isRemote { return try items.map { try remote().submit($0.data, source: $0.source) } }
-        return try open().appendBatch(items)
+        try client().submit(items)
     }
 
     /// Prints `value` as JSON, or `human()` for people.
@@ -60,9 +108,34 @@ struct LedgerOptions: ParsableArguments {
     }
 }
 
-/// The CLI runs one command per process, on one thread: the server session it opened, kept for the command.
-enum RemoteSession {
-    nonisolated(unsafe) static var current: RemoteLedger?
+/// A server whose log is replicated here: questions are answered from the verified replica by the same code as a
+/// local ledger's; envelopes are posted to the server.
+final class MirroredClient: LedgerClient {
+    let local: LocalLedgerClient
+    let server: ServerClient
+
+    init(ledger: Ledger, server: ServerClient) {
+        local = LocalLedgerClient(ledger: ledger, summarize: Render.event)
+        self.server = server
+    }
+
+    func identity() throws -> LedgerDescription { try local.identity() }
+    func submit(_ envelopes: [(data: Data, source: String)]) throws -> [AppendReceipt] {
+        try server.submit(envelopes)
+    }
+    func ask<Q: LedgerQuestion>(_ question: Q) throws -> Q.Answer { try local.ask(question) }
+    func checkpoint() throws -> String { try server.checkpoint() }
+    var answeredAt: Int? { nil }
+}
+
+/// The CLI runs one command per process, on one thread: the ledger client and server session it opened, kept for
+/// the command.
+enum ClientSession {
+    nonisolated(unsafe) static var current: (any LedgerClient)?
+}
+
+enum ServerSession {
+    nonisolated(unsafe) static var current: ServerClient?
 }
 
 /// `--key` and `--passphrase-env`: where the signing key comes from.
@@ -105,40 +178,4 @@ func verifierKey(_ text: String) throws -> NoteVerifierKey {
         return try NoteVerifierKey(parsing: String(decoding: try readLimited(text, limit: 4096), as: UTF8.self))
     }
     return try NoteVerifierKey(parsing: text)
-}
-
-/// `--at`: an entry index, or an RFC 3339 time (the last entry at or before it). The state it names is that of
-/// the entries before `bound`, at ledger time `time`.
-struct LedgerPoint {
-    var bound: Int
-    var time: Timestamp
-
-    /// The end of the ledger when `text` is nil.
-    init(_ text: String?, in ledger: Ledger) throws {
-        let size = try ledger.treeSize()
-        guard let text else {
-            self.init(bound: size, time: try ledger.ledgerTime())
-            return
-        }
-        if let index = Int(text) {
-            guard index >= 0, index < size else {
-                throw CLIError.badInput("--at \(text): the ledger has entries 0 to \(size - 1)")
-            }
-            guard let entry = try ledger.entry(at: index) else {
-                throw LedgerError.corrupt(.missingEntry(index))
-            }
-            self.init(bound: index + 1, time: entry.integratedTime)
-            return
-        }
-        guard let time = Timestamp(lenient: text) else {
-            throw CLIError.badInput(
-                "--at \(text): give an entry index or an RFC 3339 time such as 2026-11-29T12:00:00Z")
-        }
-        self.init(bound: (try ledger.lastIndex(atOrBefore: time) ?? -1) + 1, time: time)
-    }
-
-    init(bound: Int, time: Timestamp) {
-        self.bound = bound
-        self.time = time
-    }
 }

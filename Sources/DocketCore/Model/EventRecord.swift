@@ -2,16 +2,16 @@ import Foundation
 
 /// One event as `history` and `log` print it in JSON (and the server answers): `summary` is the one-line
 /// description the CLI renders.
-public struct EventRecord: Encodable, Sendable {
-    var index: Int
-    var integratedTime: String
-    var kind: String
-    var signer: String
-    var keyid: String
-    var subject: String
-    var digest: String?
-    var summary: String
-    var predicate: JSONValue?
+public struct EventRecord: Codable, Sendable, Equatable {
+    public var index: Int
+    public var integratedTime: String
+    public var kind: String
+    public var signer: String
+    public var keyid: String
+    public var subject: String
+    public var digest: String?
+    public var summary: String
+    public var predicate: JSONValue?
 
     public init(_ event: LedgerEvent, summary: String) throws {
         index = event.index

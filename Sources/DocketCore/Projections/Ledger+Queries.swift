@@ -173,9 +173,11 @@ extension Ledger {
     /// `identity`, only what that person has not approved and whose approval would help: a rule it would make
     /// pass (the gate is asked with it added, so `distinct` is taken into account) or a failing rule it counts
     /// towards (`rulesYouCanMeet`).
-    public func pending(for identity: String? = nil, environment only: String? = nil) throws -> [PendingApproval] {
+    public func pending(for identity: String? = nil, environment only: String? = nil, at time: Timestamp? = nil)
+        throws -> [PendingApproval]
+    {
         guard let policy = try policy()?.policy else { return [] }
-        let now = try ledgerTime()
+        let now = try time ?? ledgerTime()
         let signers = try identity.map { who in
             try keys(identity: who).filter { $0.revokedIndex == nil && $0.roles.contains(.approver) }.map(\.signer)
         }
@@ -297,7 +299,7 @@ extension Ledger {
     /// promoted to at all.
     public func promotion(
         of digest: Digest, repository: String, to environment: String, tags: [String], breakGlass reason: String?,
-        promoterKeyID: String?
+        promoterKeyID: String?, at time: Timestamp? = nil
     ) throws -> Predicates.Promoted {
         guard let (_, policy) = try policy() else { throw LedgerError.noPolicy }
         let name = try Repository(normalized: repository)
@@ -312,7 +314,7 @@ extension Ledger {
         if let reason {
             let promoter = try promoterKeyID.flatMap { id in try projector.key(id: id)?.identity }
             let verdict = try gate(
-                digest: digest, repository: repository, environment: environment, at: try ledgerTime(),
+                digest: digest, repository: repository, environment: environment, at: try time ?? ledgerTime(),
                 promoter: promoter)
             glass = Predicates.BreakGlass(reason: reason, failedRules: verdict.failedRules)
         }

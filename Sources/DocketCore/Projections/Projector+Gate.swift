@@ -1,7 +1,7 @@
 import Foundation
 
 /// What a rollback would do: leave `current` (or, in drift, the digest observed running), restore `target`.
-public struct RollbackChoice: Sendable, Equatable {
+public struct RollbackChoice: Sendable, Codable, Equatable {
     public var current: TimelineEntry
     public var target: TimelineEntry
     /// The digest the rollback leaves: the current one, or in drift the one observed running.

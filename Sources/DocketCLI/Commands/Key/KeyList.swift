@@ -11,7 +11,7 @@ extension Docket.Key {
         @OptionGroup var options: LedgerOptions
 
         func run() throws {
-            let keys = try options.open(readOnly: true).keys()
+            let keys = try options.ask(KeysQuestion())
             try options.output(keys) {
                 Terminal.table(
                     [["IDENTITY", "KEY ID", "ROLES", "TEAMS", "ENROLLED", "STATE"]]

@@ -22,8 +22,8 @@ extension Docket.Key {
         var voidApprovals = false
 
         func run() throws {
-            let ledger = try options.open()
-            let target = try activeKey(identity, in: ledger)
+            let client = try options.client()
+            let target = try activeKey(identity, in: client)
             guard let raw = Data(base64Encoded: target.publicKey) else {
                 throw LedgerError.corrupt(.unreadableKey(keyID: target.keyID))
             }
@@ -33,7 +33,7 @@ extension Docket.Key {
                     .init(
                         identity: target.identity, publicKey: target.publicKey, reason: reason,
                         voidApprovals: voidApprovals ? true : nil)),
-                ledger: ledger)
+                client: client)
         }
     }
 }

@@ -37,8 +37,8 @@ extension Docket.Key {
         }
 
         func run() throws {
-            let ledger = try options.open()
-            let target = try activeKey(identity, in: ledger)
+            let client = try options.client()
+            let target = try activeKey(identity, in: client)
             var teams = target.teams
             for team in removeTeam {
                 guard teams.contains(team) else {
@@ -58,34 +58,17 @@ extension Docket.Key {
                     .init(
                         identity: target.identity, publicKey: target.publicKey,
                         roles: role.isEmpty ? target.roles : Array(Swift.Set(role)).sorted(), teams: teams.sorted())),
-                ledger: ledger)
+                client: client)
         }
     }
 }
 
 /// The one active key named by an identity or a FILE.pub (`key revoke`, `key update`).
-func activeKey(_ identity: String, in ledger: Ledger) throws -> KeyRecord {
+func activeKey(_ identity: String, in client: any LedgerClient) throws -> KeyRecord {
     if FileManager.default.fileExists(atPath: identity) {
         let line = try PublicKeyLine(
             parsing: String(decoding: try readLimited(identity, limit: 4096), as: UTF8.self), source: identity)
-        guard let record = try ledger.keys().first(where: { $0.keyID == line.key.keyID && $0.revokedIndex == nil })
-        else {
-            throw CLIError.no("the key in \(identity) is not enrolled (or already revoked); see `docket key list`")
-        }
-        return record
+        return try client.ask(ActiveKeyQuestion(keyID: line.key.keyID, given: identity))
     }
-    let all = try ledger.keys(identity: identity)
-    guard !all.isEmpty else {
-        throw CLIError.badInput(
-            "no key of this ledger belongs to \(identity); give an enrolled identity or its FILE.pub (`docket key list`)"
-        )
-    }
-    let active = all.filter { $0.revokedIndex == nil }
-    guard active.count == 1 else {
-        throw CLIError.no(
-            active.isEmpty
-                ? "\(identity) has no active key; see `docket key list`"
-                : "\(identity) has \(active.count) active keys; name the one you mean by its FILE.pub")
-    }
-    return active[0]
+    return try client.ask(ActiveKeyQuestion(identity: identity, given: identity))
 }

@@ -24,17 +24,15 @@ extension Docket.PolicyCommand {
         func run() throws {
             let text = String(decoding: try readLimited(file, limit: 1 << 20), as: UTF8.self)
             let policy = try Policy(parsing: text, source: file)
-            let ledger = try options.open()
-            let signers = try ledger.keys().filter { $0.revokedIndex == nil }.map(\.signer)
-            let running = try ledger.status().services.filter { $0.current != nil }.map {
-                (environment: $0.environment, repository: $0.repository)
-            }
-            for warning in policy.warnings(signers: signers, running: running) {
+            let client = try options.client()
+            let context = try client.ask(PolicyContextQuestion())
+            let running = context.running.map { (environment: $0.environment, repository: $0.repository) }
+            for warning in policy.warnings(signers: context.signers, running: running) {
                 Terminal.warning("\(file): \(warning)".terminalSafe(keepNewlines: false))
             }
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: "policy", subjectDigest: policy.documentHash,
-                predicate: .policy(.init(policy: policy.document)), ledger: ledger)
+                predicate: .policy(.init(policy: policy.document)), client: client)
         }
     }
 }

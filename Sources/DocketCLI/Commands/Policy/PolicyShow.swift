@@ -9,9 +9,10 @@ extension Docket.PolicyCommand {
         @OptionGroup var options: LedgerOptions
 
         func run() throws {
-            guard let (index, policy) = try options.open(readOnly: true).policy() else {
+            guard let recorded = try options.ask(PolicyQuestion()) else {
                 throw CLIError.no("no policy is recorded yet; set one with `docket policy set FILE --key ADMIN.key`")
             }
+            let (index, policy) = (recorded.index, try recorded.parsed())
             if options.json {
                 print(
                     try Terminal.json(

@@ -15,15 +15,14 @@ extension Docket.Record {
             // One ledger for the append and the warning: a misspelt name is recorded (it is a fact) but would
             // never satisfy a gate, so say so.
             let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
-            let ledger = try emitter.ledgerIfPresent()
+            let client = try emitter.clientIfPresent()
             let reference = try ImageReference(parsing: common.image)
-            let repository = try emitter.repository(for: reference, ledger: ledger)
+            let checked = try client?.ask(CheckWarningQuestion(image: reference.description, check: check))
             try emitter.run(
-                subjectName: repository, subjectDigest: reference.digest.hex,
-                predicate: .check(.init(check: check, result: result, details: details)), ledger: ledger)
-            if let warning = try? ledger?.unusedCheckWarning(check: check, repository: repository) {
-                Terminal.warning(warning)
-            }
+                subjectName: try checked?.repository ?? emitter.repository(for: reference, client: nil),
+                subjectDigest: reference.digest.hex,
+                predicate: .check(.init(check: check, result: result, details: details)), client: client)
+            if let warning = checked?.warning { Terminal.warning(warning) }
         }
     }
 }
