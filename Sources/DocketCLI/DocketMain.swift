@@ -24,7 +24,7 @@ public enum DocketMain {
             exitForArgumentParser(error)
         }
         do {
-            try command.run()
+            try run(&command)
             exit(ExitStatus.success)
         } catch let failure as DocketFailure {
             let status =
@@ -43,6 +43,13 @@ public enum DocketMain {
             // ArgumentParser renders itself.
             exitForArgumentParser(error)
         }
+    }
+
+    /// Runs the command, then closes the ledger it opened (a file's last connection folds its write-ahead log
+    /// into the file, so a copy of the file alone holds every commit) and the server session, however it ends.
+    private static func run(_ command: inout ParsableCommand) throws {
+        defer { ClientSession.end() }
+        try command.run()
     }
 
     /// `--color auto|always|never` (or `--color=…`) anywhere before `--`, for every command: taken out of the

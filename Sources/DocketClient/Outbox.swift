@@ -16,9 +16,10 @@ struct Outbox {
 
     init(cache: String) { folder = cache + "/outbox" }
 
-    /// What identifies the event an envelope appends: SHA-256 of the server, the signer's key ID and the
-    /// statement's canonical JSON without `predicate.time` and `predicate.nonce`.
-    static func intent(server: String, keyID: String, statement: Data) throws -> String {
+    /// What identifies the event an envelope appends: SHA-256 of the signer's key ID and the statement's canonical
+    /// JSON without `predicate.time` and `predicate.nonce`. Not the server's address: a retry may reach the same
+    /// ledger through another server or address, and the statement already names the ledger (origin and ID).
+    static func intent(keyID: String, statement: Data) throws -> String {
         guard case .object(var fields) = try JSONDecoder().decode(JSONValue.self, from: statement),
             case .object(var predicate)? = fields["predicate"]
         else { return SHA256.hash(statement).hex }
@@ -26,7 +27,7 @@ struct Outbox {
         predicate["nonce"] = nil
         fields["predicate"] = .object(predicate)
         return SHA256.hash(parts: [
-            Data(server.utf8), Data([0]), Data(keyID.utf8), Data([0]), JSONValue.object(fields).canonicalData,
+            Data(keyID.utf8), Data([0]), JSONValue.object(fields).canonicalData,
         ]).hex
     }
 
@@ -58,7 +59,7 @@ extension ServerClient {
     /// (appended, duplicate, or refused).
     public func submit(_ envelope: Data, statement: Data, keyID: String, source: String) throws -> AppendReceipt {
         let outbox = Outbox(cache: cacheFolder)
-        let intent = try Outbox.intent(server: url, keyID: keyID, statement: statement)
+        let intent = try Outbox.intent(keyID: keyID, statement: statement)
         let bytes = outbox.pending(intent) ?? envelope
         outbox.keep(bytes, for: intent)
         do {

@@ -84,7 +84,6 @@ extension ServerClient {
     /// be proved consistent the other way and is kept as it is. The only alarms are a proof that does not hold and
     /// two roots for one size, and both signed notes are saved as evidence.
     func accept(_ note: String, checkpoint: Checkpoint) throws {
-        let url = self.url
         try stateFile.update { held -> (ServerState?, Void) in
             guard var state = held ?? cachedState else { return (nil, ()) }
             let heldCheckpoint = try Checkpoint(
@@ -104,10 +103,9 @@ extension ServerClient {
                 checkpoint.size > heldCheckpoint.size ? (heldCheckpoint, checkpoint) : (checkpoint, heldCheckpoint)
             if old.size > 0 {
                 guard let hashes = try consistencyHashes(from: old.size, to: new.size) else {
-                    throw RemoteError(
-                        description:
-                            "\(url) gave no consistency proof from \(old.size) to \(new.size) entries; nothing was trusted, try again",
-                        category: .failure)
+                    throw untrusted(
+                        "it signed a checkpoint of \(checkpoint.size) entries and gave no consistency proof between it and the one of \(heldCheckpoint.size) held here (a server that lags behind a load balancer cannot prove a size it has not reached: try again)"
+                    )
                 }
                 guard
                     Merkle.verifyConsistency(

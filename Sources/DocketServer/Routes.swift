@@ -309,7 +309,7 @@ struct Routes: Sendable {
         try await answer(read: request) {
             let summarize = state.configuration.summarize
             let html = try await state.readers.read { ledger in
-                try render(Dashboard(ledger: ledger, summarize: summarize))
+                try ledger.read(summarize: summarize) { try render(Dashboard(reader: $0)) }
             }
             guard let html else { throw APIError.notFound("the ledger has no such page: \(request.uri.path)") }
             return Response(

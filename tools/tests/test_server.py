@@ -1110,9 +1110,9 @@ def record_built(client, ledger, label, ok=0):
 
 
 def test_client_catches_a_server_that_rewrote_history(serve, ledger_factory, docket, tmp_path):
-    """The client mirrored 7 entries; the server (stopped, its file restored to 5 entries, then 5 different
-    ones appended) restarts on the same port with 10: its checkpoint is not an extension of the one mirrored,
-    so a read and a write exit 3 with "cannot be trusted", and the write posted nothing."""
+    """The client accepted a checkpoint of 7 entries; the server (stopped, its file restored to 5 entries, then 5
+    different ones appended) restarts on the same port with 10: its checkpoint is not an extension of the one
+    held, so a read and a write exit 3 with an ALARM naming both signed notes, and the write posted nothing."""
     ledger = ledger_factory("server-rewrite")
     srv = serve(ledger)
     client = ss.Client(docket, srv.url, tmp_path / "mirror")
@@ -1129,14 +1129,18 @@ def test_client_catches_a_server_that_rewrote_history(serve, ledger_factory, doc
         assert ledger.record_built(ss.hex_digest("other-%d" % i), repo=APP).rc == 0
     srv = serve(ledger, port=srv.port)
     assert tree_size(srv) == 10
+    # Both checkpoints are signed by the log key: the proof that fails is evidence, and both notes are kept.
     for res in (client("status"), record_built(client, ledger, "rw-after", ok=None)):
-        assert res.rc == 3 and "cannot be trusted" in res.err, res.describe()
+        assert res.rc == 3 and "ALARM" in res.err and "not an extension" in res.err, res.describe()
+    evidence = sorted((tmp_path / "mirror" / "evidence").glob("*.note"))
+    assert evidence and any(p.name.endswith("-held.note") for p in evidence), evidence
+    assert all("\n\n\u2014 " in p.read_text() for p in evidence), "the evidence is the two signed notes"
     assert tree_size(srv) == 10
 
 
 def test_client_catches_a_server_whose_tree_shrank(serve, ledger_factory, docket, tmp_path):
-    """The client mirrored 5 entries; the server comes back on the same port serving its older file of 3: a
-    read exits 3 with "cannot be trusted"."""
+    """The client accepted a checkpoint of 5 entries; the server comes back on the same port serving its older file
+    of 3 and cannot prove it consistent with 5: a read exits 3 with "cannot be trusted"."""
     ledger = ledger_factory("server-shrink")
     srv = serve(ledger)
     client = ss.Client(docket, srv.url, tmp_path / "mirror")

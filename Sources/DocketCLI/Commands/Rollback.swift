@@ -48,7 +48,8 @@ extension Docket {
 
         func run() throws {
             let client = try options.client(readOnly: list)
-            let answer = try client.ask(RollbackQuestion(environment: env, repository: repo, to: to, list: list))
+            let answer = try options.ask(
+                RollbackQuestion(environment: env, repository: repo, to: to, list: list), readOnly: list)
             if list { return try printTargets(answer) }
             guard let choice = answer.choice else { throw CLIError.no("nothing can be rolled back in \(env)") }
             if !choice.openIncidents.isEmpty && breakGlass == nil {

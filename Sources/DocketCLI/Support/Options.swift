@@ -132,6 +132,12 @@ final class MirroredClient: LedgerClient {
 /// the command.
 enum ClientSession {
     nonisolated(unsafe) static var current: (any LedgerClient)?
+
+    /// Drops the command's client and server session (closing a ledger file's connection).
+    static func end() {
+        current = nil
+        ServerSession.current = nil
+    }
 }
 
 enum ServerSession {

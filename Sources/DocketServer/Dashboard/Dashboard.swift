@@ -1,20 +1,21 @@
 import DocketCore
 import Foundation
 
-/// The dashboard (DESIGN §12): server-rendered pages from the same ledger reads as the CLI's `status`, `gate`,
-/// `pending` and `history`. No JavaScript is needed to read them; a small script reloads a page when the
-/// checkpoint grows. Every piece of ledger text goes through ``HTML``'s escaping interpolation.
+/// The dashboard (DESIGN §12): server-rendered pages from the same questions as the CLI's `status`, `gate`,
+/// `pending` and `history` (DocketCore's `Queries/`), read from one snapshot. No JavaScript is needed to read
+/// them; a small script reloads a page when the checkpoint grows. Every piece of ledger text goes through
+/// ``HTML``'s escaping interpolation.
 struct Dashboard {
-    let ledger: Ledger
-    let summarize: @Sendable (LedgerEvent) -> String
+    let reader: QueryReader
+    var ledger: Ledger { reader.ledger }
 
     // MARK: The overview
 
     /// `/`: services × environments, what waits for approval, open incidents and freezes in force.
     func overview() throws -> HTML {
-        let status = try ledger.status()
-        let now = try ledger.ledgerTime()
-        let policy = try ledger.policy()?.policy
+        let status = try StatusQuestion(repository: nil).answer(reader).status
+        let now = reader.time
+        let policy = try PolicyQuestion().answer(reader).map { try $0.parsed() }
         var cells: [String: [String: ServiceStatus]] = [:]
         for service in status.services { cells[service.repository, default: [:]][service.environment] = service }
         let header: HTML =
@@ -120,7 +121,7 @@ struct Dashboard {
     }
 
     private func pendingSection() throws -> HTML {
-        let pending = try ledger.pending()
+        let pending = try PendingQuestion(identity: nil, environment: nil).answer(reader)
         guard !pending.isEmpty else {
             return
                 "<section id=\"pending\"><h2>Pending approvals</h2><p class=\"empty\">Nothing waits for approval.</p></section>"
@@ -162,12 +163,19 @@ struct Dashboard {
         guard let digest = try? Digest(parsing: text), let repository = try ledger.repository(of: digest) else {
             return nil
         }
-        let events = try ledger.events(digest: digest, from: 0, limit: 10_000)
-        let now = try ledger.ledgerTime()
-        let timeline = events.map { event -> HTML in
-            "<tr class=\"\(event.kind.rawValue)\"><td>\(event.index)</td><td><time>\(event.time.rfc3339)</time></td><td>\(event.kind.rawValue)</td><td>\(event.signer.identity)</td><td>\(summarize(event))</td></tr>"
+        var page = try HistoryQuestion(image: digest.description).answer(reader)
+        let tagMoves = page.tagMoves ?? []
+        var events = page.events
+        while let next = page.next, events.count < 10_000 {
+            page = try HistoryQuestion(image: digest.description, from: next).answer(reader)
+            events += page.events
         }
-        let gates = try ledger.gates(digest: digest, repository: repository, at: now).map { verdict -> HTML in
+        let now = reader.time
+        let timeline = events.map { event -> HTML in
+            "<tr class=\"\(event.kind)\"><td>\(event.index)</td><td><time>\(event.integratedTime)</time></td><td>\(event.kind)</td><td>\(event.signer)</td><td>\(event.summary)</td></tr>"
+        }
+        let gates = try GateQuestion(image: digest.description, environment: nil).answer(reader).map {
+            verdict -> HTML in
             let rules = verdict.rules.map { rule -> HTML in
                 "<tr class=\"\(rule.passed ? "pass" : "fail")\"><td>\(rule.passed ? "✓" : "✗")</td><td>\(rule.name.map { "\(rule.rule):\($0)" } ?? rule.rule)</td><td>\(rule.reason)</td></tr>"
             }
@@ -176,7 +184,7 @@ struct Dashboard {
                 <table class="rules">\(rules)</table>
                 """
         }
-        let moves = try ledger.tagMoves(digest: digest).map { m -> HTML in
+        let moves = tagMoves.map { m -> HTML in
             "<li>entry \(m.index): \(m.tag) moved from \(Digest.shortened(m.from)) to \(Digest.shortened(m.to))</li>"
         }
         let body: HTML = """
@@ -185,7 +193,7 @@ struct Dashboard {
             <section id="gates"><h2>Gates at <time>\(now.rfc3339)</time></h2>\(gates.isEmpty ? "<p class=\"empty\">No gated environment in this digest's pipeline.</p>" : HTML.empty)\(gates)</section>
             \(moves.isEmpty ? HTML.empty : "<section><h2>Tag moves</h2><ul>\(moves)</ul></section>")
             """
-        return page(title: "\(repository)@\(digest.short)", size: try ledger.treeSize(), body: body)
+        return self.page(title: "\(repository)@\(digest.short)", size: try ledger.treeSize(), body: body)
     }
 
     // MARK: An environment and a service
@@ -193,7 +201,7 @@ struct Dashboard {
     /// `/env/E`: for every repository with something current in E, its history there (newest first) and the
     /// digests a rollback could restore.
     func environment(_ environment: String) throws -> HTML? {
-        let status = try ledger.status()
+        let status = try StatusQuestion(repository: nil).answer(reader).status
         guard status.environments.contains(environment) else { return nil }
         let services = status.services.filter { $0.environment == environment }
         var sections: [HTML] = []
@@ -227,8 +235,8 @@ struct Dashboard {
         guard let name = try? Repository(normalising: repository).name, try ledger.repositories().contains(name) else {
             return nil
         }
-        let status = try ledger.status(repository: name)
-        let now = try ledger.ledgerTime()
+        let status = try StatusQuestion(repository: name).answer(reader).status
+        let now = reader.time
         let pipeline = try ledger.pipeline(for: name)
         let cells = try status.services.map { service -> HTML in
             let rules = pipeline.environment(service.environment)
