@@ -4,6 +4,7 @@
   ledger (1,000,000 entries by default) vs one of 1,000: wall time and peak memory (medians of 5), each ≤ 1.5×;
   bytes downloaded per command (counted by a loopback proxy) ≤ 64 KiB.
 - A warm client (state held) vs the same `gate` on the local ledger file: ≤ 3× wall time.
+- A first `--mirror` sync of the large ledger (the full verified replica, streamed): peak memory ≤ 200 MiB.
 """
 import base64
 import hashlib
@@ -117,6 +118,10 @@ def client_bench(row, results, docket, ledger, serve, stop, large):
                 local = statistics.median(gnu_time([docket, "gate", digest, "--env", "production", "--ledger", path],
                                                    env)[0] for _ in range(REPEATS))
             measured["warm"] = (warm, local)
+            if size == large:
+                with tempfile.TemporaryDirectory() as cache:
+                    env = dict(os.environ, DOCKET_CACHE_DIR=cache, DOCKET_LOG_KEY=log_key, DOCKET_MIRROR="1")
+                    measured["mirror"] = gnu_time([docket, "status", "--ledger", url], env)
             figures[size] = measured
         finally:
             proxy.close()
@@ -133,4 +138,8 @@ def client_bench(row, results, docket, ledger, serve, stop, large):
     warm, local = big["warm"]
     row(f"warm client `gate` at {large:,} entries", warm * 1000, "ms", local * 1000, "ms on the local file",
         warm / local, "<= 3", warm / local <= 3)
+    wall, kib = big["mirror"]
+    row(f"first --mirror sync of {large:,} entries: peak memory", kib / 1024, "MiB", 200, "MiB (target)",
+        kib / 1024 / 200, "<= 1", kib / 1024 <= 200)
+    results["mirror first sync seconds"] = wall
     results["client"] = {str(k): {w: list(v) for w, v in m.items()} for k, m in figures.items()}

@@ -125,7 +125,7 @@ extension ServerClient {
 
     /// The consistency proof between two sizes, or nil when the server has none to give (it has not reached
     /// `to` yet, or answered something unreadable): not evidence of anything.
-    private func consistencyHashes(from: Int, to: Int) throws -> [Data]? {
+    func consistencyHashes(from: Int, to: Int) throws -> [Data]? {
         struct Proof: Decodable {
             var from: Int
             var to: Int

@@ -1,6 +1,10 @@
 import DocketCore
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// A full verified replica of a server's log, on request (`--mirror`, `DOCKET_MIRROR=1`; DESIGN §13): every entry
 /// replayed through the same append pipeline as a local ledger's, so the replica is the server's log only if the
 /// server kept it honestly. Entries are streamed a tile at a time (bounded memory whatever the size); processes
@@ -9,6 +13,9 @@ import Foundation
 public final class ServerReplica {
     public let client: ServerClient
     let path: String
+    /// Entries committed at a time (16 full tiles): what an interrupted first sync keeps, and the bound on what
+    /// one transaction holds in memory.
+    static let chunk = 4096
 
     public init(client: ServerClient, environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         self.client = client
@@ -21,8 +28,8 @@ public final class ServerReplica {
         let state = try client.knownState()
         let logKey = try NoteVerifierKey(parsing: state.logKey)
         let (served, _) = try Checkpoint.verified(text: note, logKey: logKey, source: "\(client.url)/checkpoint")
-        let fresh = !FileManager.default.fileExists(atPath: path)
-        let ledger = fresh ? try Ledger.createMirror(path: path, origin: served.origin) : try Ledger(path: path)
+        let fresh = try !FileManager.default.fileExists(atPath: path) && create(origin: served.origin)
+        let ledger = try Ledger(path: path)
         do {
             try extend(ledger, to: served, note: note, logKey: logKey)
         } catch let error as MirrorError {
@@ -36,6 +43,24 @@ public final class ServerReplica {
         return ledger
     }
 
+    /// Makes the empty replica beside its place and links it in, so a process that finds the file finds it whole
+    /// (another process making it at the same moment wins, and this one uses that one). True when this one did.
+    private func create(origin: String) throws -> Bool {
+        let temporary = path + ".\(getpid()).new"
+        defer { for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) } }
+        for suffix in ["", "-wal", "-shm"] { unlink(temporary + suffix) }
+        _ = try Ledger.createMirror(path: temporary, origin: origin)  // closed here: one whole file
+        guard link(temporary, path) == 0 else {
+            guard errno == EEXIST else {
+                throw RemoteError(
+                    description: "cannot make the replica \(path): \(String(cString: strerror(errno)))",
+                    category: .failure)
+            }
+            return false
+        }
+        return true
+    }
+
     /// The replica as it stands, without asking the server (nil if there is none yet).
     public func replicaIfPresent() throws -> Ledger? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
@@ -46,17 +71,27 @@ public final class ServerReplica {
     private func extend(_ ledger: Ledger, to served: Checkpoint, note: String, logKey: NoteVerifierKey) throws {
         for _ in 0..<3 {
             let size = try ledger.treeSize()
-            if size > 0 {
-                let held = try ledger.currentCheckpoint()
+            // A replica interrupted between two chunks holds entries past its last checkpoint (each chunk was
+            // proved a prefix of the log before it was committed): it resumes from its last entry.
+            var stored: Int? = nil
+            if size > 0, let held = try? ledger.currentCheckpoint() {
                 // The replica's checkpoint and the served one were both accepted by the client state, which
                 // proved them consistent; the entries must still lead to them.
                 try client.accept(try ledger.checkpointNote(), checkpoint: held)
-                if served.size <= held.size { return }
+                stored = held.size
             }
+            if served.size < size || (served.size == size && stored == size) { return }
             var next = size
             var pending: [(index: Int, bytes: Data)] = []
+            // Each chunk committed is first proved a prefix of the served log.
+            let prove = { (prefix: Int, root: Data) throws in
+                guard let hashes = try self.client.consistencyHashes(from: prefix, to: served.size),
+                    Merkle.verifyConsistency(
+                        size1: prefix, size2: served.size, root1: root, root2: served.root, proof: hashes)
+                else { throw MirrorError.rootMismatch(size: served.size) }
+            }
             do {
-                try ledger.mirror(checkpointNote: note, logKey: logKey) {
+                try ledger.mirror(checkpointNote: note, logKey: logKey, chunk: Self.chunk, provePrefix: prove) {
                     if pending.isEmpty, next < served.size {
                         let tile = next / TileAddress.fullWidth
                         let width = Ledger.tileWidth(level: nil, index: tile, size: served.size)

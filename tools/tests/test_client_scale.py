@@ -23,6 +23,9 @@ front of honest ones.
   5  fresh-client cost  against generated ledgers of 1,000 and 200,000 entries (docket-bench generate): status,
                         gate and record built from a fresh cache each download at most 64 KiB and leave a cache
                         under 16 KiB with no mirror                                             (200,000: slow)
+  6  full replica       --mirror on a generated ledger of 20,000 entries: a first sync SIGKILLed once it has
+                        committed a chunk resumes from there and answers as the file does; 8 processes syncing
+                        one fresh replica at once all exit 0 with no alarm; verify through the replica is clean
 
 No wall-clock assertions: timings only go to the notes.
 """
@@ -787,3 +790,77 @@ def test_fresh_client_cost_does_not_grow_with_the_ledger(bench_bin, docket, work
             label, counter.sent, held, len(counter.exchanges), took))
     note("client scale, fresh client on %d entries (generated in %.0f s): %s" % (entries, generated,
                                                                                  "; ".join(costs)))
+
+
+# ------------------------------------------------------------------------------------------------ 6 full replica
+
+
+def replica_entries(cache):
+    """Entries in the replica of the cache (0 while there is none or it is locked)."""
+    import sqlite3
+    files = [p for p in cache_files(cache) if p.name.endswith(".mirror.db")]
+    if not files:
+        return 0
+    try:
+        with sqlite3.connect("file:%s?mode=ro" % files[0], uri=True, timeout=0.2) as db:
+            return db.execute("SELECT count(*) FROM entries").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.fixture(scope="module")
+def generated_20000(bench_bin, docket, workspace):
+    folder = workspace / "replica-gen"
+    folder.mkdir(exist_ok=True)
+    path = folder / "ledger.db"
+    gen = docket.execute([bench_bin, "generate", "--ledger", path, "--entries", 20_000], "docket-bench",
+                         ["generate", 20_000], timeout=300)
+    assert gen.rc == 0, gen.describe()
+    return path
+
+
+def test_replica_interrupted_first_sync_resumes_where_it_stopped(generated_20000, docket, serve, workspace):
+    """`status --mirror` SIGKILLed once its replica holds a committed chunk (4,096 entries, each chunk proved a
+    prefix of the served log before it is committed); run again, it keeps those entries, fetches the rest,
+    prints what the file prints, and `verify` through the replica is clean."""
+    srv = serve(generated_20000)
+    cache = workspace / "replica-resume"
+    env = dict(client_env(cache), DOCKET_MIRROR="1")
+    proc = subprocess.Popen([str(source_binary()), "status", "--ledger", srv.url], env={**os.environ, **env},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 120
+    kept = 0
+    while time.monotonic() < deadline and proc.poll() is None:
+        kept = replica_entries(cache)
+        if kept >= 4096:
+            break
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    kept = replica_entries(cache)
+    assert 4096 <= kept < 20_000, "the kill should land between two chunks (replica held %d entries)" % kept
+    assert kept % 4096 == 0, "only whole chunks are committed: %d" % kept
+    res = docket.run(["status", "--ledger", srv.url], env_extra=env, timeout=300)
+    local = docket.run(["status"], ledger=generated_20000)
+    assert res.rc == 0 and res.out == local.out, (res.describe(), local.out)
+    assert replica_entries(cache) == 20_000
+    verified = docket.run(["verify", "--ledger", srv.url], env_extra=env, timeout=300)
+    assert verified.rc == 0 and "no problems found" in verified.out, verified.describe()
+
+
+def test_replica_eight_processes_sync_one_fresh_replica_at_once(generated_20000, docket, serve, workspace):
+    """Eight `gate --mirror` processes start together on a fresh cache: SQLite's write lock serialises their
+    chunks; each one finding the replica further along than it expected looks again instead of raising an
+    alarm. All exit as on the file, with no alarm, and the replica holds each entry once."""
+    srv = serve(generated_20000)
+    cache = workspace / "replica-eight"
+    env = {**os.environ, **client_env(cache), "DOCKET_MIRROR": "1"}
+    digest = file_log(docket, generated_20000)[5]["digest"]
+    local = docket.run(["gate", digest, "--env", "production"], ledger=generated_20000)
+    procs = [subprocess.Popen([str(source_binary()), "gate", digest, "--env", "production", "--ledger", srv.url],
+                              env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(8)]
+    results = [(p.wait(timeout=300), p.stdout.read(), p.stderr.read()) for p in procs]
+    for rc, out, err in results:
+        assert rc == local.rc and not any(word in err for word in UNTRUSTED), (rc, err[-1500:])
+    assert replica_entries(cache) == 20_000

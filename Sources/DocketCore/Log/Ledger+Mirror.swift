@@ -39,22 +39,30 @@ extension Ledger {
     }
 
     /// ``mirror(entries:checkpointNote:logKey:)`` with the entries read one at a time from `next` (a bundle file
-    /// of any size), all in one transaction.
+    /// or a server's tiles, of any size). Without `provePrefix`, all in one transaction. With it, every `chunk`
+    /// entries the prefix replayed so far is committed once `provePrefix(size, root)` has proved that root
+    /// consistent with the checkpoint's (a consistency proof from the server): memory stays bounded whatever the
+    /// size, and an interrupted replica resumes where it stopped. Another process that extended the replica between
+    /// two chunks ends this call with ``MirrorError/shrank(mirrored:served:)``: the caller looks again.
     public func mirror(
-        checkpointNote: String, logKey: NoteVerifierKey, entries next: () throws -> (index: Int, bytes: Data)?
+        checkpointNote: String, logKey: NoteVerifierKey, chunk: Int = Int.max,
+        provePrefix: ((_ size: Int, _ root: Data) throws -> Void)? = nil,
+        entries next: () throws -> (index: Int, bytes: Data)?
     ) throws {
         let (checkpoint, note) = try Checkpoint.verified(
             text: checkpointNote, logKey: logKey, source: "the server's checkpoint")
-        let pipeline = AppendPipeline(
-            log: log, projector: projector, origin: origin, ledgerID: try log.treeSize() > 0 ? try ledgerID() : nil)
         defer { projector.forgetTransactionEvents() }
         try log.writeTransaction {
             projector.forgetTransactionEvents()
+            // Read under the write lock: another process sharing the replica may have extended it meanwhile.
             var frontier = try log.frontier(size: try log.treeSize())
             guard checkpoint.size >= frontier.size else {
                 throw MirrorError.shrank(mirrored: frontier.size, served: checkpoint.size)
             }
+            let pipeline = AppendPipeline(
+                log: log, projector: projector, origin: origin, ledgerID: frontier.size > 0 ? try ledgerID() : nil)
             let known = try knownKeys().keys
+            var sinceCommit = 0
             while let (index, bytes) = try next() {
                 guard index >= frontier.size else { continue }
                 guard index == frontier.size else {
@@ -70,6 +78,17 @@ extension Ledger {
                     knownKeys: known)
                 _ = try pipeline.integrate(
                     candidate, at: index, source: .stored(entry), frontier: &frontier, onRefusal: { throw $0 })
+                sinceCommit += 1
+                if let provePrefix, sinceCommit >= chunk, frontier.size < checkpoint.size {
+                    try provePrefix(frontier.size, frontier.root)
+                    try log.commitAndContinue(immediate: true)
+                    projector.forgetTransactionEvents()
+                    sinceCommit = 0
+                    let stored = try log.treeSize()
+                    guard stored == frontier.size else {
+                        throw MirrorError.shrank(mirrored: stored, served: frontier.size)
+                    }
+                }
             }
             guard frontier.size == checkpoint.size, frontier.root == checkpoint.root else {
                 throw MirrorError.rootMismatch(size: checkpoint.size)

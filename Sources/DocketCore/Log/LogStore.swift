@@ -44,8 +44,11 @@ final class LogStore: SubtreeStore {
     func readSnapshot<T>(_ body: () throws -> T) throws -> T { try db.readSnapshot(body) }
 
     /// Ends the scratch copy's open transaction and starts the next (a verifier commits run by run, so SQLite
-    /// does not hold the whole replay's dirty pages in memory).
-    func commitAndContinue() throws { try db.execute("COMMIT; BEGIN") }
+    /// does not hold the whole replay's dirty pages in memory). `immediate`: the next takes the write lock at once
+    /// (a replica that other processes share).
+    func commitAndContinue(immediate: Bool = false) throws {
+        try db.execute(immediate ? "COMMIT; BEGIN IMMEDIATE" : "COMMIT; BEGIN")
+    }
 
     // MARK: Entries
 
