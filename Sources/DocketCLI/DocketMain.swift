@@ -52,6 +52,29 @@ public enum DocketMain {
         try command.run()
     }
 
+    /// The command the first word was probably meant to be (`statsu` → `status`): at most two edits from one.
+    static func misspeltCommand() -> String? {
+        guard let word = CommandLine.arguments.dropFirst().first(where: { !$0.hasPrefix("-") }) else { return nil }
+        let names = Docket.configuration.subcommands.compactMap { $0.configuration.commandName }
+        guard !names.contains(word) else { return nil }
+        let scored = names.map { ($0, editDistance(word, $0)) }.filter { $0.1 <= 2 }
+        return scored.min { $0.1 < $1.1 }?.0
+    }
+
+    /// Levenshtein distance over characters.
+    static func editDistance(_ a: String, _ b: String) -> Int {
+        let a = Array(a), b = Array(b)
+        var previous = Array(0...b.count)
+        for i in 1...max(a.count, 1) where !a.isEmpty {
+            var current = [i] + Array(repeating: 0, count: b.count)
+            for j in 1...max(b.count, 1) where !b.isEmpty {
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1))
+            }
+            previous = current
+        }
+        return a.isEmpty ? b.count : previous[b.count]
+    }
+
     /// `--color auto|always|never` (or `--color=…`) anywhere before `--`, for every command: taken out of the
     /// arguments and handed to ``Terminal`` as `DOCKET_COLOR`, which it reads once, before any output.
     static func takeColorOption(_ arguments: [String]) throws -> [String] {
@@ -82,6 +105,11 @@ public enum DocketMain {
                 rest.append(argument)
             }
             i += 1
+        }
+        if let variable = ProcessInfo.processInfo.environment["DOCKET_COLOR"], !variable.isEmpty,
+            !["auto", "always", "never"].contains(variable)
+        {
+            throw ValidationError("DOCKET_COLOR=\(variable) is not one of auto, always, never")
         }
         return rest
     }
@@ -116,9 +144,10 @@ public enum DocketMain {
         let code = Docket.exitCode(for: error)
         if code == .success { Docket.exit(withError: error) }
         if code == .validationFailure {
-            if wantsJSON { fail(Docket.message(for: error), status: ExitStatus.badInput) }
+            let suggestion = misspeltCommand().map { "\ndid you mean `docket \($0)`?" } ?? ""
+            if wantsJSON { fail(Docket.message(for: error) + suggestion, status: ExitStatus.badInput) }
             FileHandle.standardError.write(
-                Data((Docket.fullMessage(for: error).terminalSafe(styled: false) + "\n").utf8))
+                Data((Docket.fullMessage(for: error).terminalSafe(styled: false) + suggestion + "\n").utf8))
             exit(ExitStatus.badInput)
         }
         fail("\(error)", status: ExitStatus.failure)

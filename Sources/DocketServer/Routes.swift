@@ -66,6 +66,10 @@ struct Routes: Sendable {
         router.post("/k8s/admission") { request, _ in try await answer(read: request) { try await admission(request) } }
         // The dashboard (DESIGN §12): HTML pages, readable without JavaScript.
         router.get("/") { request, _ in try await page(request) { try $0.overview() } }
+        router.head("/") { request, _ in
+            let full = try await page(request) { try $0.overview() }
+            return Response(status: full.status, headers: full.headers, body: .init())
+        }
         router.get("/digest/:digest") { request, context in
             let digest = context.parameters.get("digest") ?? ""
             return try await page(request) { try $0.digest(digest) }
@@ -85,10 +89,13 @@ struct Routes: Sendable {
             else { return error(APIError(status: .serviceUnavailable, code: "not-ready", message: "not ready")) }
             return text("ready\n", cache: "no-cache")
         }
-        router.get("/metrics") { _, _ in
-            Response(
-                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.registry.emitToBuffer())))
+        // The metrics name webhooks and refusals: a read token guards them like every other read.
+        router.get("/metrics") { request, _ in
+            try await answer(read: request) {
+                Response(
+                    status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                    body: .init(byteBuffer: ByteBuffer(bytes: state.metrics.registry.emitToBuffer())))
+            }
         }
         // For tools/bench: what answering a request costs with no ledger work (the HTTP limit of this server).
         router.get("/api/v1/noop") { _, _ in text("ok\n", cache: "no-cache") }
@@ -143,7 +150,7 @@ struct Routes: Sendable {
 
     /// The body, at most `limit` bytes, within the request timeout: a client sending one byte a second is cut
     /// off (408) instead of holding a connection and a task.
-    private func collect(_ request: Request, limit: Int) async throws -> Data {
+    func collect(_ request: Request, limit: Int) async throws -> Data {
         let timeout = state.configuration.requestTimeout
         return try await withThrowingTaskGroup(of: Data?.self) { group in
             group.addTask {
@@ -253,136 +260,6 @@ struct Routes: Sendable {
             status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-cache"], body: body)
     }
 
-    // MARK: Kubernetes admission
-
-    /// An `AdmissionReview` answered from the ledger's current state (``AdmissionReview``). Namespaces the
-    /// settings do not map are not governed; deletions are always allowed. When the ledger cannot be read the
-    /// settings decide: denied (fail closed, the default) or allowed with a warning (fail open).
-    private func admission(_ request: Request) async throws -> Response {
-        guard let settings = state.configuration.admission else {
-            throw APIError.notFound(
-                "this server has no admission rules; give `docket serve --config FILE` with an admission section")
-        }
-        let review = try AdmissionReview(parsing: try await collect(request, limit: AdmissionReview.bodyLimit))
-        let answer: Data
-        if ["DELETE", "CONNECT"].contains(review.operation) || review.images.isEmpty {
-            answer = AdmissionReview.response(uid: review.uid, allowed: true, message: nil)
-        } else if let namespace = review.namespace, let environment = settings.namespaces[namespace] {
-            do {
-                let denials = try await state.readers.read { ledger in
-                    try review.denials(
-                        in: environment, ledger: ledger, allowUnknownRepositories: settings.allowUnknownRepositories)
-                }
-                let what = "\(review.kind) \(namespace)/\(review.name)"
-                answer =
-                    denials.isEmpty
-                    ? AdmissionReview.response(uid: review.uid, allowed: true, message: nil)
-                    : AdmissionReview.response(
-                        uid: review.uid, allowed: false,
-                        message: "docket denied \(what) in \(environment): " + denials.joined(separator: "; "))
-                state.metrics.admission(denials.isEmpty ? "allowed" : "denied")
-            } catch {
-                let why = "the ledger could not be read (\(APIError(error).message))"
-                state.metrics.admission(settings.failOpen ? "failed-open" : "failed-closed")
-                answer =
-                    settings.failOpen
-                    ? AdmissionReview.response(
-                        uid: review.uid, allowed: true, message: nil,
-                        warnings: ["docket: \(why); allowed (failure: open)"])
-                    : AdmissionReview.response(
-                        uid: review.uid, allowed: false, message: "docket: \(why); denied (failure: closed)")
-            }
-        } else {
-            answer = AdmissionReview.response(uid: review.uid, allowed: true, message: nil)
-        }
-        return Response(
-            status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(data: answer)))
-    }
-
-    // MARK: Pages
-
-    /// A dashboard page (404 when `render` finds nothing to show), with a content security policy that allows
-    /// only the page's own style sheet and script: should ledger text ever escape its escaping, it cannot run.
-    private func page(_ request: Request, _ render: @escaping @Sendable (Dashboard) throws -> HTML?) async throws
-        -> Response
-    {
-        try await answer(read: request) {
-            let summarize = state.configuration.summarize
-            let html = try await state.readers.read { ledger in
-                try ledger.read(summarize: summarize) { try render(Dashboard(reader: $0)) }
-            }
-            guard let html else { throw APIError.notFound("the ledger has no such page: \(request.uri.path)") }
-            return Response(
-                status: .ok,
-                headers: [
-                    .contentType: "text/html; charset=utf-8", .cacheControl: "no-cache",
-                    .contentSecurityPolicy: DashboardStyle.contentSecurityPolicy, .xContentTypeOptions: "nosniff",
-                ],
-                body: .init(byteBuffer: ByteBuffer(string: html.markup)))
-        }
-    }
-
-    // MARK: Answers
-
-    /// Checks the bearer token when the server asks for one: any of `tokens` (a write token also reads: a client
-    /// proves its receipt and extends its mirror).
-    private func authorize(_ request: Request, tokens: [String?]) throws {
-        let required = tokens.compactMap { $0 }
-        guard !required.isEmpty else { return }
-        guard let given = request.headers[.authorization], given.hasPrefix("Bearer "),
-            required.contains(where: { constantTimeEqual(Data(given.dropFirst(7).utf8), Data($0.utf8)) })
-        else {
-            throw APIError(
-                status: .unauthorized, code: "unauthorized",
-                message: "this server needs `Authorization: Bearer TOKEN` (set DOCKET_TOKEN for the CLI)")
-        }
-    }
-
-    private func answer(read request: Request, _ body: () async throws -> Response) async throws -> Response {
-        try await answer {
-            let configuration = state.configuration
-            if configuration.readToken != nil {
-                try authorize(request, tokens: [configuration.readToken, configuration.writeToken])
-            }
-            return try await body()
-        }
-    }
-
-    /// Runs a handler, turning every error into its JSON answer and counting it.
-    private func answer(_ body: () async throws -> Response) async throws -> Response {
-        let started = ContinuousClock.now
-        defer { state.metrics.requestDuration.record(ContinuousClock.now - started) }
-        do {
-            return try await body()
-        } catch {
-            let apiError = APIError(error)
-            state.metrics.refused(apiError.code)
-            if apiError.status == .internalServerError {
-                state.logger.error("request failed", metadata: ["error": "\(error)"])
-            }
-            return self.error(apiError)
-        }
-    }
-
-    private func error(_ error: APIError) -> Response {
-        var headers: HTTPFields = [.contentType: "application/json"]
-        if let wait = error.retryAfter { headers[.retryAfter] = String(wait) }
-        if error.status == .requestTimeout { headers[.connection] = "close" }
-        return Response(status: error.status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: error.body)))
-    }
-
-    private func text(_ text: String, cache: String) -> Response {
-        Response(
-            status: .ok, headers: [.contentType: "text/plain; charset=utf-8", .cacheControl: cache],
-            body: .init(byteBuffer: ByteBuffer(string: text)))
-    }
-
-    private func json<T: Encodable>(_ value: T) -> Response {
-        let body = (try? Queries.encoder.encode(value)) ?? Data()
-        return Response(
-            status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-cache"],
-            body: .init(byteBuffer: ByteBuffer(data: body)))
-    }
 }
 
 extension HTTPField.Name {

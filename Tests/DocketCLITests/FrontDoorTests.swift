@@ -23,6 +23,8 @@ struct FrontDoorTests {
             ["record", "deployed", imageA, "--env", "prodution", "--key", cli.path("ci.key")],
             ["submit", cli.path("typo.json")],
             ["promote", imageA, "--to", "prodution", "--key", cli.path("rel.key")],
+            ["rollback", "--env", "prodution", "--reason", "r", "--key", cli.path("rel.key")],
+            ["rollback", "--env", "prodution", "--list"],
         ] {
             let r = try cli.run(arguments)
             #expect(r.code == 2, "docket \(arguments): exit \(r.code): \(r.stderr)")
@@ -34,6 +36,19 @@ struct FrontDoorTests {
             #expect(r.code == 2, "docket \(arguments): exit \(r.code): \(r.stderr)")
         }
         #expect(try cli.ok(["checkpoint"]) == before)
+    }
+
+    @Test("A misspelt command names the nearest one; a DOCKET_COLOR that is not a choice is bad input")
+    func misspeltCommandAndColour() throws {
+        let cli = try CLI()
+        try cli.setUpStory()
+        let typo = try cli.run(["statsu"])
+        #expect(typo.code == 2 && typo.stderr.contains("did you mean `docket status`?"), "\(typo.stderr)")
+        let far = try cli.run(["frobnicate"])
+        #expect(far.code == 2 && !far.stderr.contains("did you mean"), "\(far.stderr)")
+        let colour = try cli.run(["status"], env: ["DOCKET_COLOR": "sometimes"])
+        #expect(colour.code == 2 && colour.stderr.contains("DOCKET_COLOR=sometimes"), "\(colour.stderr)")
+        #expect(colour.stderr.contains("auto, always, never"), "\(colour.stderr)")
     }
 
     @Test("With --json a failure is also a JSON object on stdout: refusals, bad input, usage errors")

@@ -213,7 +213,7 @@ def test_a_hostile_reason_is_shown_as_text(dashboard, seen):
     assert "default-src 'none'" in csp and "script-src 'sha256-" in csp, csp
 
 
-def test_environment_and_service_pages(dashboard, seen):
+def test_environment_and_service_pages(dashboard, seen, workspace):
     page = dashboard.get("/env/production")
     assert page.status == 200
     dom = DOM(page.text).root
@@ -221,7 +221,18 @@ def test_environment_and_service_pages(dashboard, seen):
     text = section.content
     assert "rolled-back" in text and "promoted" in text
     assert seen.v2[:19] in text, "the break-glass promotion is in the history"
+    # Rollback targets are a list of links, not markup printed as text (issue 30): staging ran v1 before v2.
+    assert "<li>" not in section.content and "<ol" not in section.content, section.content[-600:]
+    staging = DOM(dashboard.get("/env/staging").text).root.one("section", data_repo=PAY)
+    targets = [li for ol in staging.all("ol") for li in ol.all("li")]
+    assert targets and all(li.all("a") for li in targets), staging.content[-600:]
+    assert "<li>" not in staging.content and "<ol" not in staging.content, staging.content[-600:]
+    shot = artefact(workspace, "env-staging.png")
+    chromium("--window-size=1280,1000", "--screenshot=" + str(shot), dashboard.url + "/env/staging")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert dashboard.get("/service/" + PAY).status == 200
+    head = ss.request(dashboard.url, "HEAD", "/")
+    assert head.status == 200 and head.body == b"" and head.headers["content-type"].startswith("text/html"), head
     assert dashboard.get("/env/nowhere").status == 404
     assert dashboard.get("/digest/sha256:" + "0" * 64).status == 404
 
@@ -533,8 +544,19 @@ def test_report_html_markdown_and_pdf(docket, workspace, seen):
     assert "<script>document.title='pwned'</script>" in glass[0].content and not list(glass[0].all("img"))
     first = moves[promoted[0]].content
     assert "alice@seen.test" in first and "security-scan" in first and "policy of entry 4" in first, first
-    histories = {(s.attrs["data-env"], s.attrs["data-repo"]) for s in dom.all("section") if "data-env" in s.attrs}
-    assert {("staging", PAY), ("production", PAY), ("staging", LINT), ("production", LINT)} <= histories
+    histories = {(s.attrs["data-env"], s.attrs["data-repo"]): s for s in dom.all("section") if "data-env" in s.attrs}
+    assert {("staging", PAY), ("production", PAY), ("staging", LINT), ("production", LINT)} <= set(histories)
+    # What a person sees: each environment's history is a table of rows, not markup printed as text (issue 30).
+    for key, section in histories.items():
+        rows = [tr for table in section.all("table") for tr in table.all("tr")]
+        if "Nothing has been current here." not in section.content:
+            assert len(rows) >= 2 and all(tr.all("td") for tr in rows[1:]), (key, section.content[:300])
+        assert "<t" not in section.content and "[" not in section.content, (key, section.content[:300])
+    assert len([s for s in histories.values() if s.all("table")]) >= 3, "the histories with steps are tables"
+    assert "&lt;" not in dom.content and "<table" not in dom.content, "escaped markup shows as text"
+    shot = artefact(workspace, "report.png")
+    chromium("--window-size=1280,2400", "--screenshot=" + str(shot), out.as_uri())
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     md = workspace / "seen-report.md"
     res = docket.run(["report", "--bundle", seen.bundle, "--out", md, "--format", "markdown"])

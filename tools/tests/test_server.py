@@ -627,8 +627,8 @@ def bearer(token):
 
 def test_tokens_guard_writes_and_reads(serve, ledger_factory, docket, tokens):
     """With --read-token-file and --write-token-file: a write without its token, with a wrong one or with the
-    read token is 401 (unauthorized); with the write token 201. Reads without the read token are 401, with it
-    200."""
+    read token is 401 (unauthorized); with the write token 201. Reads (the metrics and the dashboard too) without
+    the read token are 401, with it 200, whatever the case of `Bearer`; error answers say `nosniff`."""
     ledger = ledger_factory("server-tokens")
     srv = serve(ledger, "--read-token-file", tokens[0], "--write-token-file", tokens[1])
     size = local_size(docket, ledger.path)
@@ -637,10 +637,16 @@ def test_tokens_guard_writes_and_reads(serve, ledger_factory, docket, tokens):
         check_error(srv.post(body, headers=headers), 401, "unauthorized")
     assert local_size(docket, ledger.path) == size
     assert srv.post(body, headers=bearer(TOKEN_W)).status == 201
-    for path in ("/checkpoint", "/tile/entries/000.p/1", "/api/v1/entries/0", "/api/v1/status", "/api/v1/bundle"):
+    for path in ("/checkpoint", "/tile/entries/000.p/1", "/api/v1/entries/0", "/api/v1/status", "/api/v1/bundle",
+                 "/metrics", "/"):
         check_error(srv.get(path), 401, "unauthorized")
         check_error(srv.get(path, headers=bearer("wrong-token-0123456789abcdef")), 401, "unauthorized")
         assert srv.get(path, headers=bearer(TOKEN_R)).status == 200, path
+    # The scheme is case-insensitive (RFC 9110 §11.1); the metrics name webhooks, so they are a guarded read.
+    assert srv.get("/metrics", headers={"Authorization": "bearer " + TOKEN_R}).status == 200
+    assert srv.get("/api/v1/status", headers={"Authorization": "BEARER " + TOKEN_R}).status == 200
+    refused = srv.get("/api/v1/status")
+    assert refused.headers.get("x-content-type-options") == "nosniff", refused.headers
 
 
 def test_tokens_the_cli_sends_docket_token(serve, ledger_factory, docket, tokens, tmp_path):

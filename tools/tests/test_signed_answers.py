@@ -9,28 +9,20 @@ verifiers check a saved answer against the log:  python3 -m pytest -q tools/test
   unreadable  a file that is not an answer: exit 2, naming the file
 """
 
-import base64
-import hashlib
 import json
 import subprocess
 import sys
 
 import pytest
-from nacl.signing import SigningKey
 
 from .conftest import VERIFY_BUNDLE
+from .test_client_scale import log_key_seed, sign_answer
 from .test_server import PAY, running, story  # noqa: F401  (the two-service story through a server)
 
 
 def re_signed(answer, seed):
     """The answer signed again with the log key whose seed is given (a lying server holds its own key)."""
-    message = b"docket-answer/v1\x00" + b"".join(
-        hashlib.sha256(answer[f].encode()).digest() for f in ("question", "parameters", "answer", "time", "checkpoint"))
-    return dict(answer, signature=base64.b64encode(SigningKey(seed).sign(message).signature).decode())
-
-
-def log_key_seed(ledger):
-    return base64.b64decode(json.loads((ledger.dir / "ledger.db.logkey").read_text())["seed"])
+    return dict(answer, signature=sign_answer(answer, seed))
 
 
 def verify_bundle(bundle, answer):
@@ -73,7 +65,7 @@ def test_a_lying_gate_answer_is_caught_by_both_verifiers(story, answers, docket,
     for rule in verdicts[0]["rules"]:
         rule["passed"] = True
     lie = re_signed(dict(honest, answer=json.dumps(verdicts, sort_keys=True, separators=(",", ":"))),
-                    log_key_seed(story.ledger))
+                    log_key_seed(story.ledger.path))
     lie_file = tmp_path / "lie.json"
     lie_file.write_text(json.dumps(lie))
     res = docket.run(["verify", "--answer", lie_file, "--ledger", story.ledger.path])

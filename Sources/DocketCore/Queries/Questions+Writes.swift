@@ -133,6 +133,12 @@ public struct RollbackQuestion: LedgerQuestion {
 
     public func answer(_ reader: QueryReader) throws -> Answer {
         let ledger = reader.ledger
+        // An environment the policy does not have is a typing mistake (exit 2, naming them), not "nothing runs".
+        if let policy = try ledger.policy()?.policy,
+            !policy.environmentNames.contains(where: { $0.utf8.elementsEqual(environment.utf8) })
+        {
+            throw LedgerError.notInPolicy(environment: environment, known: policy.environmentNames)
+        }
         var requested: Digest? = nil
         let repository: String
         if let to {

@@ -32,10 +32,15 @@ extension AuditReport {
             let rows = h.steps.map { s -> HTML in
                 "<tr><td>\(s.index)</td><td>\(s.time)</td><td>\(s.kind)</td><td><code>\(s.digest)</code></td><td>\(s.identity)</td></tr>"
             }
+            // Typed: a ternary of bare literals would be two Strings, and the rows would be escaped as text.
+            let table: HTML =
+                rows.isEmpty
+                ? "<p class=\"muted\">Nothing has been current here.</p>"
+                : "<table><thead><tr><th>entry</th><th>time</th><th>how</th><th>digest</th><th>by</th></tr></thead><tbody>\(rows)</tbody></table>"
             history.append(
                 """
                 <section class="history" data-env="\(h.environment)" data-repo="\(h.repository)"><h3>\(h.environment) · \(h.repository)</h3>
-                \(rows.isEmpty ? "<p class=\"muted\">Nothing has been current here.</p>" : "<table><thead><tr><th>entry</th><th>time</th><th>how</th><th>digest</th><th>by</th></tr></thead><tbody>\(rows)</tbody></table>")
+                \(table)
                 </section>
                 """)
         }

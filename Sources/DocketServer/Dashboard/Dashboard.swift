@@ -219,7 +219,7 @@ struct Dashboard {
                 """
                 <section data-repo="\(service.repository)"><h2>\(service.repository)</h2>
                 <table class="events"><thead><tr><th>entry</th><th>time</th><th>how</th><th>digest</th><th>by</th></tr></thead><tbody>\(rows)</tbody></table>
-                <h3>Rollback targets</h3>\(rollback.isEmpty ? "<p class=\"empty\">None.</p>" : "<ol class=\"rollback\">\(rollback)</ol>")
+                <h3>Rollback targets</h3>\(rollback.isEmpty ? HTML("<p class=\"empty\">None.</p>") : HTML("<ol class=\"rollback\">\(rollback)</ol>"))
                 \(service.rollbackPlan.map { plan -> HTML in "<p>Rollback plan: \(plan)</p>" } ?? .empty)
                 </section>
                 """)
