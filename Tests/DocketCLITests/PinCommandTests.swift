@@ -136,4 +136,20 @@ struct PinCommandTests {
         #expect(refused.code == 2 && refused.stderr.contains("a.yaml"), "\(refused.stderr)")
         #expect(try cli.run(["pin", "--env", "nowhere", cli.path("a.yaml")]).code == 2)
     }
+
+    @Test("--write on a symbolic link writes through to its target, keeping the target's mode (issue 30, item 7)")
+    func writesThroughSymlinks() throws {
+        let cli = try setUp()
+        let target = cli.path("real.yaml")
+        let link = cli.path("link.yaml")
+        try "containers:\n  - image: registry.example/shop/web:1.0\n".write(
+            toFile: target, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o640], ofItemAtPath: target)
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: "real.yaml")
+        try cli.ok(["pin", "--env", "production", link, "--write"])
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: link) == "real.yaml", "still a link")
+        #expect(try String(contentsOfFile: target, encoding: .utf8).contains(web), "the target is pinned")
+        let mode = try FileManager.default.attributesOfItem(atPath: target)[.posixPermissions] as? Int
+        #expect(mode == 0o640)
+    }
 }

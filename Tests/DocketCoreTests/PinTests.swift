@@ -500,4 +500,49 @@ struct PinTests {
             UnifiedDiff(original: "a\n", changed: "a\nb\n", file: "f").text
                 == "--- a/f\n+++ b/f\n@@ -1 +1,2 @@\n-a\n+a\n+b\n")
     }
+
+    @Test("Nested aliases are refused before they are expanded, even in a file with no image (issue 30, item 5)")
+    func aliasBomb() throws {
+        var text = "a: &a [x, x, x, x, x, x, x, x, x]\n"
+        for level in 1...12 {
+            let items = Array(repeating: "*\(level == 1 ? "a" : "l\(level - 1)")", count: 9).joined(separator: ", ")
+            text += "l\(level): &l\(level) [\(items)]\n"
+        }
+        let started = ContinuousClock.now
+        do {
+            _ = try Self.pinner.pin(text, file: "bomb.yaml")
+            Issue.record("an alias bomb was pinned")
+        } catch {
+            guard case .aliasExpansion(let file, _, let limit) = error else {
+                Issue.record("expected an alias-expansion refusal, got \(error)")
+                return
+            }
+            #expect(file == "bomb.yaml" && limit == max(10_000, 20 * text.utf8.count))
+            #expect("\(error)".contains("more than \(limit) nodes"), "\(error)")
+        }
+        #expect(ContinuousClock.now - started < .seconds(5), "refused without expanding the aliases")
+        // A few ordinary aliases stay well inside the budget.
+        _ = try Self.pinner.pin("base: &b {a: 1, b: 2}\nx: *b\ny: *b\n", file: "fine.yaml")
+    }
+
+    @Test(
+        "A merge key that brings in an image is refused, naming its line (issue 30, item 6)",
+        arguments: [
+            "base: &base\n  name: web\n  image: nginx:1.27\nspec:\n  containers:\n    - <<: *base\n",
+            "spec:\n  containers:\n    - name: web\n      <<: {image: nginx:1.27}\n",
+        ])
+    func mergeKeys(text: String) {
+        #expect(throws: PinError.self) { _ = try Self.pinner.pin(text, file: "merge.yaml") }
+        do {
+            _ = try Self.pinner.pin(text, file: "merge.yaml")
+        } catch {
+            #expect("\(error)".contains("merge key") && "\(error)".contains("merge.yaml:"), "\(error)")
+        }
+    }
+
+    @Test("A merge key of labels is left alone")
+    func harmlessMergeKey() throws {
+        let text = "common: &labels {app: web}\nmetadata:\n  labels:\n    <<: *labels\n    tier: front\n"
+        #expect(try Self.pinner.pin(text, file: "labels.yaml").changes.isEmpty)
+    }
 }

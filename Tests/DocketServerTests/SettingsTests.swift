@@ -67,5 +67,14 @@ import Testing
         #expect(cronJob.images.map(\.container) == ["job", "migrate"])
         #expect(cronJob.images.map(\.field).first == "spec.jobTemplate.spec.template.spec.containers[0].image")
         #expect(throws: APIError.self) { try AdmissionReview(parsing: Data("{\"kind\":\"Pod\"}".utf8)) }
+        // Kubernetes image volumes: every field `docket pin` rewrites is checked (issue 30, item 8).
+        let pod = try review(
+            """
+            {"metadata":{"name":"p"},"spec":{"containers":[{"name":"app","image":"r.example/app:1"}],
+            "volumes":[{"name":"config","configMap":{"name":"c"}},{"name":"model","image":{"reference":"r.example/model:7"}}]}}
+            """)
+        #expect(pod.images.map(\.text) == ["r.example/app:1", "r.example/model:7"])
+        #expect(pod.images.last?.field == "spec.volumes[1].image.reference")
+        #expect(pod.images.last?.container == "volume model")
     }
 }

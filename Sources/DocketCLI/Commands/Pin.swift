@@ -125,14 +125,15 @@ extension Docket {
             Terminal.note(summary)
         }
 
-        /// Replaces a file atomically, keeping its permissions.
+        /// Replaces a file atomically, keeping its permissions. A symbolic link is written through: its target is
+        /// replaced (with the target's mode) and the link stays a link.
         private func save(_ text: String, to file: String) throws {
-            let url = URL(fileURLWithPath: file)
-            let attributes = try? FileManager.default.attributesOfItem(atPath: file)
+            let url = URL(fileURLWithPath: file).resolvingSymlinksInPath()
+            let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
             do {
                 try Data(text.utf8).write(to: url, options: .atomic)
                 if let mode = attributes?[.posixPermissions] {
-                    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: file)
+                    try FileManager.default.setAttributes([.posixPermissions: mode], ofItemAtPath: url.path)
                 }
             } catch {
                 throw CLIError.failure("cannot write \(file): \(error.localizedDescription)")

@@ -56,6 +56,7 @@ public struct ManifestPinner: Sendable {
         var plan = PinPlan(file: file)
         var marked: Set<Int> = []
         for (number, document) in documents.enumerated() {
+            if let line = Self.mergedImageLine(document) { throw .mergeKey(file: file, line: line) }
             let sites = try PinSite.find(
                 in: document, number: number, source: source, markers: markers, file: file)
             marked.formUnion(sites.compactMap(\.markerLine))
@@ -103,9 +104,28 @@ public struct ManifestPinner: Sendable {
     static func parse(_ text: String, file: String) throws(PinError) -> [ManifestTree] {
         do {
             return try ManifestTree.parseAll(text)
+        } catch  where error.aliasExpansion {
+            throw .aliasExpansion(file: file, line: error.line, limit: ManifestTree.nodeBudget(text))
         } catch {
             throw .notYAML(file: file, line: error.line, problem: error.problem)
         }
+    }
+
+    /// The line of the first merge key (`<<`) whose merged mapping holds an `image` or a `reference` key at any
+    /// depth, or nil: an image there would run, and no path pin reads leads to it.
+    static func mergedImageLine(_ document: ManifestTree) -> Int? {
+        for item in document.items where item.isKey {
+            guard case .scalar("<<", _) = item.shape else { continue }
+            let merged = item.path + [.key("<<")]
+            let hidesImage = document.items.contains { inner in
+                guard inner.isKey, inner.path.starts(with: merged), case .scalar(let key, _) = inner.shape else {
+                    return false
+                }
+                return key == "image" || key == "reference"
+            }
+            if hidesImage { return item.mark?.line ?? 1 }
+        }
+        return nil
     }
 
     static func normalised(_ name: String) -> String { (try? Repository(normalising: name))?.name ?? name }

@@ -33,14 +33,23 @@ struct ManifestTree {
     let items: [Item]
 
     /// Flattens `root`. An alias appears as a copy of the node it names (Yams resolves aliases), so call this
-    /// while the parser that made `root` is alive: anchors are held weakly and vanish with it.
-    init(_ root: Node) {
+    /// while the parser that made `root` is alive: anchors are held weakly and vanish with it. At most `budget`
+    /// nodes in all: nested aliases can make a few hundred bytes stand for billions of nodes (a "billion laughs"),
+    /// and the count stops before they are made.
+    init(_ root: Node, budget: inout Int) throws(ParseFailure) {
         var items: [Item] = []
-        Self.append(root, path: [], isKey: false, to: &items)
+        try Self.append(root, path: [], isKey: false, to: &items, budget: &budget)
         self.items = items
     }
 
-    private static func append(_ node: Node, path: [Step], isKey: Bool, to items: inout [Item]) {
+    private static func append(_ node: Node, path: [Step], isKey: Bool, to items: inout [Item], budget: inout Int)
+        throws(ParseFailure)
+    {
+        budget -= 1
+        guard budget >= 0 else {
+            throw ParseFailure(
+                line: node.mark?.line ?? 1, problem: "its aliases stand for too many nodes", aliasExpansion: true)
+        }
         switch node {
         case .scalar(let scalar):
             items.append(
@@ -53,8 +62,8 @@ struct ManifestTree {
                     shape: .mapping(count: mapping.count), tag: node.tag.rawValue, path: path, isKey: isKey,
                     mark: mapping.mark, anchor: mapping.anchor?.rawValue, scalar: nil))
             for (key, value) in mapping {
-                append(key, path: path, isKey: true, to: &items)
-                append(value, path: path + [.key(key.string ?? "?")], isKey: false, to: &items)
+                try append(key, path: path, isKey: true, to: &items, budget: &budget)
+                try append(value, path: path + [.key(key.string ?? "?")], isKey: false, to: &items, budget: &budget)
             }
         case .sequence(let sequence):
             items.append(
@@ -62,7 +71,7 @@ struct ManifestTree {
                     shape: .sequence(count: sequence.count), tag: node.tag.rawValue, path: path,
                     isKey: isKey, mark: sequence.mark, anchor: sequence.anchor?.rawValue, scalar: nil))
             for (index, item) in sequence.enumerated() {
-                append(item, path: path + [.index(index)], isKey: false, to: &items)
+                try append(item, path: path + [.index(index)], isKey: false, to: &items, budget: &budget)
             }
         case .alias(let alias):
             // Not produced by the parser (it resolves aliases), kept for completeness.
@@ -91,7 +100,13 @@ extension ManifestTree {
     struct ParseFailure: Error, Equatable {
         let line: Int
         let problem: String
+        /// True when the text parsed but its aliases expand past the node budget.
+        var aliasExpansion = false
     }
+
+    /// Nodes a file may stand for once its aliases are expanded: 20 per byte of text, at least 10,000. Real
+    /// manifests stay far below it (a node takes several bytes); an alias bomb passes it within a few levels.
+    static func nodeBudget(_ text: String) -> Int { max(10_000, 20 * text.utf8.count) }
 
     /// Every document of `text`, in order. Marks are relative to `text`.
     static func parseAll(_ text: String) throws(ParseFailure) -> [ManifestTree] {
@@ -99,8 +114,11 @@ extension ManifestTree {
             // UTF-8 explicitly: columns are then counted over the bytes ManifestSource holds.
             let parser = try Parser(yaml: text, resolver: .default, constructor: .default, encoding: .utf8)
             var documents: [ManifestTree] = []
-            while let root = try parser.nextRoot() { documents.append(ManifestTree(root)) }
+            var budget = nodeBudget(text)
+            while let root = try parser.nextRoot() { documents.append(try ManifestTree(root, budget: &budget)) }
             return documents
+        } catch let error as ParseFailure {
+            throw error
         } catch let error as YamlError {
             throw failure(error, in: text)
         } catch {

@@ -27,6 +27,10 @@ public enum PinError: DocketFailure, Equatable {
     /// The pinned text did not parse back to the original with only the pinned scalars changed. A bug:
     /// the file is not returned.
     case verificationFailed(file: String, reason: String)
+    /// Aliases nested to stand for more nodes than the text could reasonably hold (an alias bomb).
+    case aliasExpansion(file: String, line: Int, limit: Int)
+    /// A merge key (`<<`) brings in an image: Kubernetes applies it, and pin does not rewrite through it.
+    case mergeKey(file: String, line: Int)
 
     public var category: FailureCategory {
         switch self {
@@ -63,6 +67,12 @@ public enum PinError: DocketFailure, Equatable {
             "no digest is current in the environment for "
                 + missing.map { "\($0.file):\($0.line) \($0.repository) (`\($0.image)`)" }.joined(separator: ", ")
                 + "; promote them there first, or take them out of the manifests (nothing was written)"
+        case .aliasExpansion(let file, let line, let limit):
+            "\(file):\(line): its YAML aliases stand for more than \(limit) nodes (an alias bomb?); docket pin "
+                + "refuses it without expanding them: write the document without nested aliases"
+        case .mergeKey(let file, let line):
+            "\(file):\(line): a merge key (`<<`) brings in an image; Kubernetes applies merge keys and docket pin "
+                + "does not rewrite through them: write the image in the container itself"
         case .verificationFailed(let file, let reason):
             "\(file): internal error: the pinned text does not read back as the original with only the images "
                 + "changed (\(reason)); the file was left alone, please report this"

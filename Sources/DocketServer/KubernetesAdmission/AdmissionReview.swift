@@ -49,14 +49,25 @@ struct AdmissionReview {
         self.images = images
     }
 
-    /// Every `image` of `containers`, `initContainers` and `ephemeralContainers`, at any depth: a Pod's spec, a
+    /// Every image field `docket pin` rewrites, at any depth: the `image` of `containers`, `initContainers` and
+    /// `ephemeralContainers`, and the `image.reference` of `volumes` (Kubernetes image volumes), in a Pod's spec, a
     /// workload's `spec.template.spec`, a CronJob's `spec.jobTemplate.spec.template.spec`, and custom resources
-    /// that embed a pod template.
+    /// that embed a pod template. Not checked: images named elsewhere in a custom resource's own fields.
     private static func collect(_ value: Any, path: String, into images: inout [Image]) {
         if let object = value as? [String: Any] {
             for key in object.keys.sorted() {
                 let child = path.isEmpty ? key : "\(path).\(key)"
-                if ["containers", "initContainers", "ephemeralContainers"].contains(key),
+                if key == "volumes", let volumes = object[key] as? [Any] {
+                    for (i, item) in volumes.enumerated() {
+                        guard let volume = item as? [String: Any], let image = volume["image"] as? [String: Any]
+                        else { continue }
+                        let name = "volume " + (volume["name"] as? String ?? "#\(i)")
+                        images.append(
+                            Image(
+                                container: name, field: "\(child)[\(i)].image.reference",
+                                text: image["reference"] as? String ?? ""))
+                    }
+                } else if ["containers", "initContainers", "ephemeralContainers"].contains(key),
                     let containers = object[key] as? [Any]
                 {
                     for (i, item) in containers.enumerated() {
@@ -82,7 +93,8 @@ struct AdmissionReview {
         var reasons: [String] = []
         let known = Set(try ledger.repositories())
         for image in images {
-            let label = "image \(image.text.isEmpty ? "(none)" : image.text) of container \(image.container)"
+            let owner = image.container.hasPrefix("volume ") ? image.container : "container \(image.container)"
+            let label = "image \(image.text.isEmpty ? "(none)" : image.text) of \(owner)"
             guard let parsed = ImageText(image.text) else {
                 reasons.append("\(label): not an image reference the ledger can check")
                 continue
