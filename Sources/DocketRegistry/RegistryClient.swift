@@ -16,6 +16,9 @@ import NIOSSL
 public final class RegistryClient {
     let client: HTTPClient
     let config: DockerConfig
+    /// The most one request may take, whole (`DOCKET_REGISTRY_TIMEOUT` seconds, default 60; blobs get 30 times
+    /// as long): a registry that trickles its answer a byte at a time cannot hold a command past it.
+    let deadline: TimeAmount
     let insecureHosts: Set<String>
     /// Bearer tokens by host and scope, and the hosts that asked for basic auth.
     private var tokens: [String: String] = [:]
@@ -28,6 +31,14 @@ public final class RegistryClient {
 
     public init(environment: [String: String] = ProcessInfo.processInfo.environment) throws {
         config = try DockerConfig(environment: environment)
+        var seconds: Int64 = 60
+        if let text = environment["DOCKET_REGISTRY_TIMEOUT"], !text.isEmpty {
+            guard let value = Int64(text), (1...3600).contains(value) else {
+                throw RegistryError.badInput("DOCKET_REGISTRY_TIMEOUT=\(text): give whole seconds from 1 to 3600")
+            }
+            seconds = value
+        }
+        deadline = .seconds(seconds)
         insecureHosts = Set(
             (environment["DOCKET_INSECURE_REGISTRIES"] ?? "").split(separator: ",").map {
                 $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -247,13 +258,15 @@ public final class RegistryClient {
     private func execute(_ method: HTTPMethod, _ url: String, headers: [(String, String)], body: Data?, limit: Int)
         throws -> Answer
     {
+        let allowed = limit > Self.manifestLimit ? deadline * 30 : deadline
         do {
             var fields = HTTPHeaders(headers)
             fields.replaceOrAdd(name: "User-Agent", value: "docket/0.1")
             let request = try HTTPClient.Request(
                 url: url, method: method, headers: fields, body: body.map { .data($0) })
             let accumulator = ResponseAccumulator(request: request, maxBodySize: limit)
-            let response = try client.execute(request: request, delegate: accumulator).futureResult.wait()
+            let response = try client.execute(request: request, delegate: accumulator, deadline: .now() + allowed)
+                .futureResult.wait()
             return Answer(
                 status: response.status, headers: response.headers,
                 data: response.body.map { Data(buffer: $0) } ?? Data())
@@ -261,6 +274,10 @@ public final class RegistryClient {
             throw RegistryError("\(method) \(url): the answer is larger than \(error.maxBodySize) bytes; refused")
         } catch let error as RegistryError {
             throw error
+        } catch let error as HTTPClientError where error == .deadlineExceeded {
+            throw RegistryError(
+                "the registry at \(url) did not answer within \(allowed.nanoseconds / 1_000_000_000) s; try again, or raise DOCKET_REGISTRY_TIMEOUT"
+            )
         } catch {
             throw RegistryError("cannot reach the registry at \(url): \(transportProblem(error, peer: "the registry"))")
         }

@@ -24,6 +24,7 @@ import hashlib
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -293,6 +294,54 @@ def test_resolve_missing_names_exit_2_and_unreachable_exit_3(run, registry):
     assert_fails(run("resolve", "%s/resolve/present@sha256:%s" % (registry.host, "ab" * 32)), 2)
     port = rs.free_port()
     assert_fails(run("resolve", "127.0.0.1:%d/app:v1" % port), 3, "127.0.0.1:%d" % port)
+
+
+def test_a_registry_that_trickles_its_answer_is_cut_off_at_the_deadline(run, anon):
+    """A registry that sends its answer one byte every half second (each byte resets a read timeout) is cut off at
+    the overall deadline (DOCKET_REGISTRY_TIMEOUT): exit 3 in one line naming it, well before the answer ends
+    (issue 30, item 9)."""
+    import socket
+    import threading
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    stop = threading.Event()
+
+    def trickle():
+        listener.settimeout(0.5)
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(5)
+                try:
+                    conn.recv(65536)
+                    answer = b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n" + b"x" * 100
+                    for byte in answer:
+                        if stop.is_set():
+                            break
+                        conn.sendall(bytes([byte]))
+                        time.sleep(0.5)
+                except OSError:
+                    pass
+
+    thread = threading.Thread(target=trickle, daemon=True)
+    thread.start()
+    try:
+        started = time.monotonic()
+        res = run("resolve", "127.0.0.1:%d/slow/app:v1" % listener.getsockname()[1],
+                  env=dict(anon, DOCKET_REGISTRY_TIMEOUT="3"), timeout=60)
+        took = time.monotonic() - started
+        assert_fails(res, 3, "did not answer within 3 s", "DOCKET_REGISTRY_TIMEOUT")
+        assert took < 20, "cut off at the deadline, not when the answer ends (%.1f s)" % took
+        bad = run("resolve", "127.0.0.1:1/slow/app:v1", env=dict(anon, DOCKET_REGISTRY_TIMEOUT="soon"))
+        assert_fails(bad, 2, "DOCKET_REGISTRY_TIMEOUT=soon")
+    finally:
+        stop.set()
+        listener.close()
+        thread.join(timeout=10)
 
 
 def test_resolve_localhost_is_plain_http_too(run, registry):
