@@ -48,10 +48,20 @@ struct GateTests {
         try approve(s, "alice", "bob")
         let verdict = try s.gate(a, "production")
         #expect(verdict.eligible, "\(verdict.rules)")
-        #expect(verdict.rules.map(\.rule) == ["built", "from", "incidents", "soak", "approvals", "checks", "freeze"])
+        #expect(
+            verdict.rules.map(\.rule) == [
+                "built", "from", "incidents", "soak", "approvals", "checks", "freeze", "current",
+            ])
         let receipt = try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
         #expect(
             try s.ledger.current(environment: "production", repository: Scenario.repository)?.index == receipt.index)
+        // Now current there: the gate says so, as promote does (issue 30, item 14).
+        let again = try s.gate(a, "production")
+        #expect(!again.eligible && again.failedRules == ["current"], "\(again.rules)")
+        #expect(again.rules.last?.reason.contains("already current in production since entry \(receipt.index)") == true)
+        #expect(throws: LedgerError.self) {
+            try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
+        }
     }
 
     @Test("Not built: the provenance rule fails")

@@ -11,16 +11,19 @@ public struct GateFacts: Sendable {
     /// Keys among the approvers revoked with `--void-approvals` (key ID → the revocation's entry): their
     /// approvals no longer count.
     public var voidedKeys: [String: Int]
+    /// What is current for the repository in the target environment (the `current` rule).
+    public var targetCurrent: TimelineEntry?
 
     public init(
         digest: Digest, repository: String, events: [LedgerEvent], sourceCurrent: TimelineEntry?,
-        voidedKeys: [String: Int] = [:]
+        voidedKeys: [String: Int] = [:], targetCurrent: TimelineEntry? = nil
     ) {
         self.digest = digest
         self.repository = repository
         self.events = events
         self.sourceCurrent = sourceCurrent
         self.voidedKeys = voidedKeys
+        self.targetCurrent = targetCurrent
     }
 }
 
@@ -73,7 +76,7 @@ public enum Gate {
         let freeze = freeze(context)
         verdict.rules =
             [built(context), from(context), incidents(context), soak.rule] + approvals(context)
-            + [checks(context), freeze.rule]
+            + [checks(context), freeze.rule, current(context)]
         verdict.eligible = verdict.rules.allSatisfy(\.passed)
         if !verdict.eligible, Set(verdict.failedRules).isSubset(of: ["soak", "freeze"]) {
             verdict.eligibleAt = eligibleAt(after: max(soak.ready ?? now, freeze.until ?? now), rules.freeze).rfc3339

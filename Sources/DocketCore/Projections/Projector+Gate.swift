@@ -30,7 +30,8 @@ extension Projector {
         return GateFacts(
             digest: digest, repository: repository, events: events,
             sourceCurrent: try source.flatMap { try current(environment: $0, repository: repository, before: bound) },
-            voidedKeys: voided)
+            voidedKeys: voided,
+            targetCurrent: try current(environment: environment, repository: repository, before: bound))
     }
 
     /// The gate verdict for `digest` → `environment` using entries before `bound`, at ledger time `time`: the
