@@ -1163,6 +1163,16 @@ def test_client_catches_a_server_whose_tree_shrank(serve, ledger_factory, docket
     assert res.rc == 3 and "cannot be trusted" in res.err, res.describe()
 
 
+def test_a_port_in_use_is_said_in_words(served, docket):
+    """A second `docket serve` on a port the first holds: exit 3 with one line that names the address and what to
+    do, not the system call's text (issue 30, item 11)."""
+    res = docket.run(["serve", "--ledger", served.path, "--listen", "127.0.0.1:%d" % served.port], timeout=60)
+    assert res.rc == 3, res.describe()
+    last = res.err.strip().splitlines()[-1]
+    assert last.startswith("docket: cannot listen on 127.0.0.1:%d" % served.port) and "already in use" in last, res.err
+    assert "bind(" not in res.err and "errno" not in res.err, res.err
+
+
 def test_client_pinned_log_key_must_match(served, ledger_factory, docket, tmp_path):
     """DOCKET_LOG_KEY pinned to another ledger's key (its .logkey.pub file): a first contact exits 3 and keeps
     no mirror; pinned to the served ledger's own key file, the same read works."""

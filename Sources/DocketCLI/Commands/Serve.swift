@@ -182,7 +182,8 @@ extension Docket {
             let host = configuration.host
             let name = configuration.source.name
             let server = DocketServer(configuration: configuration, logger: logger)
-            try Self.block {
+            let listening = "\(host):\(configuration.port)"
+            try Self.block(listening: listening) {
                 try await server.run { port in
                     print("docket serve: listening on \(scheme)://\(host):\(port) (ledger \(name))")
                     fflush(nil)
@@ -226,8 +227,11 @@ extension Docket {
             return text
         }
 
-        /// Runs the server's async work to its end from the synchronous command.
-        static func block(_ work: @escaping @Sendable () async throws -> Void) throws {
+        /// Runs the server's async work to its end from the synchronous command. A socket that cannot be bound is
+        /// said in words, with what to do; the system call's text is not.
+        static func block(listening address: String? = nil, _ work: @escaping @Sendable () async throws -> Void)
+            throws
+        {
             let done = DispatchSemaphore(value: 0)
             let outcome = Outcome()
             Task {
@@ -235,7 +239,24 @@ extension Docket {
                 done.signal()
             }
             done.wait()
-            if let error = outcome.error { throw CLIError.failure("docket serve stopped: \(error)") }
+            guard let error = outcome.error else { return }
+            guard let address else { throw CLIError.failure(error) }
+            if error.contains("Address already in use") {
+                throw CLIError.failure(
+                    "cannot listen on \(address): the address is already in use (another docket serve?); stop it or give another --listen HOST:PORT"
+                )
+            }
+            if error.contains("Permission denied") || error.contains("errno: 13") {
+                throw CLIError.failure(
+                    "cannot listen on \(address): permission denied (ports below 1024 need privileges); give another --listen HOST:PORT"
+                )
+            }
+            if error.contains("Cannot assign requested address") || error.contains("errno: 99") {
+                throw CLIError.badInput(
+                    "cannot listen on \(address): no interface of this machine has that address; give another --listen HOST:PORT"
+                )
+            }
+            throw CLIError.failure("docket serve stopped: \(error)")
         }
 
         private final class Outcome: @unchecked Sendable {
