@@ -46,6 +46,15 @@ struct FrontDoorTests {
         #expect(typo.code == 2 && typo.stderr.contains("did you mean `docket status`?"), "\(typo.stderr)")
         let far = try cli.run(["frobnicate"])
         #expect(far.code == 2 && !far.stderr.contains("did you mean"), "\(far.stderr)")
+        // A ledger address of a kind Docket does not speak, and a folder given as a policy: one line, exit 2.
+        let ftp = try cli.run(["status", "--ledger", "ftp://x"])
+        #expect(ftp.code == 2 && ftp.stderr.contains("no ftp:// ledgers") && !ftp.stderr.contains("docket init"))
+        let folder = try cli.run(["policy", "set", cli.directory, "--key", cli.path("admin.key")])
+        #expect(folder.code == 2 && folder.stderr.contains("it is a folder"), "\(folder.stderr)")
+        #expect(!folder.stderr.contains("NSCocoaErrorDomain"), "\(folder.stderr)")
+        let pin = try cli.run(["pin", "--env", "prod", cli.path("none.yaml")])
+        #expect(
+            pin.code == 2 && pin.stderr.contains("production"), "names the environments, as gate does: \(pin.stderr)")
         let colour = try cli.run(["status"], env: ["DOCKET_COLOR": "sometimes"])
         #expect(colour.code == 2 && colour.stderr.contains("DOCKET_COLOR=sometimes"), "\(colour.stderr)")
         #expect(colour.stderr.contains("auto, always, never"), "\(colour.stderr)")

@@ -41,10 +41,12 @@ extension Docket {
         func run() throws {
             let ledger = try options.open(readOnly: true)
             let known = try ledger.repositories()
-            guard let policy = try ledger.policy()?.policy,
-                policy.pipelines.contains(where: { $0.environment(env) != nil })
-            else {
-                throw CLIError.badInput("--env \(env): no pipeline of the policy in force has this environment")
+            guard let policy = try ledger.policy()?.policy else {
+                throw CLIError.badInput("--env \(env): no policy is recorded yet, so the ledger has no environments")
+            }
+            guard policy.pipelines.contains(where: { $0.environment(env) != nil }) else {
+                // As `gate` words it: the environments the policy has.
+                throw LedgerError.notInPolicy(environment: env, known: policy.environmentNames)
             }
             var current: [String: String] = [:]
             for repository in known {

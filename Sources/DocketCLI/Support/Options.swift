@@ -38,6 +38,7 @@ struct LedgerOptions: ParsableArguments {
     /// The ledger as the client protocol (DESIGN §13): a ledger at hand, or a server that answers signed.
     func client(readOnly: Bool = false) throws -> any LedgerClient {
         if let session = ClientSession.current { return session }
+        try checkScheme()
         let client: any LedgerClient
         if isRemote {
             if mirrors {
@@ -56,9 +57,20 @@ struct LedgerOptions: ParsableArguments {
     /// The whole ledger, for the commands that read every entry (export, verify, replay, prove, pin…): the file,
     /// the database, or for a server a verified replica of its log, brought up to date.
     func open(readOnly: Bool = false) throws -> Ledger {
+        try checkScheme()
         if isRemote { return try ServerReplica(client: try server()).sync() }
         if SharedStore.isPostgres(path) { return try SharedStore.ledger(path) }
         return try Ledger(path: path, readOnly: readOnly)
+    }
+
+    /// An address of a kind Docket does not speak (`ftp://…`) is bad input, not a missing file.
+    func checkScheme() throws {
+        guard let colon = path.range(of: "://"), !isRemote, !SharedStore.isPostgres(path) else { return }
+        let scheme = path[..<colon.lowerBound]
+        guard !scheme.isEmpty, scheme.allSatisfy({ $0.isLetter || $0.isNumber || "+-.".contains($0) }) else { return }
+        throw CLIError.badInput(
+            "--ledger \(path): Docket speaks no \(scheme):// ledgers; give a file path, http(s)://HOST[:PORT] or postgres://USER@HOST/DB"
+        )
     }
 
     /// The server behind `--ledger http(s)://…` (one per process).

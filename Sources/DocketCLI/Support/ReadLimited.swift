@@ -9,6 +9,10 @@ func readLimited(_ path: String, limit: Int) throws -> Data {
         guard data.count <= limit else { throw CLIError.badInput("standard input is larger than \(limit) bytes") }
         return data
     }
+    var isFolder: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), isFolder.boolValue {
+        throw CLIError.badInput("cannot read \(path): it is a folder; give the file inside it")
+    }
     guard let handle = FileHandle(forReadingAtPath: path) else {
         throw CLIError.badInput(
             "cannot read \(path): \(FileManager.default.fileExists(atPath: path) ? "permission denied" : "no such file")"
