@@ -11,11 +11,11 @@ final class Replayer {
     var projector: Projector { pipeline.projector }
     var report: VerificationReport
     var frontier = MerkleFrontier()
-    private var lastTime: Int64 = 0
-    private var expectedIndex = 0
+    var lastTime: Int64 = 0
+    var expectedIndex = 0
     /// How far stored indexes (and indexes inside the entries) are shifted from positions, so a shift is reported once.
-    private var columnShift = 0
-    private var entryShift = 0
+    var columnShift = 0
+    var entryShift = 0
     /// Tree sizes whose roots the caller wants (old checkpoints, witnessed checkpoints), and the roots found.
     var rootsWanted: Set<Int> = []
     /// The gate verdict each replayed promotion reached, by entry index (the live gate's must equal it), kept
@@ -54,7 +54,7 @@ final class Replayer {
     }
 
     /// The origin and log key text from the genesis entry.
-    private(set) var genesisLogKey: String?
+    var genesisLogKey: String?
 
     func finish() throws {
         flush()
@@ -94,7 +94,7 @@ final class Replayer {
         if let previous = finishPreparing() { integrate(previous) }
     }
 
-    private func integrate(_ run: (chunk: [StoredEntry], prepared: [Prepared])) {
+    func integrate(_ run: (chunk: [StoredEntry], prepared: [Prepared])) {
         for (stored, p) in zip(run.chunk, run.prepared) { replay(stored, p) }
         // Commit each run: SQLite keeps a transaction's dirty pages in memory, so one transaction for the whole
         // replay would hold the whole scratch database in memory.
@@ -106,11 +106,11 @@ final class Replayer {
     }
 
     /// A run being prepared on other threads; the box is written once by them and read after `group` is done.
-    private var inFlight: (chunk: [StoredEntry], group: DispatchGroup, box: PreparedBox)?
-    private var preparedThrough = 0
-    private var knownKeys: [String: PublicKey] = [:]
+    var inFlight: (chunk: [StoredEntry], group: DispatchGroup, box: PreparedBox)?
+    var preparedThrough = 0
+    var knownKeys: [String: PublicKey] = [:]
 
-    private func startPreparing(_ chunk: [StoredEntry]) {
+    func startPreparing(_ chunk: [StoredEntry]) {
         let group = DispatchGroup()
         let box = PreparedBox()
         let first = preparedThrough
@@ -123,7 +123,7 @@ final class Replayer {
         inFlight = (chunk, group, box)
     }
 
-    private func finishPreparing() -> (chunk: [StoredEntry], prepared: [Prepared])? {
+    func finishPreparing() -> (chunk: [StoredEntry], prepared: [Prepared])? {
         guard let (chunk, group, box) = inFlight else { return nil }
         group.wait()
         inFlight = nil
@@ -171,137 +171,13 @@ final class Replayer {
         return (prepared, keys)
     }
 
-    private static func addKey(_ base64: String, to keys: inout [String: PublicKey]) {
+    static func addKey(_ base64: String, to keys: inout [String: PublicKey]) {
         guard let raw = Data(anyBase64: base64), let key = try? PublicKey(raw: raw) else { return }
         keys[key.keyID] = key
     }
 
     static func label(_ position: Int, firstLine: Int?) -> String {
         firstLine.map { "line \(position + $0) (entry \(position))" } ?? "entry \(position)"
-    }
-
-    /// Checks and folds one entry. Entries are replayed at consecutive positions whatever they claim, so a
-    /// missing or moved entry is reported once, where the shift starts, and the rest is still checked.
-    private func replay(_ stored: StoredEntry, _ prepared: Prepared) {
-        let position = expectedIndex
-        let label = label(position)
-        defer {
-            // Every line is a leaf, whatever it holds: the tree is over the bytes.
-            if frontier.size == position {
-                do {
-                    try pipeline.addLeaf(prepared.leafHash, to: &frontier)
-                } catch {
-                    report.problem(position, "merkle", "\(label): its leaf cannot be stored for comparison: \(error)")
-                }
-            }
-            if rootsWanted.contains(frontier.size) { roots[frontier.size] = frontier.root }
-            expectedIndex = position + 1
-        }
-        if let column = stored.column, column.index - position != columnShift {
-            if column.index > position + columnShift {
-                let first = position + columnShift
-                report.problem(
-                    first, "order",
-                    "entr\(column.index - first == 1 ? "y \(first) is" : "ies \(first)…\(column.index - 1) are") missing: indexes jump from \(first - 1) to \(column.index)"
-                )
-            } else {
-                report.problem(
-                    position, "order", "entry \(column.index) appears again after entry \(position + columnShift - 1)")
-            }
-            columnShift = column.index - position
-            // From here positions and the ledger's indexes differ, so the ledger's rows cannot stand in for the
-            // scratch copy's bytes: keep them.
-            pipeline.storesEntryBytes = true
-        }
-        guard let entry = prepared.entry else {
-            report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
-            return
-        }
-        let claimed = stored.column?.index ?? position
-        if entry.index != claimed, entry.index - position != entryShift {
-            report.problem(
-                position, "order",
-                "\(label) holds the bytes of entry \(entry.index)"
-                    + (stored.column == nil
-                        ? ": entries are missing, added or out of order from here" : " (moved or reordered)"))
-        }
-        entryShift = entry.index - position
-        let ms = entry.integratedTime.milliseconds
-        if ms < lastTime {
-            report.problem(
-                position, "time",
-                "\(label)'s integratedTime \(entry.integratedTime) is before the previous entry's \(Timestamp(milliseconds: lastTime))"
-            )
-        }
-        lastTime = max(lastTime, ms)
-        for b in timeBounds.indices where position < timeBounds[b].covers && entry.integratedTime > timeBounds[b].limit
-        {
-            if timeBounds[b].first == nil { timeBounds[b].first = (position, entry.integratedTime) }
-            timeBounds[b].count += 1
-        }
-        guard let candidate = prepared.candidate else {
-            report.problem(position, "entry", prepared.error ?? "\(label): cannot be read")
-            return
-        }
-        let statement = candidate.statement
-        if let column = stored.column {
-            if column.integratedMilliseconds != ms {
-                report.problem(
-                    position, "time",
-                    "\(label): the stored time column (\(Timestamp(milliseconds: column.integratedMilliseconds))) differs from the entry's integratedTime \(entry.integratedTime)"
-                )
-            }
-            if column.payloadHash != candidate.payloadHash {
-                report.problem(position, "entry", "\(label): stored payload hash does not match the payload")
-            }
-            if column.kind != statement.kind.rawValue {
-                report.problem(
-                    position, "entry",
-                    "\(label): stored kind `\(column.kind)` but the payload is `\(statement.kind.rawValue)`")
-            }
-        }
-        if position == 0, case .initialized(let p) = statement.predicate {
-            genesisLogKey = p.logKey
-            report.origin = statement.ledger
-        }
-        let outcome: AppendPipeline.Outcome
-        do {
-            outcome = try pipeline.integrate(candidate, at: position, source: .stored(entry), frontier: &frontier) {
-                refusal in
-                if case LedgerError.gateRefused(let verdict) = refusal {
-                    report.problem(
-                        position, "promotion",
-                        "\(label): promotion of \(verdict.digest) to \(verdict.environment) was not eligible and not break-glass: "
-                            + verdict.rules.filter { !$0.passed }.map { "\($0.rule): \($0.reason)" }.joined(
-                                separator: "; "))
-                } else {
-                    report.problem(position, "authorization", "\(label): \(Self.message(refusal))")
-                }
-            }
-        } catch let error as LedgerError {
-            // Authorisation refuses with `.refused`: the signature or its key. Anything else is the entry's.
-            if case .refused = error {
-                report.problem(position, "signature", "\(label): \(Self.message(error))")
-            } else {
-                report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
-            }
-            return
-        } catch {
-            report.problem(position, "entry", "\(label): cannot be replayed: \(Self.message(error))")
-            return
-        }
-        switch outcome {
-        case .duplicate(let earlier, _, _):
-            report.problem(
-                position, "entry", "\(label) repeats entry \(earlier): the same signed statement appears twice")
-        case .integrated(let event, let verdict):
-            if keepsVerdicts, let verdict { verdicts[position] = verdict }
-            if let column = stored.column, column.signer != event.signer.keyID {
-                report.problem(
-                    position, "entry", "\(label): stored signer column does not name the key that signed it")
-            }
-            if event.kind == .promoted { report.promotionsChecked += 1 }
-        }
     }
 
     static func message(_ error: Error) -> String {
@@ -325,6 +201,6 @@ final class Replayer {
 
 /// Hands a prepared run from the thread that made it to the one that folds it. Written once before the
 /// dispatch group completes and read only after `wait()`, so the accesses never overlap.
-private final class PreparedBox: @unchecked Sendable {
+final class PreparedBox: @unchecked Sendable {
     var result: ([Replayer.Prepared], [String: PublicKey])?
 }

@@ -55,7 +55,7 @@ public struct OpenIncident: Sendable, Codable, Equatable {
 extension Projector {
     // MARK: Keys and policy
 
-    private static let keyColumns =
+    static let keyColumns =
         "key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx, revoked_idx, revoke_reason, voids_approvals"
 
     func key(id: String) throws -> KeyRecord? {
@@ -70,7 +70,7 @@ extension Projector {
         try db.rows("SELECT \(Self.keyColumns) FROM keys ORDER BY enrolled_idx").map(Self.keyRecord)
     }
 
-    private static func keyRecord(_ row: Row) -> KeyRecord {
+    static func keyRecord(_ row: Row) -> KeyRecord {
         KeyRecord(
             keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
             roles: roles(row.text(3)), teams: teams(row.text(4)), enrolledIndex: row.int(5) ?? 0,
@@ -78,11 +78,11 @@ extension Projector {
             voidsApprovals: row.int(9) == 1)
     }
 
-    private static func roles(_ text: String?) -> [Role] {
+    static func roles(_ text: String?) -> [Role] {
         (text ?? "").split(separator: ",").compactMap { Role(rawValue: String($0)) }
     }
 
-    private static func teams(_ text: String?) -> [String] {
+    static func teams(_ text: String?) -> [String] {
         (text ?? "").split(separator: "\n").map(String.init)
     }
 
@@ -110,7 +110,7 @@ extension Projector {
         return result
     }
 
-    private func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
+    func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
         let row = try db.row(
             "SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1",
             [.integer(Int64(bound ?? Int.max))])
@@ -131,7 +131,7 @@ extension Projector {
 
     // MARK: Environments
 
-    private static let timelineColumns = "environment, digest, repository, idx, integrated_ms, identity, kind"
+    static let timelineColumns = "environment, digest, repository, idx, integrated_ms, identity, kind"
 
     /// The repository a digest belongs to: that of the first image event naming it.
     func repository(of digest: Digest, before bound: Int = Int.max) throws -> String? {
@@ -155,7 +155,7 @@ extension Projector {
     }
 
     /// A timeline row, typed. A row that does not read as one is a damaged file, never a silent default.
-    private static func timelineEntry(_ row: Row) throws -> TimelineEntry {
+    static func timelineEntry(_ row: Row) throws -> TimelineEntry {
         let index = row.int(3) ?? -1
         guard let digest = try? Digest(parsing: row.text(1) ?? ""), let ms = row.int64(4),
             let kind = EventKind(rawValue: row.text(6) ?? "")
@@ -248,198 +248,5 @@ extension Projector {
             "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
             [.text(environment), .text(repository), .int(bound), .int(limit)]
         ).map(Self.timelineEntry)
-    }
-
-    // MARK: Incidents, approvals, tags
-
-    /// The latest state of one incident against a digest in an environment, if it was ever recorded.
-    func incidentState(digest: Digest, environment: String, incident: String) throws -> Predicates.IncidentState? {
-        try db.row(
-            "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
-            [.text(digest.description), .text(environment), .text(incident)])?.text(0).flatMap(
-                Predicates.IncidentState.init(rawValue:))
-    }
-
-    /// The incidents open against `digest` now (`environment/id`), in the order they were opened.
-    func openIncidents(digest: Digest) throws -> [String] {
-        try db.rows(
-            "SELECT environment, incident FROM incidents WHERE digest = ? AND state = 'open' ORDER BY idx",
-            [.text(digest.description)]
-        ).map { "\($0.text(0) ?? "")/\($0.text(1) ?? "")" }
-    }
-
-    /// Every incident ever recorded (for one repository, or all), latest state each, in the order of that state.
-    func incidents(repository: String?) throws -> [IncidentRecord] {
-        try db.rows(
-            """
-            SELECT r.repository, i.digest, i.environment, i.incident, i.state, i.idx FROM incidents i
-            JOIN digest_repos r ON r.digest = i.digest WHERE ?1 IS NULL OR r.repository = ?1 ORDER BY i.idx
-            """, [.optionalText(repository)]
-        ).map {
-            IncidentRecord(
-                repository: $0.text(0) ?? "", digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
-                incident: $0.text(3) ?? "", state: $0.text(4) ?? "", index: $0.int(5) ?? 0)
-        }
-    }
-
-    /// Incidents open now, in the order they were opened.
-    func openIncidents() throws -> [OpenIncident] {
-        try db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
-            OpenIncident(
-                digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "",
-                index: $0.int(3) ?? 0)
-        }
-    }
-
-    /// Whether `identity` has an approval of the digest for `environment` that was not withdrawn.
-    func hasStandingApproval(digest: Digest, environment: String, identity: String) throws -> Bool {
-        try db.row(
-            "SELECT state FROM approvals WHERE digest = ? AND environment = ? AND identity = ?",
-            [.text(digest.description), .text(environment), .text(identity)])?.text(0) == "approved"
-    }
-
-    /// The digest `tag` names in `repository`, if any.
-    func digest(tagged tag: String, in repository: String) throws -> Digest? {
-        try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?
-            .text(0).map { text in
-                guard let digest = try? Digest(parsing: text) else {
-                    throw LedgerError.corrupt(.unreadableRow(table: "tags", index: nil))
-                }
-                return digest
-            }
-    }
-
-    /// The digests `tag` of `repository` has named, oldest first.
-    func tagHistory(repository: String, tag: String) throws -> [TagHistoryEntry] {
-        try db.rows(
-            "SELECT idx, digest FROM tag_history WHERE repository = ? AND tag = ? ORDER BY idx",
-            [.text(repository), .text(tag)]
-        ).map { TagHistoryEntry(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "") }
-    }
-
-    func tags(digest: Digest) throws -> [String] {
-        try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest.description)])
-            .compactMap { $0.text(0) }
-    }
-
-    // MARK: Drift, tag moves, break-glass
-
-    private static let driftColumns = "idx, environment, repository, digest, current_digest, settled_idx"
-
-    /// The drift of (environment, repository) still standing before `bound`, oldest first (at most `limit`, the
-    /// latest). A fold before `bound` has settled exactly what was settled by then.
-    func standingDrift(environment: String, repository: String, before bound: Int, limit: Int = 20) throws
-        -> [DriftRecord]
-    {
-        try db.rows(
-            """
-            SELECT \(Self.driftColumns) FROM drift INDEXED BY drift_standing
-            WHERE environment = ? AND repository = ? AND idx < ? AND settled_idx IS NULL ORDER BY idx DESC LIMIT ?
-            """,
-            [.text(environment), .text(repository), .int(bound), .int(limit)]
-        ).map(Self.driftRecord).reversed()
-    }
-
-    /// Every drift observation, in order.
-    func allDrift() throws -> [DriftRecord] {
-        try db.rows("SELECT \(Self.driftColumns) FROM drift ORDER BY idx").map(Self.driftRecord)
-    }
-
-    private static func driftRecord(_ row: Row) -> DriftRecord {
-        DriftRecord(
-            index: row.int(0) ?? 0, environment: row.text(1) ?? "", repository: row.text(2) ?? "",
-            digest: row.text(3) ?? "", currentDigest: row.text(4), settledIndex: row.int(5))
-    }
-
-    private static let tagMoveColumns = "idx, repository, tag, from_digest, to_digest"
-
-    private static func tagMove(_ row: Row) -> TagMove {
-        TagMove(
-            index: row.int(0) ?? 0, repository: row.text(1) ?? "", tag: row.text(2) ?? "", from: row.text(3) ?? "",
-            to: row.text(4) ?? "")
-    }
-
-    /// The last `limit` tag moves before `bound` (of one repository, or all), oldest first.
-    func recentTagMoves(repository: String? = nil, before bound: Int, limit: Int = 50) throws -> [TagMove] {
-        let rows =
-            try repository.map {
-                try db.rows(
-                    "SELECT \(Self.tagMoveColumns) FROM tag_moves INDEXED BY tag_moves_by_repository WHERE repository = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
-                    [.text($0), .int(bound), .int(limit)])
-            }
-            ?? db.rows(
-                "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT ?",
-                [.int(bound), .int(limit)])
-        return rows.map(Self.tagMove).reversed()
-    }
-
-    /// Every tag move, in order.
-    func allTagMoves() throws -> [TagMove] {
-        try db.rows("SELECT \(Self.tagMoveColumns) FROM tag_moves ORDER BY idx").map(Self.tagMove)
-    }
-
-    /// Tag moves involving `digest`.
-    func tagMoves(digest: Digest) throws -> [TagMove] {
-        try db.rows(
-            "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE from_digest = ?1 OR to_digest = ?1 ORDER BY idx",
-            [.text(digest.description)]
-        ).map(Self.tagMove)
-    }
-
-    /// Every break-glass promotion, in order.
-    func breakGlassPromotions() throws -> [BreakGlassRecord] {
-        try db.rows(
-            "SELECT idx, kind, digest, repository, environment, reason, failed_rules FROM break_glass ORDER BY idx"
-        ).map {
-            BreakGlassRecord(
-                index: $0.int(0) ?? 0, kind: $0.text(1) ?? "", digest: $0.text(2) ?? "", repository: $0.text(3) ?? "",
-                environment: $0.text(4) ?? "", reason: $0.text(5) ?? "",
-                failedRules: ($0.text(6) ?? "").split(separator: ",").map(String.init))
-        }
-    }
-
-    // MARK: Events
-
-    /// Indexes of entries that name `digest`, before `bound`.
-    func entryIndexes(digest: Digest, before bound: Int = Int.max) throws -> [Int] {
-        try db.rows(
-            "SELECT idx FROM digest_entries WHERE digest = ? AND idx < ? ORDER BY idx",
-            [.text(digest.description), .integer(Int64(bound))]
-        ).compactMap { $0.int(0) }
-    }
-
-    /// A page of ``entryIndexes(digest:before:)``: up to `limit` from entry `from` on.
-    func entryIndexes(digest: Digest, from: Int, limit: Int) throws -> [Int] {
-        try db.rows(
-            "SELECT idx FROM digest_entries WHERE digest = ? AND idx >= ? ORDER BY idx LIMIT ?",
-            [.text(digest.description), .integer(Int64(from)), .integer(Int64(limit))]
-        ).compactMap { $0.int(0) }
-    }
-
-    /// The first entry naming `digest`, if any.
-    func firstEntry(digest: Digest) throws -> Int? {
-        try db.row(
-            "SELECT idx FROM digest_entries WHERE digest = ? ORDER BY idx LIMIT 1", [.text(digest.description)])?.int(0)
-    }
-
-    /// Decodes a stored entry into an event, re-checking its signature against the key recorded for it.
-    func event(at index: Int) throws -> LedgerEvent {
-        if let recent = transactionEvents[index] { return recent }
-        guard let stored = try log.storedEntry(at: index) else { throw LedgerError.corrupt(.missingEntry(index)) }
-        var bytes = stored.bytes
-        if bytes.isEmpty, let storedBytes, let original = try storedBytes(index) { bytes = original }
-        let entry = try Entry(bytes: bytes, source: "entry \(index)")
-        let statement = try Statement(parsing: entry.envelope.payload, source: "entry \(index)")
-        // A stored row is not trusted: its signature is checked again, except in a verifier's own scratch log.
-        guard let record = try key(id: stored.signer), let key = record.key,
-            trustsLog || entry.envelope.isSigned(by: key)
-        else { throw LedgerError.corrupt(.badSignature(entry: index)) }
-        return LedgerEvent(
-            index: index, time: entry.integratedTime, signer: try signer(record, at: index), statement: statement)
-    }
-
-    /// Every event naming `digest` before entry `bound`, in order.
-    func events(digest: Digest, before bound: Int = Int.max) throws -> [LedgerEvent] {
-        try entryIndexes(digest: digest, before: bound).map { try event(at: $0) }
     }
 }

@@ -1,0 +1,75 @@
+import Foundation
+
+extension Projector {
+    // MARK: Incidents, approvals, tags
+
+    /// The latest state of one incident against a digest in an environment, if it was ever recorded.
+    func incidentState(digest: Digest, environment: String, incident: String) throws -> Predicates.IncidentState? {
+        try db.row(
+            "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
+            [.text(digest.description), .text(environment), .text(incident)])?.text(0).flatMap(
+                Predicates.IncidentState.init(rawValue:))
+    }
+
+    /// The incidents open against `digest` now (`environment/id`), in the order they were opened.
+    func openIncidents(digest: Digest) throws -> [String] {
+        try db.rows(
+            "SELECT environment, incident FROM incidents WHERE digest = ? AND state = 'open' ORDER BY idx",
+            [.text(digest.description)]
+        ).map { "\($0.text(0) ?? "")/\($0.text(1) ?? "")" }
+    }
+
+    /// Every incident ever recorded (for one repository, or all), latest state each, in the order of that state.
+    func incidents(repository: String?) throws -> [IncidentRecord] {
+        try db.rows(
+            """
+            SELECT r.repository, i.digest, i.environment, i.incident, i.state, i.idx FROM incidents i
+            JOIN digest_repos r ON r.digest = i.digest WHERE ?1 IS NULL OR r.repository = ?1 ORDER BY i.idx
+            """, [.optionalText(repository)]
+        ).map {
+            IncidentRecord(
+                repository: $0.text(0) ?? "", digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
+                incident: $0.text(3) ?? "", state: $0.text(4) ?? "", index: $0.int(5) ?? 0)
+        }
+    }
+
+    /// Incidents open now, in the order they were opened.
+    func openIncidents() throws -> [OpenIncident] {
+        try db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
+            OpenIncident(
+                digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "",
+                index: $0.int(3) ?? 0)
+        }
+    }
+
+    /// Whether `identity` has an approval of the digest for `environment` that was not withdrawn.
+    func hasStandingApproval(digest: Digest, environment: String, identity: String) throws -> Bool {
+        try db.row(
+            "SELECT state FROM approvals WHERE digest = ? AND environment = ? AND identity = ?",
+            [.text(digest.description), .text(environment), .text(identity)])?.text(0) == "approved"
+    }
+
+    /// The digest `tag` names in `repository`, if any.
+    func digest(tagged tag: String, in repository: String) throws -> Digest? {
+        try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?
+            .text(0).map { text in
+                guard let digest = try? Digest(parsing: text) else {
+                    throw LedgerError.corrupt(.unreadableRow(table: "tags", index: nil))
+                }
+                return digest
+            }
+    }
+
+    /// The digests `tag` of `repository` has named, oldest first.
+    func tagHistory(repository: String, tag: String) throws -> [TagHistoryEntry] {
+        try db.rows(
+            "SELECT idx, digest FROM tag_history WHERE repository = ? AND tag = ? ORDER BY idx",
+            [.text(repository), .text(tag)]
+        ).map { TagHistoryEntry(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "") }
+    }
+
+    func tags(digest: Digest) throws -> [String] {
+        try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest.description)])
+            .compactMap { $0.text(0) }
+    }
+}
