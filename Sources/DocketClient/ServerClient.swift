@@ -81,7 +81,10 @@ public final class ServerClient: LedgerClient {
         lastAnswer.flatMap { try? Checkpoint(note: SignedNote(parsing: $0.checkpoint, source: ""), source: "") }?.size
     }
 
-    public func checkpoint() throws -> String {
+    public func checkpoint() throws -> String { try acceptedCheckpoint().note }
+
+    /// The server's latest checkpoint, its signature checked and accepted against the one held (and parsed).
+    func acceptedCheckpoint() throws -> (note: String, checkpoint: Checkpoint) {
         let state = try knownState()
         let note = String(decoding: try transport.get("/checkpoint"), as: UTF8.self)
         let checkpoint: Checkpoint
@@ -93,7 +96,7 @@ public final class ServerClient: LedgerClient {
             throw untrusted("its checkpoint is not signed by its log key (\(error))")
         }
         try accept(note, checkpoint: checkpoint)
-        return note
+        return (note, checkpoint)
     }
 
     /// Posts each envelope and proves its receipt: the checkpoint signed by the log key and consistent with the

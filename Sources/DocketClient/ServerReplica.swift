@@ -24,10 +24,8 @@ public final class ServerReplica {
 
     /// Brings the replica up to the server's latest checkpoint and opens it.
     public func sync() throws -> Ledger {
-        let note = try client.checkpoint()
-        let state = try client.knownState()
-        let logKey = try NoteVerifierKey(parsing: state.logKey)
-        let (served, _) = try Checkpoint.verified(text: note, logKey: logKey, source: "\(client.url)/checkpoint")
+        let (note, served) = try client.acceptedCheckpoint()
+        let logKey = try NoteVerifierKey(parsing: try client.knownState().logKey)
         let fresh = try !FileManager.default.fileExists(atPath: path) && create(origin: served.origin)
         let ledger = try Ledger(path: path)
         do {
@@ -59,13 +57,6 @@ public final class ServerReplica {
             return false
         }
         return true
-    }
-
-    /// The replica as it stands, without asking the server (nil if there is none yet).
-    public func replicaIfPresent() throws -> Ledger? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        let ledger = try Ledger(path: path)
-        return try ledger.treeSize() > 0 ? ledger : nil
     }
 
     private func extend(_ ledger: Ledger, to served: Checkpoint, note: String, logKey: NoteVerifierKey) throws {
