@@ -73,14 +73,22 @@ public final class PostgresConnectionAdapter: SQLConnection {
     private var current: PostgresConnection?
     private var translations: [String: String] = [:]
     private var cursorCount = 0
+    /// Rows and updates queued in the write transaction in progress, written before its next read
+    /// (`PostgresConnectionAdapter+Writes.swift`).
+    var pending = WriteSet()
+    var queueing = false
+    /// Statements sent to the server by this adapter (each one round trip): what the store tests bound per batch.
+    public private(set) var statementCount = 0
 
     init(store: PostgresStore) { self.store = store }
 
     public var name: String { store.location.description }
+    public var bindsArrays: Bool { true }
 
     // MARK: SQLConnection
 
     public func execute(_ script: String) throws {
+        try flush()
         for statement in script.split(separator: ";") {
             let sql = statement.trimmingCharacters(in: .whitespacesAndNewlines)
             if !sql.isEmpty { try run(sql, []) }
@@ -88,7 +96,8 @@ public final class PostgresConnectionAdapter: SQLConnection {
     }
 
     public func rows(_ sql: String, _ bindings: [SQLValue]) throws -> [Row] {
-        try withConnection { try self.query($0, sql, bindings) }
+        try flush()
+        return try withConnection { try self.query($0, sql, bindings) }
     }
 
     public func row(_ sql: String, _ bindings: [SQLValue]) throws -> Row? { try rows(sql, bindings).first }
@@ -97,6 +106,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
 
     public func cursor(_ sql: String) throws -> any RowCursor {
         // In a transaction (a verifier's snapshot), a server-side cursor fetched in pages; otherwise every row.
+        try flush()
         guard let connection = current else { return ArrayCursor(rows: try rows(sql, [])) }
         cursorCount += 1
         let name = "docket_cursor_\(cursorCount)"
@@ -114,7 +124,14 @@ public final class PostgresConnectionAdapter: SQLConnection {
                     if try self.query(connection, "SELECT size FROM checkpoint WHERE id = 1 FOR UPDATE", []).isEmpty {
                         _ = try self.query(connection, "LOCK TABLE checkpoint IN EXCLUSIVE MODE", [])
                     }
-                    return try body()
+                    self.queueing = true
+                    defer {
+                        self.queueing = false
+                        self.pending.removeAll()
+                    }
+                    let result = try body()
+                    try self.flush()
+                    return result
                 }
             } catch PostgresStoreError.server(_, let state, _) where ["40001", "40P01"].contains(state) && attempt < 5 {
                 attempt += 1
@@ -158,7 +175,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
     }
 
     /// Runs `body` with the transaction's connection, or else the one this adapter holds.
-    private func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
+    func withConnection<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         if let current { return try body(current) }
         return try body(try heldConnection())
     }
@@ -195,6 +212,9 @@ public final class PostgresConnectionAdapter: SQLConnection {
             case .integer(let v): binds.append(v)
             case .text(let s): binds.append(PostgresDialect.escape(s))
             case .blob(let d): binds.append(ByteBuffer(bytes: d))
+            case .integers(let integers): binds.append(integers)
+            case .texts(let texts): binds.append(texts.map(PostgresDialect.escape))
+            case .blobs(let blobs): binds.append(blobs.map { ByteBuffer(bytes: $0) })
             }
         }
         let translated: String
@@ -204,10 +224,15 @@ public final class PostgresConnectionAdapter: SQLConnection {
             translated = PostgresDialect.translate(sql)
             translations[sql] = translated
         }
+        return try send(connection, PostgresQuery(unsafeSQL: translated, binds: binds))
+    }
+
+    /// Sends one statement and waits for its rows.
+    func send(_ connection: PostgresConnection, _ query: PostgresQuery) throws -> [Row] {
+        statementCount += 1
         let result: PostgresQueryResult
         do {
-            result = try connection.query(PostgresQuery(unsafeSQL: translated, binds: binds), logger: store.logger)
-                .wait()
+            result = try connection.query(query, logger: store.logger).wait()
         } catch {
             throw storeError(error)
         }

@@ -197,6 +197,7 @@ public enum Verifier {
             case .integer: 1
             case .text: 2
             case .blob: 3
+            case .integers, .texts, .blobs: 4  // bound only, never read from a row
             }
         }
         func bytes(_ a: [UInt8], _ b: [UInt8]) -> Int { a.lexicographicallyPrecedes(b) ? -1 : (a == b ? 0 : 1) }
@@ -232,6 +233,9 @@ public enum Verifier {
                 case .integer(let v): String(v)
                 case .text(let t): t.count > 80 ? String(t.prefix(77)) + "…" : t
                 case .blob(let d): d.count > 16 ? d.prefix(8).hex + "…" : d.hex
+                case .integers(let integers): integers.map(String.init).joined(separator: ", ")
+                case .texts(let texts): texts.joined(separator: ", ")
+                case .blobs(let blobs): blobs.map(\.hex).joined(separator: ", ")
                 }
             }.joined(separator: ", ") + ")"
     }

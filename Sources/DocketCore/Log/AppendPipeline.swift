@@ -100,7 +100,7 @@ final class AppendPipeline {
     ) throws -> Outcome {
         // A new envelope repeating a stored statement is answered before it is judged again. A replayed entry
         // is judged like any other, and its row's unique payload hash refuses the repeat (one lookup, not two).
-        if case .new = source, let existing = try log.entry(payloadHash: candidate.payloadHash) {
+        if let existing = try storedEntry(candidate.payloadHash, source: source) {
             return .duplicate(index: existing.index, time: existing.time, signer: existing.signer)
         }
         if index == 0, admission.origin == nil, case .initialized = candidate.statement.predicate {
@@ -138,6 +138,7 @@ final class AppendPipeline {
         } catch LogStoreError.duplicatePayload(let earlier) {
             return .duplicate(index: earlier, time: time, signer: signer.keyID)
         }
+        projector.facts?.entries[candidate.payloadHash] = (index, time, signer.keyID)
         let leaf = candidate.leafHash ?? entry.leafHash
         try addLeaf(leaf, to: &frontier)
         // The ledger's ID is its genesis entry's leaf hash: every later event must name it.
@@ -164,8 +165,11 @@ final class AppendPipeline {
         _ candidates: [Candidate], now: () -> Timestamp, origin: String, logKey: () throws -> SigningKey,
         eachOnItsOwn: Bool
     ) throws -> [Result<AppendReceipt, any Error>] {
+        sealed = nil
         let tip = try log.tip()
         var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
+        try projector.beginBatch(
+            size: frontier.size, statements: candidates.map(\.statement), payloadHashes: candidates.map(\.payloadHash))
         var lastTime = tip?.time ?? Timestamp(milliseconds: 0)
         var receipts: [Result<AppendReceipt, any Error>] = []
         defer { admission.appenderClock = nil }
@@ -249,5 +253,19 @@ final class AppendPipeline {
     func sealCheckpoint(_ frontier: MerkleFrontier, origin: String, logKey: SigningKey) throws {
         let note = Checkpoint(origin: origin, size: frontier.size, root: frontier.root).signed(with: logKey)
         try log.save(checkpoint: note, size: frontier.size)
+        sealed = (note.text, frontier.size)
+    }
+
+    /// The checkpoint the last batch signed, if it signed one (a batch of duplicates does not).
+    private(set) var sealed: (note: String, size: Int)?
+
+    /// The stored entry holding the statement `payloadHash`, if any. A batch's facts answer for a new envelope
+    /// (its statements were looked up when it began) and for the entries it wrote; outside a batch a new one is
+    /// looked up, and a replayed entry's row refuses a repeat by its unique payload hash (one lookup, not two).
+    private func storedEntry(_ payloadHash: Data, source: Source) throws -> (index: Int, time: Timestamp, signer: String)?
+    {
+        if let facts = projector.facts { return facts.entries[payloadHash] }
+        guard case .new = source else { return nil }
+        return try log.entry(payloadHash: payloadHash)
     }
 }

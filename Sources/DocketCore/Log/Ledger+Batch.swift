@@ -113,6 +113,11 @@ extension Ledger {
             let changedKeys = zip(envelopes, results).contains { envelope, result in
                 envelope.kind.isGovernance && (try? result.get())?.duplicate == false
             }
+            // A batch that appended signed a checkpoint; one of duplicates only answers with the stored one.
+            if let sealed = pipeline.sealed {
+                return BatchOutcome(
+                    results: results, size: sealed.size, checkpointNote: sealed.note, changedKeys: changedKeys)
+            }
             guard let note = try log.checkpointNote() else { throw LedgerError.corrupt(.noCheckpoint) }
             return BatchOutcome(
                 results: results, size: try log.treeSize(), checkpointNote: note, changedKeys: changedKeys)

@@ -62,6 +62,7 @@ extension Ledger {
             let pipeline = AppendPipeline(
                 log: log, projector: projector, origin: origin, ledgerID: frontier.size > 0 ? try ledgerID() : nil)
             let known = try knownKeys().keys
+            try projector.beginBatch(size: frontier.size, statements: [], payloadHashes: [])
             var sinceCommit = 0
             while let (index, bytes) = try next() {
                 guard index >= frontier.size else { continue }
@@ -82,7 +83,7 @@ extension Ledger {
                 if let provePrefix, sinceCommit >= chunk, frontier.size < checkpoint.size {
                     try provePrefix(frontier.size, frontier.root)
                     try log.commitAndContinue(immediate: true)
-                    projector.forgetTransactionEvents()
+                    try projector.beginBatch(size: frontier.size, statements: [], payloadHashes: [])
                     sinceCommit = 0
                     let stored = try log.treeSize()
                     guard stored == frontier.size else {

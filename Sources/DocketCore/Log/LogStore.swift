@@ -84,18 +84,35 @@ final class LogStore: SubtreeStore {
         _ entry: Entry, at index: Int, kind: EventKind, signer: String, payloadHash: Data, keepingBytes: Bool = true
     ) throws {
         do {
-            try db.run(
-                "INSERT INTO entries(idx, integrated_ms, payload_hash, kind, signer, bytes) VALUES (?, ?, ?, ?, ?, ?)",
+            try db.insert(
                 [
                     .int(index), .integer(entry.integratedTime.milliseconds), .blob(payloadHash),
                     .text(kind.rawValue), .text(signer), .blob(keepingBytes ? entry.bytes : Data()),
-                ])
+                ], into: .entry)
         } catch let error as DatabaseError where error.resultCode == .constraint {
             if let earlier = try self.entry(payloadHash: payloadHash) {
                 throw LogStoreError.duplicatePayload(earlier: earlier.index)
             }
             throw error
         }
+    }
+
+    /// The stored entries among `payloadHashes` (a batch's statements): one query when the store binds arrays.
+    func entries(payloadHashes: [Data]) throws -> [Data: (index: Int, time: Timestamp, signer: String)] {
+        var found: [Data: (index: Int, time: Timestamp, signer: String)] = [:]
+        guard !payloadHashes.isEmpty else { return found }
+        guard db.bindsArrays else {
+            for hash in payloadHashes { found[hash] = try entry(payloadHash: hash) }
+            return found
+        }
+        for row in try db.rows(
+            "SELECT payload_hash, idx, integrated_ms, signer FROM entries WHERE payload_hash = ANY(?)",
+            [.blobs(payloadHashes)])
+        {
+            guard let hash = row.blob(0), let index = row.int(1) else { continue }
+            found[hash] = (index, Timestamp(milliseconds: row.int64(2) ?? 0), row.text(3) ?? "")
+        }
+        return found
     }
 
     /// The stored bytes of entry `index` and the id of the key recorded as its signer.
@@ -148,11 +165,7 @@ final class LogStore: SubtreeStore {
 
     /// Stores perfect-subtree nodes (a leaf and those it completes).
     func insert(nodes: [(level: Int, index: Int, hash: Data)]) throws {
-        for node in nodes {
-            try db.run(
-                "INSERT INTO merkle(level, pos, hash) VALUES (?, ?, ?)",
-                [.int(node.level), .int(node.index), .blob(node.hash)])
-        }
+        for node in nodes { try db.insert([.int(node.level), .int(node.index), .blob(node.hash)], into: .merkleNode) }
     }
 
     func node(level: Int, index: Int) throws -> Data {
@@ -180,9 +193,29 @@ final class LogStore: SubtreeStore {
         }
     }
 
-    /// The right edge of the stored tree of `size` leaves: O(log n) reads.
+    /// The right edge of the stored tree of `size` leaves: its O(log n) nodes, in one query when the store binds
+    /// arrays.
     func frontier(size: Int) throws -> MerkleFrontier {
-        try MerkleFrontier(size: size) { level, index in try node(level: level, index: index) }
+        guard db.bindsArrays else {
+            return try MerkleFrontier(size: size) { level, index in try node(level: level, index: index) }
+        }
+        var wanted: [(level: Int, index: Int)] = []
+        _ = MerkleFrontier(size: size) { level, index in
+            wanted.append((level, index))
+            return Data()
+        }
+        guard !wanted.isEmpty else { return MerkleFrontier() }
+        var found: [Int: Data] = [:]
+        for row in try db.rows(
+            "SELECT m.level, m.hash FROM merkle m JOIN unnest(?, ?) AS k(level, pos) ON m.level = k.level AND m.pos = k.pos",
+            [.integers(wanted.map { Int64($0.level) }), .integers(wanted.map { Int64($0.index) })])
+        {
+            if let level = row.int(0), let hash = row.blob(1), hash.count == 32 { found[level] = hash }
+        }
+        return try MerkleFrontier(size: size) { level, index in
+            guard let hash = found[level] else { throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index)) }
+            return hash
+        }
     }
 
     var tree: MerkleTree<LogStore> { MerkleTree(store: self) }
@@ -206,9 +239,7 @@ final class LogStore: SubtreeStore {
     }
 
     func save(checkpoint note: SignedNote, size: Int) throws {
-        try db.run(
-            "INSERT INTO checkpoint(id, size, note) VALUES (1, ?, ?) ON CONFLICT(id) DO UPDATE SET size = excluded.size, note = excluded.note",
-            [.int(size), .text(note.text)])
+        try db.insert([.int(1), .int(size), .text(note.text)], into: .checkpoint)
         try db.announceCheckpoint(size: size)
     }
 
@@ -218,9 +249,7 @@ final class LogStore: SubtreeStore {
     }
 
     func save(cosigned note: String, witness: String, size: Int) throws {
-        try db.run(
-            "INSERT INTO cosigned(witness, size, note) VALUES (?, ?, ?) ON CONFLICT(witness) DO UPDATE SET size = excluded.size, note = excluded.note",
-            [.text(witness), .int(size), .text(note)])
+        try db.insert([.text(witness), .int(size), .text(note)], into: .cosigned)
     }
 
     // MARK: The database

@@ -29,6 +29,10 @@ final class PreparedStatement: RowCursor {
             case .integer(let v): rc = sqlite3_bind_int64(stmt, i, v)
             // With the byte length, not -1: a text holding U+0000 is stored whole, not cut at the NUL.
             case .text(let s): rc = sqlite3_bind_text(stmt, i, s, Int32(s.utf8.count), SQLITE_TRANSIENT_PTR)
+            case .integers, .texts, .blobs:
+                throw DatabaseError(
+                    code: SQLITE_MISMATCH, message: "SQLite binds no arrays (SQLConnection.bindsArrays)",
+                    path: database.path)
             case .blob(let d):
                 rc = d.withUnsafeBytes { raw in
                     sqlite3_bind_blob(

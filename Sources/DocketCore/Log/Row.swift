@@ -1,11 +1,15 @@
 import Foundation
 
 /// A value bound to or read from SQL.
-public enum SQLValue: Equatable, Sendable {
+public enum SQLValue: Hashable, Sendable {
     case null
     case integer(Int64)
     case text(String)
     case blob(Data)
+    /// Arrays, bound only by a store that ``SQLConnection/bindsArrays`` (PostgreSQL's `= ANY(?)`, `unnest(?)`).
+    case integers([Int64])
+    case texts([String])
+    case blobs([Data])
 }
 
 extension SQLValue {

@@ -4,13 +4,17 @@ import Foundation
 /// (DESIGN §11). SQLite (``Database``, the default: one file) and PostgreSQL (the `DocketPostgres` target: one
 /// database shared by several servers) implement it, and the store tests run against both.
 ///
-/// Statements are written once, in the SQL both accept (`?` placeholders, `INSERT … ON CONFLICT`); an
-/// implementation translates what its engine spells differently. Only `Log/` and `Projections/` write SQL.
+/// Reads are written once, in the SQL both accept (`?` placeholders); an implementation translates what its
+/// engine spells differently. Writes are rows of a ``RowShape``, which each store renders in its own dialect.
+/// Only `Log/` and `Projections/` write SQL.
 ///
 /// Not `Sendable`: a connection belongs to the thread that uses it.
 public protocol SQLConnection: AnyObject {
     /// The database as errors name it: a file path, or a `postgres://` URL without its password.
     var name: String { get }
+    /// Whether ``SQLValue/texts(_:)`` and ``SQLValue/blobs(_:)`` can be bound: a batch's facts are then read in
+    /// one query per kind, not one per key.
+    var bindsArrays: Bool { get }
 
     /// Runs one or more statements without bindings (the schema).
     func execute(_ script: String) throws
@@ -23,9 +27,17 @@ public protocol SQLConnection: AnyObject {
     /// The rows of `sql`, one at a time (a verifier's merge join over a whole table). Several may be open at once.
     func cursor(_ sql: String) throws -> any RowCursor
 
+    /// Queues `row` in the write transaction in progress (``WriteSet``: written with the other rows of its shape,
+    /// one statement for them all, when the transaction next reads or commits); outside one, writes it at once.
+    func insert(_ row: [SQLValue], into shape: RowShape) throws
+    /// Queues a statement that writes rows of `table` by a condition, in order with the queued rows; outside a
+    /// write transaction, runs it at once.
+    func update(_ sql: String, _ bindings: [SQLValue], table: String) throws
+
     /// Runs `body` in the one write transaction: the tree head is locked for it, so appends from every process
-    /// sharing the database are serialised and each sees what the one before it committed. Committed if `body`
-    /// returns, rolled back if it throws; retried while the database is busy.
+    /// sharing the database are serialised and each sees what the one before it committed. What `body` queued
+    /// is written before it commits. Committed if `body` returns, rolled back if it throws; retried while the
+    /// database is busy. Every read in it (`rows`, `row`, `run`, `cursor`, `execute`) first writes what is queued.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T
     /// Runs `body` in one read-only snapshot: every read inside sees the same state, even while others append.
     func readSnapshot<T>(_ body: () throws -> T) throws -> T

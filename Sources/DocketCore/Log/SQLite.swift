@@ -65,6 +65,9 @@ final class Database: SQLConnection {
     private var handle: OpaquePointer?
     let path: String
     private var statements: [String: PreparedStatement] = [:]
+    /// Rows and updates queued in the write transaction in progress (``WriteSet``), written before its next read.
+    private var pending = WriteSet()
+    private var queueing = false
 
     enum Mode { case readWrite, readWriteCreate, readOnly }
 
@@ -131,6 +134,7 @@ final class Database: SQLConnection {
     }
 
     func execute(_ sql: String) throws {
+        try flush()
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }
 
@@ -156,6 +160,7 @@ final class Database: SQLConnection {
     }
 
     var name: String { path }
+    var bindsArrays: Bool { false }
 
     /// A new ledger file, in WAL mode (readers never wait for the writer).
     static func newLedgerFile(path: String) throws -> Database {
@@ -166,6 +171,7 @@ final class Database: SQLConnection {
 
     /// Runs `sql` with `bindings` and returns every row.
     func rows(_ sql: String, _ bindings: [SQLValue] = []) throws -> [Row] {
+        try flush()
         let statement = try prepare(sql)
         try statement.bind(bindings)
         var out: [Row] = []
@@ -174,6 +180,7 @@ final class Database: SQLConnection {
     }
 
     func row(_ sql: String, _ bindings: [SQLValue] = []) throws -> Row? {
+        try flush()
         let statement = try prepare(sql)
         try statement.bind(bindings)
         let row = try statement.step()
@@ -182,12 +189,55 @@ final class Database: SQLConnection {
     }
 
     func run(_ sql: String, _ bindings: [SQLValue] = []) throws {
+        try flush()
+        try runNow(sql, bindings)
+    }
+
+    private func runNow(_ sql: String, _ bindings: [SQLValue]) throws {
         let statement = try prepare(sql)
         try statement.bind(bindings)
         while try statement.step() != nil {}
     }
 
-    func cursor(_ sql: String) throws -> any RowCursor { try prepare(sql) }
+    func cursor(_ sql: String) throws -> any RowCursor {
+        try flush()
+        return try prepare(sql)
+    }
+
+    // MARK: Writes
+
+    func insert(_ row: [SQLValue], into shape: RowShape) throws {
+        if queueing { pending.insert(row, shape) } else { try write(.rows(shape, [row])) }
+    }
+
+    func update(_ sql: String, _ bindings: [SQLValue], table: String) throws {
+        if queueing { pending.run(sql, bindings, writing: [table]) } else { try run(sql, bindings) }
+    }
+
+    /// Writes what the transaction queued: each shape's rows through one prepared statement.
+    private func flush() throws {
+        guard !pending.isEmpty else { return }
+        let operations = pending.operations
+        pending.removeAll()
+        for operation in operations { try write(operation) }
+    }
+
+    private func write(_ operation: WriteSet.Operation) throws {
+        switch operation {
+        case .rows(let shape, let rows):
+            let columns = shape.columns.map(\.name)
+            let statement = try prepare(
+                "INSERT INTO \(shape.table)(\(columns.joined(separator: ", "))) VALUES ("
+                    + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")" + shape.conflictClause)
+            for row in rows {
+                statement.reset()
+                try statement.bind(row)
+                while try statement.step() != nil {}
+            }
+        case .statement(let sql, let bindings, _):
+            try runNow(sql, bindings)
+        }
+    }
 
     /// `BEGIN IMMEDIATE` takes the file's write lock at once; while another process holds it, tries again.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
@@ -218,11 +268,16 @@ final class Database: SQLConnection {
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
     func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
+        queueing = true
         do {
             let result = try body()
+            try flush()
+            queueing = false
             try execute("COMMIT")
             return result
         } catch {
+            pending.removeAll()
+            queueing = false
             try? execute("ROLLBACK")
             throw error
         }

@@ -132,11 +132,9 @@ extension Projector {
         guard let digest = event.digest?.description else { return }
         let who = event.signer.identity
         func keep(_ parts: [String], for digest: String = digest, first: Bool = false) throws {
-            try db.run(
-                first
-                    ? "INSERT INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
-                    : "INSERT INTO gate_evidence(digest, slot, idx) VALUES (?, ?, ?) ON CONFLICT(digest, slot) DO UPDATE SET idx = excluded.idx",
-                [.text(digest), .text(parts.joined(separator: "\u{0}")), .integer(Int64(event.index))])
+            try db.insert(
+                [.text(digest), .text(parts.joined(separator: "\u{0}")), .integer(Int64(event.index))],
+                into: first ? .firstEvidence : .latestEvidence)
         }
         switch event.statement.predicate {
         case .built:

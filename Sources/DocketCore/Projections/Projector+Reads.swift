@@ -59,10 +59,10 @@ extension Projector {
         "key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx, revoked_idx, revoke_reason, voids_approvals"
 
     func key(id: String) throws -> KeyRecord? {
-        if exclusive, let cached = keyCache[id] { return cached }
+        if caches, let cached = keyCache[id] { return cached }
         let record = try db.row("SELECT \(Self.keyColumns) FROM keys WHERE key_id = ?", [.text(id)])
             .map(Self.keyRecord)
-        if exclusive { keyCache[id] = record }
+        if caches { keyCache[id] = record }
         return record
     }
 
@@ -104,9 +104,9 @@ extension Projector {
     func policy(before bound: Int? = nil) throws -> (index: Int, policy: Policy)? {
         // In an exclusive copy events are applied in order, so "before the next entry" is the latest.
         let latest = bound.map { $0 > lastApplied } ?? true
-        if exclusive, latest, let cached = latestPolicy { return cached }
+        if caches, latest, let cached = latestPolicy { return cached }
         let result = try storedPolicy(before: bound)
-        if exclusive, latest { latestPolicy = .some(result) }
+        if caches, latest { latestPolicy = .some(result) }
         return result
     }
 
@@ -135,7 +135,8 @@ extension Projector {
 
     /// The repository a digest belongs to: that of the first image event naming it.
     func repository(of digest: Digest, before bound: Int = Int.max) throws -> String? {
-        try db.row(
+        if bound > lastApplied, let known = facts?.owners[digest.description] { return known }
+        return try db.row(
             "SELECT repository FROM digest_repos WHERE digest = ? AND idx < ?",
             [.text(digest.description), .int(bound)])?
             .text(0)

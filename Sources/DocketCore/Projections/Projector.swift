@@ -56,6 +56,13 @@ final class Projector {
     var keyCache: [String: KeyRecord?] = [:]
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
+    /// True while a batch is integrated (``beginBatch(size:statements:payloadHashes:)``): under the head lock,
+    /// keys and the latest policy are then answered from memory like an exclusive copy's, and ``facts`` holds
+    /// what the batch reads.
+    var batching = false
+    var facts: BatchFacts?
+    /// Whether keys and the latest policy may be answered from memory.
+    var caches: Bool { exclusive || batching }
 
     init(db: any SQLConnection, log: LogStore) {
         self.db = db
@@ -95,15 +102,10 @@ final class Projector {
         let digest = statement.digest?.description ?? ""
         let repository = statement.subjectName
         if !statement.kind.isGovernance {
-            try db.run(
-                "INSERT INTO digest_entries(digest, idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [.text(digest), .integer(index)])
-            try db.run(
-                "INSERT INTO digest_repos(digest, repository, idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-                [.text(digest), .text(repository), .integer(index)])
-            try db.run(
-                "INSERT INTO repositories(name, first_idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                [.text(repository), .integer(index)])
+            try db.insert([.text(digest), .integer(index)], into: .digestEntry)
+            try db.insert([.text(digest), .text(repository), .integer(index)], into: .digestRepository)
+            if facts?.owners[digest] == .some(nil) { facts?.owners[digest] = repository }
+            try db.insert([.text(repository), .integer(index)], into: .repository)
         }
         if !statement.kind.isGovernance { try recordGateEvidence(event) }
         switch statement.predicate {
@@ -120,29 +122,23 @@ final class Projector {
             if let raw = Data(anyBase64: p.publicKey) {
                 let (roles, teams) = (Self.rolesText(p.roles), Self.teamsText(p.teams))
                 let id = SHA256.hash(raw).hex
-                try db.run(
+                try db.update(
                     "UPDATE keys SET roles = ?, teams = ?, changed_idx = ? WHERE key_id = ?",
-                    [.text(roles), .text(teams), .integer(index), .text(id)])
-                try db.run(
-                    "INSERT INTO key_history(key_id, idx, roles, teams) VALUES (?, ?, ?, ?)",
-                    [.text(id), .integer(index), .text(roles), .text(teams)])
+                    [.text(roles), .text(teams), .integer(index), .text(id)], table: "keys")
+                try db.insert([.text(id), .integer(index), .text(roles), .text(teams)], into: .keyHistory)
             }
         case .keyRevoked(let p):
             if let raw = Data(anyBase64: p.publicKey) {
-                try db.run(
-                    """
-                    UPDATE keys SET revoked_idx = ?, revoke_reason = ?, voids_approvals = ?
-                    WHERE key_id = ? AND revoked_idx IS NULL
-                    """,
+                try db.update(
+                    "UPDATE keys SET revoked_idx = ?, revoke_reason = ?, voids_approvals = ? WHERE key_id = ? AND revoked_idx IS NULL",
                     [
                         .integer(index), .text(p.reason), .integer(p.voidApprovals == true ? 1 : 0),
                         .text(SHA256.hash(raw).hex),
-                    ])
+                    ], table: "keys")
             }
         case .policy(let p):
-            try db.run(
-                "INSERT INTO policies(idx, document) VALUES (?, ?)",
-                [.integer(index), .text(String(decoding: p.policy.canonicalData, as: UTF8.self))])
+            try db.insert(
+                [.integer(index), .text(String(decoding: p.policy.canonicalData, as: UTF8.self))], into: .policy)
             policyCache = nil
         case .built(let p):
             try applyTags(p.tags ?? [], repository: repository, digest: digest, index: index)
@@ -156,23 +152,20 @@ final class Projector {
                 if gated { try settleDrift(environment: p.environment, repository: repository, at: index) }
             } else if gated {
                 // A fact, recorded as observed: it does not change what the ledger says is current.
-                try db.run(
-                    "INSERT INTO drift(idx, environment, repository, digest, current_digest) VALUES (?, ?, ?, ?, ?)",
+                try db.insert(
                     [
                         .integer(index), .text(p.environment), .text(repository), .text(digest),
                         .optionalText(current?.digest.description),
-                    ])
+                    ], into: .drift)
             } else {
                 try insertTimeline(event, environment: p.environment)
             }
         case .check(let p):
-            try db.run(
-                "INSERT INTO checks(digest, name, result, idx) VALUES (?, ?, ?, ?) ON CONFLICT(digest, name) DO UPDATE SET result = excluded.result, idx = excluded.idx",
-                [.text(digest), .text(p.check), .text(p.result.rawValue), .integer(index)])
+            try db.insert([.text(digest), .text(p.check), .text(p.result.rawValue), .integer(index)], into: .check)
         case .incident(let p):
-            try db.run(
-                "INSERT INTO incidents(digest, environment, incident, state, idx) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest, environment, incident) DO UPDATE SET state = excluded.state, idx = excluded.idx",
-                [.text(digest), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)])
+            try db.insert(
+                [.text(digest), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)],
+                into: .incident)
         case .approved(let p):
             try recordApproval(digest: digest, environment: p.environment, event: event, state: "approved")
         case .withdrawn(let p):
@@ -185,9 +178,7 @@ final class Projector {
             }
         case .rolledBack(let p):
             if let from = try? Digest(parsing: p.from) {
-                try db.run(
-                    "INSERT INTO digest_entries(digest, idx) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    [.text(from.description), .integer(index)])
+                try db.insert([.text(from.description), .integer(index)], into: .digestEntry)
             }
             try insertTimeline(event, environment: p.environment)
             if let glass = p.breakGlass {
@@ -198,16 +189,22 @@ final class Projector {
     }
 
     /// Called when a write transaction ends: its events are no longer known to be the stored ones.
-    func forgetTransactionEvents() { transactionEvents.removeAll(keepingCapacity: true) }
+    func forgetTransactionEvents() {
+        transactionEvents.removeAll(keepingCapacity: true)
+        guard batching else { return }
+        batching = false
+        facts = nil
+        keyCache.removeAll()
+        latestPolicy = nil
+    }
 
     /// An identity's latest word on a (digest, environment): approved or withdrawn.
     private func recordApproval(digest: String, environment: String, event: LedgerEvent, state: String) throws {
-        try db.run(
-            "INSERT INTO approvals(digest, environment, identity, idx, state) VALUES (?, ?, ?, ?, ?) ON CONFLICT(digest, environment, identity) DO UPDATE SET idx = excluded.idx, state = excluded.state",
+        try db.insert(
             [
                 .text(digest), .text(environment), .text(event.signer.identity), .integer(Int64(event.index)),
                 .text(state),
-            ])
+            ], into: .approval)
     }
 
     static func rolesText(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
@@ -220,68 +217,59 @@ final class Projector {
 
     private func insertKey(raw: Data, identity: String, roles: [Role], teams: [String], index: Int64) throws {
         let id = SHA256.hash(raw).hex
-        try db.run(
-            "INSERT INTO keys(key_id, public_key, identity, roles, teams, enrolled_idx, changed_idx) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(key_id) DO UPDATE SET public_key = excluded.public_key, identity = excluded.identity, roles = excluded.roles, teams = excluded.teams, enrolled_idx = excluded.enrolled_idx, changed_idx = excluded.changed_idx, revoked_idx = NULL, revoke_reason = NULL, voids_approvals = 0",
+        // Enrolled again (a re-enrolment after the genesis): the row starts over, not revoked.
+        try db.insert(
             [
                 .text(id), .blob(raw), .text(identity), .text(Self.rolesText(roles)), .text(Self.teamsText(teams)),
-                .integer(index), .integer(index),
-            ])
-        try db.run(
-            "INSERT INTO key_history(key_id, idx, roles, teams) VALUES (?, ?, ?, ?) ON CONFLICT(key_id, idx) DO UPDATE SET roles = excluded.roles, teams = excluded.teams",
-            [.text(id), .integer(index), .text(Self.rolesText(roles)), .text(Self.teamsText(teams))])
+                .integer(index), .integer(index), .null, .null, .integer(0),
+            ], into: .key)
+        try db.insert(
+            [.text(id), .integer(index), .text(Self.rolesText(roles)), .text(Self.teamsText(teams))], into: .keyHistory)
     }
 
     private func recordBreakGlass(_ event: LedgerEvent, environment: String, reason: String, failedRules: [String])
         throws
     {
-        try db.run(
-            "INSERT INTO break_glass(idx, kind, digest, repository, environment, reason, failed_rules) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        try db.insert(
             [
                 .integer(Int64(event.index)), .text(event.kind.rawValue), .text(event.digest?.description ?? ""),
                 .text(event.repository), .text(environment), .text(reason), .text(failedRules.joined(separator: ",")),
-            ])
+            ], into: .breakGlass)
     }
 
     /// A matching observation, a promotion or a rollback settles every standing drift of (environment, repository).
     private func settleDrift(environment: String, repository: String, at index: Int64) throws {
-        try db.run(
+        try db.update(
             "UPDATE drift SET settled_idx = ? WHERE environment = ? AND repository = ? AND settled_idx IS NULL",
-            [.integer(index), .text(environment), .text(repository)])
+            [.integer(index), .text(environment), .text(repository)], table: "drift")
     }
 
     private func insertTimeline(_ event: LedgerEvent, environment: String) throws {
         var left: String? = nil
         if case .rolledBack(let p) = event.statement.predicate { left = p.from }
         let index = Int64(event.index)
-        try db.run(
-            "INSERT INTO env_timeline(environment, repository, idx, digest, integrated_ms, identity, kind, left_digest) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        try db.insert(
             [
                 .text(environment), .text(event.repository), .integer(index),
                 .text(event.statement.digest?.description ?? ""), .integer(event.time.milliseconds),
                 .text(event.signer.identity), .text(event.kind.rawValue), .optionalText(left),
-            ])
-        try db.run(
-            "INSERT INTO environments(name, repository, first_idx) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-            [.text(environment), .text(event.repository), .integer(index)])
+            ], into: .timeline)
+        try db.insert([.text(environment), .text(event.repository), .integer(index)], into: .environment)
         try settleDrift(environment: environment, repository: event.repository, at: index)
     }
 
     private func applyTags(_ tags: [String], repository: String, digest: String, index: Int64) throws {
         for tag in Set(tags).sorted() {
-            let previous = try db.row(
-                "SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?.text(0)
+            let key = BatchFacts.TagKey(repository: repository, tag: tag)
+            let previous = try currentTag(key)
+            if facts?.tags[key] != nil { facts?.tags[key] = digest }
             if let previous, previous != digest {
-                try db.run(
-                    "INSERT INTO tag_moves(idx, repository, tag, from_digest, to_digest) VALUES (?, ?, ?, ?, ?)",
-                    [.integer(index), .text(repository), .text(tag), .text(previous), .text(digest)])
+                try db.insert(
+                    [.integer(index), .text(repository), .text(tag), .text(previous), .text(digest)], into: .tagMove)
             }
             guard previous != digest else { continue }
-            try db.run(
-                "INSERT INTO tags(repository, tag, digest, idx) VALUES (?, ?, ?, ?) ON CONFLICT(repository, tag) DO UPDATE SET digest = excluded.digest, idx = excluded.idx",
-                [.text(repository), .text(tag), .text(digest), .integer(index)])
-            try db.run(
-                "INSERT INTO tag_history(repository, tag, idx, digest) VALUES (?, ?, ?, ?)",
-                [.text(repository), .text(tag), .integer(index), .text(digest)])
+            try db.insert([.text(repository), .text(tag), .text(digest), .integer(index)], into: .tag)
+            try db.insert([.text(repository), .text(tag), .integer(index), .text(digest)], into: .tagHistory)
         }
     }
 }
