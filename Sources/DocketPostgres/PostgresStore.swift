@@ -230,6 +230,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
     /// Sends one statement and waits for its rows.
     func send(_ connection: PostgresConnection, _ query: PostgresQuery) throws -> [Row] {
         statementCount += 1
+        if ProcessInfo.processInfo.environment["DOCKET_TRACE_SQL"] != nil { FileHandle.standardError.write(Data("SQL \(query.sql.prefix(120))\n".utf8)) }
         let result: PostgresQueryResult
         do {
             result = try connection.query(query, logger: store.logger).wait()

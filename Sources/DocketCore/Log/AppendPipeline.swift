@@ -169,7 +169,8 @@ final class AppendPipeline {
         let tip = try log.tip()
         var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
         try projector.beginBatch(
-            size: frontier.size, statements: candidates.map(\.statement), payloadHashes: candidates.map(\.payloadHash))
+            size: frontier.size, statements: candidates.map(\.statement), payloadHashes: candidates.map(\.payloadHash),
+            signers: candidates.compactMap(\.signedBy))
         var lastTime = tip?.time ?? Timestamp(milliseconds: 0)
         var receipts: [Result<AppendReceipt, any Error>] = []
         defer { admission.appenderClock = nil }

@@ -5,9 +5,17 @@ extension Projector {
 
     /// The latest state of one incident against a digest in an environment, if it was ever recorded.
     func incidentState(digest: Digest, environment: String, incident: String) throws -> Predicates.IncidentState? {
+        let key = BatchFacts.IncidentKey(digest: digest.description, environment: environment, incident: incident)
+        if let known = facts?.incidents[key] { return known }
+        return try storedIncidentState(digest: digest.description, environment: environment, incident: incident)
+    }
+
+    func storedIncidentState(digest: String, environment: String, incident: String) throws
+        -> Predicates.IncidentState?
+    {
         try db.row(
             "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
-            [.text(digest.description), .text(environment), .text(incident)])?.text(0).flatMap(
+            [.text(digest), .text(environment), .text(incident)])?.text(0).flatMap(
                 Predicates.IncidentState.init(rawValue:))
     }
 

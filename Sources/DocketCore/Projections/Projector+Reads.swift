@@ -168,7 +168,10 @@ extension Projector {
 
     /// The digest current in `environment` for `repository` before entry `bound`.
     func current(environment: String, repository: String, before bound: Int = Int.max) throws -> TimelineEntry? {
-        try db.row(
+        if bound > lastApplied, let known = facts?.currents[.init(environment: environment, repository: repository)] {
+            return known
+        }
+        return try db.row(
             "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
             [.text(environment), .text(repository), .int(bound)]
         ).map(Self.timelineEntry)

@@ -88,7 +88,8 @@ final class Projector {
     func apply(_ event: LedgerEvent) throws {
         let index = Int64(event.index)
         let statement = event.statement
-        lastApplied = event.index
+        // Reads during the fold are "before this event"; from the next one on, it is applied.
+        defer { lastApplied = event.index }
         // Not for a historical fold (exclusive, not a verifier's): it reads each event once and must stay small.
         if trustsLog || !exclusive { transactionEvents[event.index] = event }
         if trustsLog, transactionEvents.count >= 2 * replayWindow {
@@ -157,6 +158,8 @@ final class Projector {
                         .integer(index), .text(p.environment), .text(repository), .text(digest),
                         .optionalText(current?.digest.description),
                     ], into: .drift)
+                let service = BatchFacts.ServiceKey(environment: p.environment, repository: repository)
+                if facts?.standingDrift[service] != nil { facts?.standingDrift[service] = true }
             } else {
                 try insertTimeline(event, environment: p.environment)
             }
@@ -166,6 +169,8 @@ final class Projector {
             try db.insert(
                 [.text(digest), .text(p.environment), .text(p.incident), .text(p.state.rawValue), .integer(index)],
                 into: .incident)
+            let key = BatchFacts.IncidentKey(digest: digest, environment: p.environment, incident: p.incident)
+            if facts?.incidents[key] != nil { facts?.incidents[key] = p.state }
         case .approved(let p):
             try recordApproval(digest: digest, environment: p.environment, event: event, state: "approved")
         case .withdrawn(let p):
@@ -239,6 +244,9 @@ final class Projector {
 
     /// A matching observation, a promotion or a rollback settles every standing drift of (environment, repository).
     private func settleDrift(environment: String, repository: String, at index: Int64) throws {
+        let service = BatchFacts.ServiceKey(environment: environment, repository: repository)
+        if facts?.standingDrift[service] == false { return }  // none stands: nothing to settle
+        if facts?.standingDrift[service] != nil { facts?.standingDrift[service] = false }
         try db.update(
             "UPDATE drift SET settled_idx = ? WHERE environment = ? AND repository = ? AND settled_idx IS NULL",
             [.integer(index), .text(environment), .text(repository)], table: "drift")
@@ -255,6 +263,12 @@ final class Projector {
                 .text(event.signer.identity), .text(event.kind.rawValue), .optionalText(left),
             ], into: .timeline)
         try db.insert([.text(environment), .text(event.repository), .integer(index)], into: .environment)
+        let service = BatchFacts.ServiceKey(environment: environment, repository: event.repository)
+        if facts?.currents[service] != nil, let digest = event.statement.digest {
+            facts?.currents[service] = TimelineEntry(
+                environment: environment, digest: digest, repository: event.repository, index: event.index,
+                time: event.time, identity: event.signer.identity, kind: event.kind)
+        }
         try settleDrift(environment: environment, repository: event.repository, at: index)
     }
 
