@@ -48,7 +48,9 @@ extension PostgresConnectionAdapter {
             let values = rows.map { $0[i] }
             switch column {
             case .integer, .optionalInteger:
-                add(values.map { (value: SQLValue) -> Int64 in if case .integer(let v) = value { v } else { 0 } }, "bigint")
+                add(
+                    values.map { (value: SQLValue) -> Int64 in if case .integer(let v) = value { v } else { 0 } },
+                    "bigint")
             case .text, .optionalText:
                 add(
                     values.map { (value: SQLValue) -> String in

@@ -79,11 +79,14 @@ public final class PostgresConnectionAdapter: SQLConnection {
     var queueing = false
     /// Statements sent to the server by this adapter (each one round trip): what the store tests bound per batch.
     public private(set) var statementCount = 0
+    /// `DOCKET_TRACE_SQL=1`: every statement sent is printed on stderr (what a batch costs, statement by statement).
+    static let tracing = ProcessInfo.processInfo.environment["DOCKET_TRACE_SQL"] == "1"
 
     init(store: PostgresStore) { self.store = store }
 
     public var name: String { store.location.description }
     public var bindsArrays: Bool { true }
+    public var clockQuery: String { "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint" }
 
     // MARK: SQLConnection
 
@@ -200,7 +203,11 @@ public final class PostgresConnectionAdapter: SQLConnection {
         }
     }
 
-    deinit { try? held?.close().wait() }
+    // Closed without waiting: a deinit never blocks on an event loop.
+    deinit {
+        let closing: EventLoopFuture<Void>? = held?.close()
+        _ = closing
+    }
 
     // MARK: Statements
 
@@ -230,7 +237,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
     /// Sends one statement and waits for its rows.
     func send(_ connection: PostgresConnection, _ query: PostgresQuery) throws -> [Row] {
         statementCount += 1
-        if ProcessInfo.processInfo.environment["DOCKET_TRACE_SQL"] != nil { FileHandle.standardError.write(Data("SQL \(query.sql.prefix(120))\n".utf8)) }
+        if Self.tracing { FileHandle.standardError.write(Data("docket: SQL \(query.sql)\n".utf8)) }
         let result: PostgresQueryResult
         do {
             result = try connection.query(query, logger: store.logger).wait()
@@ -273,53 +280,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
     }
 
     /// The next page of a server-side cursor.
-    fileprivate func fetch(_ connection: PostgresConnection, cursor: String, count: Int) throws -> [Row] {
+    func fetch(_ connection: PostgresConnection, cursor: String, count: Int) throws -> [Row] {
         try query(connection, "FETCH \(count) FROM \(cursor)", [])
-    }
-}
-
-private final class ArrayCursor: RowCursor {
-    private var rows: [Row]
-    private var next = 0
-    init(rows: [Row]) { self.rows = rows }
-    func step() throws -> Row? {
-        guard next < rows.count else { return nil }
-        defer { next += 1 }
-        return rows[next]
-    }
-    func close() { rows = [] }
-}
-
-/// A server-side cursor read 2,000 rows at a time.
-private final class PagedCursor: RowCursor {
-    private let adapter: PostgresConnectionAdapter
-    private let connection: PostgresConnection
-    private let name: String
-    private var page: [Row] = []
-    private var next = 0
-    private var done = false
-
-    init(adapter: PostgresConnectionAdapter, connection: PostgresConnection, name: String) {
-        self.adapter = adapter
-        self.connection = connection
-        self.name = name
-    }
-
-    func step() throws -> Row? {
-        if next == page.count {
-            guard !done else { return nil }
-            page = try adapter.fetch(connection, cursor: name, count: 2000)
-            next = 0
-            if page.count < 2000 { done = true }
-            guard !page.isEmpty else { return nil }
-        }
-        defer { next += 1 }
-        return page[next]
-    }
-
-    func close() {
-        guard !done else { return }
-        done = true
-        _ = try? adapter.query(connection, "CLOSE \(name)", [])
     }
 }

@@ -82,7 +82,11 @@ public struct DocketServer: Sendable {
             .init(service: app), .init(service: DrainOnShutdown(state: state)),
         ]
         if let notifications = configuration.notifications {
-            services.append(.init(service: Notifier(state: state, settings: notifications)))
+            services.append(
+                .init(
+                    service: Notifier(
+                        state: state, settings: notifications,
+                        positions: DeliveryPositions(source: configuration.source))))
         }
         if let watch = configuration.source.watchCheckpoints {
             services.append(.init(service: CheckpointWatcher(state: state, watch: watch)))

@@ -41,7 +41,11 @@ struct StoreTests {
             return
         }
         #expect(first == Self.shape)
-        #expect(rows == [[.text("a"), .integer(3)], [.text("b"), .integer(2)], [.text("c"), .integer(4)], [.text("d"), .integer(5)]])
+        #expect(
+            rows == [
+                [.text("a"), .integer(3)], [.text("b"), .integer(2)], [.text("c"), .integer(4)],
+                [.text("d"), .integer(5)],
+            ])
         guard case .rows(let keptShape, let keptRows) = operations[2], case .statement = operations[3],
             case .rows(_, let afterStatement) = operations[4]
         else {
@@ -59,9 +63,15 @@ struct StoreTests {
             let image = try Digest(hex: SHA256.hash(Data("image \(n) \(UUID())".utf8)).hex)
             let repo = Scenario.repository
             items.append(
-                (try s.envelope("ci", subject: repo, digest: image.hex, .built(.init(tags: ["build-\(n)", "latest"]))), "b"))
+                (
+                    try s.envelope(
+                        "ci", subject: repo, digest: image.hex, .built(.init(tags: ["build-\(n)", "latest"]))), "b"
+                ))
             items.append(
-                (try s.envelope("ci", subject: repo, digest: image.hex, .check(.init(check: "scan", result: .pass))), "c"))
+                (
+                    try s.envelope("ci", subject: repo, digest: image.hex, .check(.init(check: "scan", result: .pass))),
+                    "c"
+                ))
             items.append(
                 (
                     try s.envelope(
@@ -69,9 +79,15 @@ struct StoreTests {
                         .incident(.init(environment: "staging", incident: "INC-\(n % 4)", state: .open))), "i"
                 ))
             items.append(
-                (try s.envelope("carol", subject: repo, digest: image.hex, .deployed(.init(environment: "staging"))), "d"))
+                (
+                    try s.envelope("carol", subject: repo, digest: image.hex, .deployed(.init(environment: "staging"))),
+                    "d"
+                ))
             items.append(
-                (try s.envelope("alice", subject: repo, digest: image.hex, .approved(.init(environment: "production"))), "a"))
+                (
+                    try s.envelope(
+                        "alice", subject: repo, digest: image.hex, .approved(.init(environment: "production"))), "a"
+                ))
         }
         items.append(items[0])  // the same statement twice in one batch: a duplicate, not a second entry
         return items

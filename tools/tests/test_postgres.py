@@ -11,6 +11,7 @@ unprivileged user, 127.0.0.1 at a free port) and stopped at the end.
                  webhook denies (failure: closed) or allows with a warning (failure: open) while it is down
   5  gates       promotions racing a deploy on other servers: each promotion landed exactly when it was
                  eligible at its place in the log, and verify (which replays every gate) is clean
+  6  webhooks    two servers, one receiver: each entry delivered once between them (a leased position row)
 """
 import json
 import signal
@@ -23,7 +24,7 @@ import pytest
 from . import helpers
 from . import server_support as ss
 from .postgres_support import Postgres
-from .test_seeing import ask, pod, review, write_config
+from .test_seeing import SECRET, Receiver, ask, pod, review, write_config
 from .test_server import Outbox, built_envelope, local_size, post_until_gone, serve, verify_clean  # noqa: F401
 
 SERVE = ("--key-rate", "0", "--address-rate", "0")
@@ -341,3 +342,32 @@ def test_promotions_racing_deploys_on_other_servers_land_exactly_when_eligible(d
             assert pb > deploy_b, "B was promoted before it ran in staging"
     note("postgres gate races: %s" % ["A" * a_ + "B" * b_ or "-" for _, _, a_, b_ in outcomes])
     verify_clean(docket, url)
+
+
+# ------------------------------------------------------------------------------------------------ 6 webhooks
+
+
+def test_two_servers_deliver_each_entry_to_a_webhook_once(docket, shared, serve, workspace):
+    ledger, url = shared("pg-hooks")
+    receiver = Receiver(SECRET)
+    config = write_config(workspace / "pg-hooks", """\
+notifications:
+  state: state
+  webhooks:
+    - {name: all, url: '%s', secret-file: hook.secret, start: beginning}
+""" % receiver.url)
+    try:
+        srvs = [serve(url, "--log-key", "%s.logkey" % ledger.path, "--config", config, *SERVE) for _ in range(2)]
+        initial = local_size(docket, url)
+        for n in range(40):  # appended through both servers, while both deliver
+            _, body = built_envelope(ledger, "hooks-%d" % n)
+            assert srvs[n % 2].post(body).status == 201
+        events = receiver.wait_for(initial + 40)
+        time.sleep(2.0)  # a second delivery of anything would arrive now
+        with receiver.lock:
+            indexes = sorted(e["data"]["index"] for e in receiver.events)
+        assert indexes == list(range(initial + 40)), "entries delivered twice or not at all: %s" % [
+            i for i in set(indexes) if indexes.count(i) != 1][:10]
+        assert len(events) >= initial + 40 and not receiver.bad
+    finally:
+        receiver.close()

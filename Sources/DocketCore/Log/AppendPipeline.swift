@@ -263,8 +263,9 @@ final class AppendPipeline {
     /// The stored entry holding the statement `payloadHash`, if any. A batch's facts answer for a new envelope
     /// (its statements were looked up when it began) and for the entries it wrote; outside a batch a new one is
     /// looked up, and a replayed entry's row refuses a repeat by its unique payload hash (one lookup, not two).
-    private func storedEntry(_ payloadHash: Data, source: Source) throws -> (index: Int, time: Timestamp, signer: String)?
-    {
+    private func storedEntry(_ payloadHash: Data, source: Source) throws -> (
+        index: Int, time: Timestamp, signer: String
+    )? {
         if let facts = projector.facts { return facts.entries[payloadHash] }
         guard case .new = source else { return nil }
         return try log.entry(payloadHash: payloadHash)

@@ -213,7 +213,9 @@ final class LogStore: SubtreeStore {
             if let level = row.int(0), let hash = row.blob(1), hash.count == 32 { found[level] = hash }
         }
         return try MerkleFrontier(size: size) { level, index in
-            guard let hash = found[level] else { throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index)) }
+            guard let hash = found[level] else {
+                throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index))
+            }
             return hash
         }
     }

@@ -161,6 +161,7 @@ final class Database: SQLConnection {
 
     var name: String { path }
     var bindsArrays: Bool { false }
+    var clockQuery: String { "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)" }
 
     /// A new ledger file, in WAL mode (readers never wait for the writer).
     static func newLedgerFile(path: String) throws -> Database {

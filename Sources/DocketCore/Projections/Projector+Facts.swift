@@ -122,7 +122,8 @@ extension Projector {
     }
 
     func storedTag(_ key: BatchFacts.TagKey) throws -> String? {
-        try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(key.repository), .text(key.tag)])?
+        try db.row(
+            "SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(key.repository), .text(key.tag)])?
             .text(0)
     }
 

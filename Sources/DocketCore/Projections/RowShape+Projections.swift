@@ -24,7 +24,8 @@ extension RowShape {
     static let drift = RowShape(
         table: "drift",
         columns: [
-            .integer("idx"), .text("environment"), .text("repository"), .text("digest"), .optionalText("current_digest"),
+            .integer("idx"), .text("environment"), .text("repository"), .text("digest"),
+            .optionalText("current_digest"),
         ],
         key: ["idx"], conflict: .fail)
     static let check = RowShape(

@@ -5,15 +5,18 @@ import ServiceLifecycle
 
 /// Delivers every appended entry to each webhook, at least once and in log order, never in the way of an append.
 ///
-/// The queue is the log itself: each webhook has a position file (`STATE/NAME.position`, the index of the next
-/// entry to deliver), written and synced after each delivery. An entry is sent, the receiver answers 2xx, then
-/// the position moves; so a crash or restart between the two sends that entry again (a receiver deduplicates by
-/// the event's `id`, the entry's leaf hash), and nothing appended is ever skipped. A receiver that fails or
+/// The queue is the log itself: each webhook's position (the index of the next entry to deliver) is a row of the
+/// store, held by one server at a time with a lease (``DeliveryPositions``), so servers sharing a database deliver
+/// each entry once between them. An entry is sent, the receiver answers 2xx, then the position moves; so a crash
+/// or restart between the two sends that entry again (a receiver deduplicates by the event's `id`, the entry's
+/// leaf hash), and nothing appended is ever skipped. A server that stops holding a lease (killed, cut off from
+/// the database) hands the webhook to another after at most 30 s. A receiver that fails or
 /// cannot be reached is retried with exponential backoff (1 s doubling to 5 min, with jitter) while the others go
 /// on. Delivery reads through the reader pool, so the writer never waits for it.
 struct Notifier: Service {
     let state: ServerState
     let settings: NotificationSettings
+    let positions: DeliveryPositions
     /// How often an idle webhook looks for new entries.
     var poll: Duration = .milliseconds(200)
     var maximumBackoff: Duration = .seconds(300)
@@ -32,35 +35,35 @@ struct Notifier: Service {
     }
 
     private func deliver(to webhook: Webhook, origin: String, sender: NotificationSender) async {
-        let position = Position(folder: settings.state, webhook: webhook.name)
+        let legacy = Position(folder: settings.state, webhook: webhook.name)
         let logger = state.logger
-        var next: Int
-        do {
-            if let saved = try position.load() {
-                next = saved
-                let size = try await state.readers.read { try $0.treeSize() }
-                guard saved <= size else {
-                    throw NotificationError(
-                        "\(position.path) says entry \(saved) is next but the log has \(size) entries: it belongs to another ledger; remove it"
-                    )
-                }
-            } else {
-                next = webhook.fromBeginning ? 0 : try await state.readers.read { try $0.treeSize() }
-                try position.save(next)
-            }
-        } catch {
-            logger.error("notifications stopped", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
-            return
-        }
         var failures = 0
         while !Task.isCancelled {
-            let size = (try? await state.readers.read { try $0.treeSize() }) ?? next
-            state.metrics.notificationBacklog(webhook.name, max(0, size - next))
-            guard next < size else {
+            let leased: Int?
+            do {
+                leased = try await positions.lease(webhook, legacy: legacy)
+            } catch let error as NotificationError {
+                logger.error("notifications stopped", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
+                return
+            } catch {
+                // The store is unavailable: try again later.
+                logger.warning(
+                    "webhook lease not taken", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
+                failures += 1
+                try? await Task.sleep(for: backoff(after: failures))
+                continue
+            }
+            guard let index = leased else {
+                // Another server sharing the database delivers this webhook now; take over if its lease lapses.
+                try? await Task.sleep(for: poll * 5)
+                continue
+            }
+            let size = (try? await state.readers.read { try $0.treeSize() }) ?? index
+            state.metrics.notificationBacklog(webhook.name, max(0, size - index))
+            guard index < size else {
                 try? await Task.sleep(for: poll)
                 continue
             }
-            let index = next
             let notification: Notification?
             do {
                 notification = try await state.readers.read { ledger -> Notification? in
@@ -97,10 +100,12 @@ struct Notifier: Service {
                 }
             }
             failures = 0
-            next = index + 1
             do {
-                try position.save(next)
+                if try await !positions.advance(webhook, to: index + 1) {
+                    logger.notice("webhook lease lost after a delivery", metadata: ["webhook": "\(webhook.name)"])
+                }
             } catch {
+                // Not recorded: the entry is delivered again later (receivers deduplicate by the event's id).
                 logger.error(
                     "notification position not saved", metadata: ["webhook": "\(webhook.name)", "error": "\(error)"])
             }
@@ -128,7 +133,8 @@ extension NotificationSettings {
     }
 }
 
-/// A webhook's delivery position: the index of the next entry to send, in a file of its own.
+/// A webhook's delivery position as an earlier version kept it, in a file of its own: read once, when the
+/// webhook's row is created, so an upgraded server goes on where the old one stopped.
 struct Position {
     let path: String
 
@@ -143,20 +149,6 @@ struct Position {
             )
         }
         return next
-    }
-
-    /// Written to a temporary file, synced, and renamed over the old one: a crash leaves the old or the new.
-    func save(_ next: Int) throws {
-        let temporary = path + ".tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: Data("\(next)\n".utf8)) else {
-            throw NotificationError("cannot write \(temporary)")
-        }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: temporary))
-        try handle.synchronize()
-        try handle.close()
-        guard rename(temporary, path) == 0 else {
-            throw NotificationError("cannot rename \(temporary) to \(path): \(String(cString: strerror(errno)))")
-        }
     }
 }
 
