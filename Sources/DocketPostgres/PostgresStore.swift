@@ -170,6 +170,10 @@ public final class PostgresConnectionAdapter: SQLConnection {
                 let result = try body(connection)
                 _ = try self.query(connection, "COMMIT", [])
                 return result
+            } catch let error as StoreUnavailable {
+                // The connection failed or stopped answering: PostgreSQL rolls the transaction back when it goes.
+                self.discard(connection)
+                throw error
             } catch {
                 _ = try? self.query(connection, "ROLLBACK", [])
                 throw error
@@ -234,17 +238,39 @@ public final class PostgresConnectionAdapter: SQLConnection {
         return try send(connection, PostgresQuery(unsafeSQL: translated, binds: binds))
     }
 
-    /// Sends one statement and waits for its rows.
+    /// How long a statement may go unanswered (a batch waiting for the head lock included) before its
+    /// connection is given up as broken.
+    static let statementTimeout = TimeAmount.seconds(30)
+
+    /// Sends one statement and waits for its rows, at most ``statementTimeout``: a connection cut while a
+    /// statement was in flight does not always fail the statement, and the thread waiting must not wait forever.
     func send(_ connection: PostgresConnection, _ query: PostgresQuery) throws -> [Row] {
         statementCount += 1
         if Self.tracing { FileHandle.standardError.write(Data("docket: SQL \(query.sql)\n".utf8)) }
+        let answered = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
+        connection.query(query, logger: store.logger).cascade(to: answered)
+        let store = name
+        let deadline = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
+            answered.fail(StoreUnavailable(store: store, reason: "no answer within 30 s"))
+        }
         let result: PostgresQueryResult
         do {
-            result = try connection.query(query, logger: store.logger).wait()
+            result = try answered.futureResult.wait()
+            deadline.cancel()
         } catch {
-            throw storeError(error)
+            deadline.cancel()
+            let failure = storeError(error)
+            if failure is StoreUnavailable { discard(connection) }
+            throw failure
         }
         return try result.rows.map(Self.row)
+    }
+
+    /// Stops using a connection that failed: closed without waiting, and opened again on the next statement.
+    private func discard(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        _ = closing
+        if held === connection { held = nil }
     }
 
     private static func row(_ row: PostgresRow) throws -> Row {
@@ -267,6 +293,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
 
     /// PostgreSQL's refusals by SQLSTATE; a connection that failed or closed is ``StoreUnavailable``.
     private func storeError(_ error: any Error) -> any Error {
+        if error is StoreUnavailable { return error }
         guard let error = error as? PSQLError else { return StoreUnavailable(store: name, reason: "\(error)") }
         if error.code == .server, let state = error.serverInfo?[.sqlState] {
             let message = error.serverInfo?[.message] ?? "\(error)"

@@ -213,6 +213,45 @@ def test_sigkill_of_one_server_loses_nothing_acknowledged(docket, shared, serve,
 # ------------------------------------------------------------------------------------------------ 4 outage
 
 
+def test_postgres_restarted_mid_load_loses_nothing_acknowledged(docket, shared, serve, pg, note):
+    """Two servers, 8 clients posting; the database is stopped (fast) and started again in the middle. Clients
+    resend what got 503 or no answer. Every acknowledged envelope is in the log once, at its receipt's index."""
+    ledger, url = shared("pg-restart")
+    initial = local_size(docket, url)
+    srvs = on_postgres(serve, ledger, url, 2)
+    boxes = [Outbox(ledger, "pgrestart-%d" % c) for c in range(8)]
+    until = time.monotonic() + 8
+
+    def client(c):
+        while time.monotonic() < until:  # a connection that broke is opened again
+            post_until_gone(srvs[c % 2].url, boxes[c], until)
+
+    with ThreadPoolExecutor(len(boxes)) as pool:
+        futures = [pool.submit(client, c) for c in range(len(boxes))]
+        time.sleep(2.5)
+        pg.stop("fast")
+        time.sleep(1.0)
+        pg.start()
+        for f in futures:
+            f.result(timeout=90)
+    deadline = time.monotonic() + 60
+    for c, box in enumerate(boxes):
+        while box.waiting and time.monotonic() < deadline:
+            box.answered(srvs[c % 2].post(box.waiting[0][1], timeout=30))
+        assert not box.waiting, "envelopes still unacknowledged a minute after the restart"
+    assert [r for box in boxes for r in box.unexpected] == []
+    acked = [a for box in boxes for a in box.acked]
+    note("postgres restarted mid-load: %d acknowledged" % len(acked))
+    _, entries = export(docket, url, ledger.dir / "restart.jsonl")
+    payloads = [ss.entry_payload(e) for e in entries]
+    assert len(payloads) == len(set(payloads)), "a payload was appended twice"
+    for payload, _, index in acked:
+        assert ss.entry_payload(entries[index]) == payload, "entry %d is not the acknowledged envelope" % index
+    assert len(entries) == initial + len(set(i for _, _, i in acked)), "entries nobody acknowledged"
+    verify_clean(docket, url)
+
+
+
 def test_a_server_that_loses_the_database_answers_503_and_recovers(docket, shared, serve, pg):
     ledger, url = shared("pg-outage")
     (srv,) = on_postgres(serve, ledger, url, 1)

@@ -132,6 +132,6 @@ extension Ledger {
     public func inclusionProof(index: Int, size: Int, checkpointNote: String) throws -> InclusionProof {
         guard index >= 0, index < size else { throw LedgerError.notInTree(index: index, size: size) }
         return InclusionProof(
-            index: index, hashes: try log.tree.inclusionProof(index: index, size: size), checkpointNote: checkpointNote)
+            index: index, hashes: try log.inclusionProof(index: index, size: size), checkpointNote: checkpointNote)
     }
 }

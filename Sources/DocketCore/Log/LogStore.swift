@@ -193,33 +193,6 @@ final class LogStore: SubtreeStore {
         }
     }
 
-    /// The right edge of the stored tree of `size` leaves: its O(log n) nodes, in one query when the store binds
-    /// arrays.
-    func frontier(size: Int) throws -> MerkleFrontier {
-        guard db.bindsArrays else {
-            return try MerkleFrontier(size: size) { level, index in try node(level: level, index: index) }
-        }
-        var wanted: [(level: Int, index: Int)] = []
-        _ = MerkleFrontier(size: size) { level, index in
-            wanted.append((level, index))
-            return Data()
-        }
-        guard !wanted.isEmpty else { return MerkleFrontier() }
-        var found: [Int: Data] = [:]
-        for row in try db.rows(
-            "SELECT m.level, m.hash FROM merkle m JOIN unnest(?, ?) AS k(level, pos) ON m.level = k.level AND m.pos = k.pos",
-            [.integers(wanted.map { Int64($0.level) }), .integers(wanted.map { Int64($0.index) })])
-        {
-            if let level = row.int(0), let hash = row.blob(1), hash.count == 32 { found[level] = hash }
-        }
-        return try MerkleFrontier(size: size) { level, index in
-            guard let hash = found[level] else {
-                throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index))
-            }
-            return hash
-        }
-    }
-
     var tree: MerkleTree<LogStore> { MerkleTree(store: self) }
 
     /// The stored nodes of one level in position order, one at a time (a verifier compares them as it rebuilds

@@ -231,3 +231,32 @@ public struct MerkleFrontier: Sendable {
         return r
     }
 }
+
+/// A stored node's place: its level (0: leaves) and position in that level.
+struct NodePosition: Hashable {
+    var level: Int
+    var index: Int
+}
+
+/// Records which nodes a computation reads (answering each with zeros), so they can be read in one query and the
+/// computation run again on ``PrefetchedNodes``.
+final class NodeRecorder: SubtreeStore {
+    private(set) var wanted: [NodePosition] = []
+
+    func node(level: Int, index: Int) throws -> Data {
+        wanted.append(NodePosition(level: level, index: index))
+        return Data(count: 32)
+    }
+}
+
+/// Nodes read ahead; one that was not found is a damaged store.
+struct PrefetchedNodes: SubtreeStore {
+    let nodes: [NodePosition: Data]
+
+    func node(level: Int, index: Int) throws -> Data {
+        guard let hash = nodes[NodePosition(level: level, index: index)] else {
+            throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index))
+        }
+        return hash
+    }
+}
