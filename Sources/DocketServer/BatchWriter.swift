@@ -11,7 +11,7 @@ final class BatchWriter: @unchecked Sendable {
     /// What became of one envelope.
     enum Outcome: Sendable {
         /// In the ledger: the receipt's fields, and the checkpoint of the batch (which covers it).
-        case appended(AppendReceipt, checkpoint: String, size: Int)
+        case appended(AppendReceipt, checkpoint: String, size: Int, proven: (entry: Data, proof: InclusionProof)?)
         case refused(APIError)
     }
 
@@ -156,7 +156,9 @@ final class BatchWriter: @unchecked Sendable {
             outcomes = result.results.map { one in
                 switch one {
                 case .success(let receipt):
-                    .appended(receipt, checkpoint: result.checkpointNote, size: result.size)
+                    .appended(
+                        receipt, checkpoint: result.checkpointNote, size: result.size,
+                        proven: result.proven[receipt.index])
                 case .failure(let error): .refused(APIError(error))
                 }
             }

@@ -140,9 +140,9 @@ struct Routes: Sendable {
         switch try await state.writer.submit(envelope) {
         case .refused(let error):
             throw error
-        case .appended(let appended, let checkpoint, let size):
+        case .appended(let appended, let checkpoint, let size, let proven):
             if appended.duplicate { state.metrics.duplicates.increment() } else { state.metrics.appended.increment() }
-            let response = try await receipt(appended, checkpoint: checkpoint, size: size)
+            let response = try await receipt(appended, checkpoint: checkpoint, size: size, proven: proven)
             state.metrics.writeDuration.record(ContinuousClock.now - started)
             return response
         }
@@ -179,14 +179,21 @@ struct Routes: Sendable {
 
     /// A write's receipt (201, or 200 with `Docket-Duplicate: true`): what the writer said, the entry's bytes,
     /// and its inclusion proof against the checkpoint of its batch, which the writer handed over signed (so
-    /// nothing is parsed again here).
-    private func receipt(_ appended: AppendReceipt, checkpoint: String, size: Int) async throws -> Response {
+    /// nothing is parsed again here). On PostgreSQL the writer read them with the batch; otherwise a reader does.
+    private func receipt(
+        _ appended: AppendReceipt, checkpoint: String, size: Int, proven: (entry: Data, proof: InclusionProof)?
+    ) async throws -> Response {
         let index = appended.index
-        let (bytes, proof) = try await state.readers.read { ledger in
-            guard let bytes = try ledger.entryBytes(at: index) else {
-                throw LedgerError.corrupt(.missingEntry(index))
+        let (bytes, proof): (Data, InclusionProof)
+        if let proven {
+            (bytes, proof) = proven
+        } else {
+            (bytes, proof) = try await state.readers.read { ledger in
+                guard let bytes = try ledger.entryBytes(at: index) else {
+                    throw LedgerError.corrupt(.missingEntry(index))
+                }
+                return (bytes, try ledger.inclusionProof(index: index, size: size, checkpointNote: checkpoint))
             }
-            return (bytes, try ledger.inclusionProof(index: index, size: size, checkpointNote: checkpoint))
         }
         let receipt = EntryReceipt(
             appended, treeSize: size, entry: bytes, inclusionProof: proof.text, checkpoint: checkpoint)

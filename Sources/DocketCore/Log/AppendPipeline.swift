@@ -139,6 +139,7 @@ final class AppendPipeline {
             return .duplicate(index: earlier, time: time, signer: signer.keyID)
         }
         projector.facts?.entries[candidate.payloadHash] = (index, time, signer.keyID)
+        if case .new = source { written[index] = entry.bytes }
         let leaf = candidate.leafHash ?? entry.leafHash
         try addLeaf(leaf, to: &frontier)
         // The ledger's ID is its genesis entry's leaf hash: every later event must name it.
@@ -166,6 +167,7 @@ final class AppendPipeline {
         eachOnItsOwn: Bool
     ) throws -> [Result<AppendReceipt, any Error>] {
         sealed = nil
+        written = [:]
         let tip = try log.tip()
         var frontier = try log.frontier(size: (tip?.index ?? -1) + 1)
         try projector.beginBatch(
@@ -256,6 +258,9 @@ final class AppendPipeline {
         try log.save(checkpoint: note, size: frontier.size)
         sealed = (note.text, frontier.size)
     }
+
+    /// The bytes of the entries the last batch wrote, by index.
+    private(set) var written: [Int: Data] = [:]
 
     /// The checkpoint the last batch signed, if it signed one (a batch of duplicates does not).
     private(set) var sealed: (note: String, size: Int)?

@@ -91,6 +91,10 @@ public struct BatchOutcome {
     /// Whether the batch changed who may sign (an enrolment, revocation or key update): the writer then
     /// hands the request tasks a new ``KnownKeys``.
     public var changedKeys: Bool
+    /// On a store where each statement is a round trip (PostgreSQL), each receipt's entry bytes and inclusion
+    /// proof against ``checkpointNote``, by index, read with the batch (the nodes of all of them in one query)
+    /// instead of twice per request afterwards. Empty on SQLite, where readers build them off the writer.
+    public var proven: [Int: (entry: Data, proof: InclusionProof)] = [:]
 }
 
 extension Ledger {
@@ -114,14 +118,33 @@ extension Ledger {
                 envelope.kind.isGovernance && (try? result.get())?.duplicate == false
             }
             // A batch that appended signed a checkpoint; one of duplicates only answers with the stored one.
+            var outcome: BatchOutcome
             if let sealed = pipeline.sealed {
-                return BatchOutcome(
+                outcome = BatchOutcome(
                     results: results, size: sealed.size, checkpointNote: sealed.note, changedKeys: changedKeys)
+            } else {
+                guard let note = try log.checkpointNote() else { throw LedgerError.corrupt(.noCheckpoint) }
+                outcome = BatchOutcome(
+                    results: results, size: try log.treeSize(), checkpointNote: note, changedKeys: changedKeys)
             }
-            guard let note = try log.checkpointNote() else { throw LedgerError.corrupt(.noCheckpoint) }
-            return BatchOutcome(
-                results: results, size: try log.treeSize(), checkpointNote: note, changedKeys: changedKeys)
+            if log.db.bindsArrays { outcome.proven = try proofs(of: results, in: outcome, written: pipeline.written) }
+            return outcome
         }
+    }
+
+    /// Each receipt's entry and its inclusion proof in the batch's tree.
+    private func proofs(
+        of results: [Result<AppendReceipt, any Error>], in outcome: BatchOutcome, written: [Int: Data]
+    ) throws -> [Int: (entry: Data, proof: InclusionProof)] {
+        let indexes = Set(results.compactMap { try? $0.get().index })
+        var proven: [Int: (entry: Data, proof: InclusionProof)] = [:]
+        for (index, hashes) in try log.inclusionProofs(indexes: Array(indexes), size: outcome.size) {
+            guard let entry = try written[index] ?? log.storedEntry(at: index)?.bytes else {
+                throw LedgerError.corrupt(.missingEntry(index))
+            }
+            proven[index] = (entry, InclusionProof(index: index, hashes: hashes, checkpointNote: outcome.checkpointNote))
+        }
+        return proven
     }
 
     /// The stored bytes of entry `index`, if it exists.

@@ -24,6 +24,16 @@ extension LogStore {
         return try MerkleTree(store: try prefetched(recorder.wanted)).inclusionProof(index: index, size: size)
     }
 
+    /// The inclusion proofs of entries `indexes` in the tree of `size`, their nodes read in one query.
+    func inclusionProofs(indexes: [Int], size: Int) throws -> [Int: [Data]] {
+        let recorder = NodeRecorder()
+        for index in indexes { _ = try MerkleTree(store: recorder).inclusionProof(index: index, size: size) }
+        let tree = MerkleTree(store: try prefetched(recorder.wanted))
+        var proofs: [Int: [Data]] = [:]
+        for index in indexes { proofs[index] = try tree.inclusionProof(index: index, size: size) }
+        return proofs
+    }
+
     /// The stored nodes at `positions`, in one query.
     private func prefetched(_ positions: [NodePosition]) throws -> PrefetchedNodes {
         var found: [NodePosition: Data] = [:]
