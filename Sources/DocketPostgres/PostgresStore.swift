@@ -76,6 +76,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
     /// Rows and updates queued in the write transaction in progress, written before its next read
     /// (`PostgresConnectionAdapter+Writes.swift`).
     var pending = WriteSet()
+    var pendingNotify: Int?
     var queueing = false
     /// Statements sent to the server by this adapter (each one round trip): what the store tests bound per batch.
     public private(set) var statementCount = 0
@@ -131,6 +132,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
                     defer {
                         self.queueing = false
                         self.pending.removeAll()
+                        self.pendingNotify = nil
                     }
                     let result = try body()
                     try self.flush()
@@ -144,10 +146,6 @@ public final class PostgresConnectionAdapter: SQLConnection {
 
     public func readSnapshot<T>(_ body: () throws -> T) throws -> T {
         try transaction(begin: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { _ in try body() }
-    }
-
-    public func announceCheckpoint(size: Int) throws {
-        try run("SELECT pg_notify('\(PostgresStore.channel)', ?)", [.text(String(size))])
     }
 
     /// PostgreSQL checks its pages itself (and `amcheck` is an extension); the table comparison is Docket's.

@@ -110,7 +110,7 @@ extension Ledger {
     public func appendEach(_ envelopes: [PreparedEnvelope]) throws -> BatchOutcome {
         let pipeline = AppendPipeline(log: log, projector: projector, origin: origin, ledgerID: try ledgerID())
         defer { projector.forgetTransactionEvents() }
-        return try log.writeTransaction {
+        var outcome = try log.writeTransaction {
             projector.forgetTransactionEvents()  // a retried attempt starts from what is stored
             let results = try pipeline.append(
                 envelopes.map(\.candidate), now: clock.now, origin: origin, logKey: logKey, eachOnItsOwn: true)
@@ -127,9 +127,14 @@ extension Ledger {
                 outcome = BatchOutcome(
                     results: results, size: try log.treeSize(), checkpointNote: note, changedKeys: changedKeys)
             }
-            if log.db.bindsArrays { outcome.proven = try proofs(of: results, in: outcome, written: pipeline.written) }
             return outcome
         }
+        // After the commit, off the head lock: the nodes are stored for good, so other servers' batches need not
+        // wait for these reads. If they fail, readers build each receipt as on SQLite.
+        if log.db.bindsArrays {
+            outcome.proven = (try? proofs(of: outcome.results, in: outcome, written: pipeline.written)) ?? [:]
+        }
+        return outcome
     }
 
     /// Each receipt's entry and its inclusion proof in the batch's tree.
@@ -142,7 +147,9 @@ extension Ledger {
             guard let entry = try written[index] ?? log.storedEntry(at: index)?.bytes else {
                 throw LedgerError.corrupt(.missingEntry(index))
             }
-            proven[index] = (entry, InclusionProof(index: index, hashes: hashes, checkpointNote: outcome.checkpointNote))
+            proven[index] = (
+                entry, InclusionProof(index: index, hashes: hashes, checkpointNote: outcome.checkpointNote)
+            )
         }
         return proven
     }

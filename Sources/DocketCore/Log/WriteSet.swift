@@ -52,7 +52,7 @@ public struct RowShape: Hashable, Sendable {
     }
 
     /// Positions of the key columns in a row.
-    var keyPositions: [Int] { key.compactMap { k in columns.firstIndex { $0.name == k } } }
+    public var keyPositions: [Int] { key.compactMap { k in columns.firstIndex { $0.name == k } } }
 }
 
 /// What a write transaction has still to write, in order: rows grouped by shape, and the few statements that
