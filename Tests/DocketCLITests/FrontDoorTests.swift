@@ -30,6 +30,8 @@ struct FrontDoorTests {
             #expect(r.code == 2, "docket \(arguments): exit \(r.code): \(r.stderr)")
             #expect(r.stderr.contains("prodution") && r.stderr.contains("production"), "\(r.stderr)")
             #expect(r.stderr.split(separator: "\n").count == 1, "\(r.stderr)")
+            // Worded as every other bad input (gate's words), not as a refusal of the ledger's.
+            #expect(r.stderr.hasPrefix("docket: `prodution` is not in the policy"), "\(arguments): \(r.stderr)")
         }
         for arguments in [["pending", "--env", "prodution"], ["pending", "--for", "nobody@example.com"]] {
             let r = try cli.run(arguments)

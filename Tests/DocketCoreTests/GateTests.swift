@@ -130,6 +130,25 @@ struct GateTests {
         #expect(try s.gate(a, "production").failedRules.contains("incidents"))
     }
 
+    @Test(
+        "An incident is (digest, environment, id): one INC-1 against two digests, resolved for one, open for the other")
+    func incidentIdentity() throws {
+        let s = try ready()
+        try s.record("ci", b, .built(.init()))
+        for image in [a, b] {
+            try s.record("ci", image, .incident(.init(environment: "production", incident: "INC-1", state: .open)))
+        }
+        try s.record("ci", a, .incident(.init(environment: "production", incident: "INC-1", state: .resolved)))
+        #expect(try s.gate(a, "production").failedRules.contains("incidents") == false)
+        let other = try s.gate(b, "production")
+        #expect(s.rule(other, "incidents")?.passed == false)
+        #expect(s.rule(other, "incidents")?.reason.contains("INC-1") == true, "\(other.rules)")
+        // Resolving it again for a, where it is no longer open, is refused: its identity includes the digest.
+        #expect(throws: LedgerError.self) {
+            try s.record("ci", a, .incident(.init(environment: "production", incident: "INC-1", state: .resolved)))
+        }
+    }
+
     @Test("Approvals for another digest or another environment do not count")
     func approvalScope() throws {
         let s = try ready()

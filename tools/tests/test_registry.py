@@ -600,6 +600,33 @@ def test_story_tag_pushed_over_by_hand_is_drift_then_missing(story):
     assert p.size() == size
 
 
+def test_story_registry_sync_puts_drifted_tags_back(story):
+    """A tag pushed over by hand: `registry check` advises `registry sync` (not `promote`, which refuses a digest
+    already current); `registry sync --dry-run` moves nothing; `registry sync` puts the tag back on the ledger's
+    current digest with the same bytes, says what moved, and check agrees afterwards. The ledger never changes."""
+    p, c, pay = story.p, story.c, story.pay
+    size = p.size()
+    hand_digest = c.put_manifest("story/payments", "production", compact(story.pay_v2.data), story.pay_v2.media_type)
+    try:
+        res = p("registry", "check", "--env", "production", "--repo", pay)
+        assert res.rc == 1 and "docket registry sync --env production" in res.out, res.describe()
+        dry = json.loads(ok(p("registry", "sync", "--env", "production", "--repo", pay, "--dry-run", "--json")).out)
+        validate("registry-sync.schema.json", dry)
+        assert dry["dryRun"] is True and [(m["tag"], m["from"], m["to"]) for m in dry["moved"]] == [
+            ("production", hand_digest, story.pay_v2.digest)], dry
+        assert p("registry", "check", "--env", "production", "--repo", pay).rc == 1
+        res = ok(p("registry", "sync", "--env", "production"))
+        assert "moved %s:production from %s to %s" % (pay, hand_digest, story.pay_v2.digest) in res.out, res.out
+        assert c.manifest_bytes("story/payments", "production") == story.pay_v2.data
+        assert ok(p("registry", "check", "--env", "production")).rc == 0
+        again = ok(p("registry", "sync", "--env", "production"))
+        assert "already agrees" in again.out, again.out
+    finally:
+        c.put_manifest("story/payments", "production", story.pay_v2.data, story.pay_v2.media_type)
+        c.delete_manifest("story/payments", hand_digest)
+    assert p.size() == size
+
+
 def test_story_verify_is_clean_and_the_bundle_verifies(story, docket, workspace):
     """`docket verify` is clean, and the independent verifier passes the exported bundle, whose promoted
     entries carry the registry field."""
@@ -706,8 +733,11 @@ def test_unreachable_registry_check_and_promote_exit_3(pipeline):
     p.eligible(repo, digest)
     assert_fails(p("registry", "check", "--env", "production"), 3, "127.0.0.1:%d" % port)
     size = p.size()
-    assert_fails(p.promote(digest), 3, "127.0.0.1:%d" % port)
+    # It says what to do: record the promotion without touching the registry.
+    assert_fails(p.promote(digest), 3, "--no-push")
     assert p.size() == size
+    ok(p.promote(digest, "--no-push"))
+    assert p.size() == size + 1
     p.verify_clean()
 
 

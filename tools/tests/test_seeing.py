@@ -414,6 +414,8 @@ def test_notify_test_and_bad_configuration(docket, workspace):
         assert res.rc == 1 and "401" in res.err, res.describe()
         res = docket.run(["notify", "test", "http://127.0.0.1:%d/" % ss.free_port(), "--secret-file", secret])
         assert res.rc == 3 and res.one_line_error(), res.describe()
+        # In words, not SwiftNIO's description ("connection reset (error set): Connection refused) (errno: 111)").
+        assert "could not be reached: connection refused" in res.err and "errno" not in res.err, res.describe()
     finally:
         receiver.close()
     for text, needle in [("notifications:\n  webhooks:\n    - {name: a, url: 'http://127.0.0.1:9/', secert-file: x}\n",

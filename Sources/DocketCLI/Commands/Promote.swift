@@ -69,7 +69,16 @@ extension Docket {
             var move: RegistryMove? = nil
             do {
                 move = try registryMove(plan)
-                if let move { promotion.registry = try move.apply() }
+                if let move {
+                    do {
+                        promotion.registry = try move.apply()
+                    } catch let error as RegistryError where error.category == .failure {
+                        throw RegistryError(
+                            error.description
+                                + "; nothing was appended (to record the promotion without moving the registry's tags, run it again with --no-push)",
+                            status: error.status)
+                    }
+                }
                 try emitter.run(
                     subjectName: plan.repository, subjectDigest: try Digest(parsing: plan.digest).hex,
                     predicate: .promoted(promotion), client: client, key: key)

@@ -51,7 +51,8 @@ public enum LedgerError: DocketFailure, Equatable {
 
     public var description: String {
         switch self {
-        case .refused(let refusal): "refused: \(refusal)"
+        // A name not in the policy is a typing mistake, worded as other bad input is; the rest are the ledger's "no".
+        case .refused(let refusal): refusal.isBadInput ? "\(refusal)" : "refused: \(refusal)"
         case .gateRefused(let verdict):
             "refused: \(verdict.digest) is not eligible for \(verdict.environment) (failed: \(verdict.failedRules.joined(separator: ", ")))"
         case .noLedger(let path): "no ledger at \(path)"
@@ -159,7 +160,7 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
         case .foreignLedger(let signedFor, let this):
             "the event was signed for ledger `\(signedFor)`, not this ledger `\(this)`"
         case .unknownEnvironment(let name, let pipeline, let known):
-            "environment `\(name)` is not in \(pipeline.map { "pipeline \($0) of " } ?? "")the policy in force; environments are \(known.joined(separator: ", "))"
+            "`\(name)` is not in the policy\(pipeline.map { $0 == "default" ? "" : " (pipeline \($0))" } ?? ""); environments are \(known.joined(separator: ", "))"
         case .noPipeline(let repository, let patterns):
             "no pipeline of the policy in force covers \(repository); its repository patterns are \(patterns.joined(separator: ", "))"
         case .repositoryMismatch(let digest, let owner, let given):

@@ -125,7 +125,7 @@ public final class NotificationSender: Sendable {
             let status = Int(response.status.code)
             return (200..<300).contains(status) ? .delivered(status: status) : .refused(status: status)
         } catch {
-            return .unreachable("\(error)")
+            return .unreachable(transportProblem(error, peer: "the receiver"))
         }
     }
 }

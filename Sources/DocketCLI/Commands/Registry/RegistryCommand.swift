@@ -6,7 +6,7 @@ extension Docket {
     struct RegistryCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "registry", abstract: "The image registry against the ledger (DESIGN §9).",
-            subcommands: [Check.self, Copy.self])
+            subcommands: [Check.self, Sync.self, Copy.self])
     }
 }
 
@@ -28,11 +28,20 @@ extension Docket.RegistryCommand {
 
         func run() throws {
             let ledger = try options.open(readOnly: true)
+            let rows = try Self.rows(ledger, env: env, repo: repo, registry: try RegistryClient())
+            let disagreeing = rows.filter(\.state.disagrees).count
+            try options.output(Report(environment: env, tags: rows, ok: disagreeing == 0)) {
+                render(rows, disagreeing: disagreeing)
+            }
+            if disagreeing > 0 { throw ExitCode(ExitStatus.no) }
+        }
+
+        /// Every environment tag of `env` (in `repo`, or every repository) against the ledger's current digest.
+        static func rows(_ ledger: Ledger, env: String, repo: String?, registry: RegistryClient) throws -> [Row] {
             let repositories = try repo.map { [try Repository(normalising: $0).name] } ?? ledger.repositories()
-            let registry = try RegistryClient()
             var rows: [Row] = []
             for repository in repositories {
-                let (where_, tags, current) = try expectations(ledger, repository)
+                let (where_, tags, current) = try expectations(ledger, repository, env: env)
                 for tag in tags {
                     let image = ImageName(repository: where_, tag: tag)
                     let served = try registry.manifestIfPresent(image)?.digest
@@ -47,15 +56,11 @@ extension Docket.RegistryCommand {
                             ledgerIndex: current?.index, state: state))
                 }
             }
-            let disagreeing = rows.filter(\.state.disagrees).count
-            try options.output(Report(environment: env, tags: rows, ok: disagreeing == 0)) {
-                render(rows, disagreeing: disagreeing)
-            }
-            if disagreeing > 0 { throw ExitCode(ExitStatus.no) }
+            return rows
         }
 
         /// Where a repository's environment tags live, which tags, and what the ledger says runs.
-        private func expectations(_ ledger: Ledger, _ repository: String) throws -> (
+        private static func expectations(_ ledger: Ledger, _ repository: String, env: String) throws -> (
             Repository, [String], TimelineEntry?
         ) {
             let current = try ledger.current(environment: env, repository: repository)
@@ -96,7 +101,7 @@ extension Docket.RegistryCommand {
             lines.append(
                 disagreeing == 0
                     ? "every tag agrees with the ledger"
-                    : "\(disagreeing) tag(s) disagree with the ledger; `docket promote` moves them back, or find who pushed"
+                    : "\(disagreeing) tag(s) disagree with the ledger; `docket registry sync --env \(env)` puts them back where the ledger says, or find who pushed"
             )
             return lines.map { $0.terminalSafe(keepNewlines: false) }.joined(separator: "\n")
         }
