@@ -30,11 +30,11 @@ public protocol SQLConnection: AnyObject {
     /// The rows of `sql`, one at a time (a verifier's merge join over a whole table). Several may be open at once.
     func cursor(_ sql: String) throws -> any RowCursor
 
-    /// Queues `row` in the write transaction in progress (``WriteSet``: written with the other rows of its shape,
-    /// one statement for them all, when the transaction next reads or commits); outside one, writes it at once.
+    /// Writes `row`. A store where each statement is a round trip (PostgreSQL) queues it in the write transaction
+    /// in progress (``WriteSet``: written with the other rows of its shape, one statement for them all, when the
+    /// transaction next reads or commits); SQLite, in this process, writes it at once.
     func insert(_ row: [SQLValue], into shape: RowShape) throws
-    /// Queues a statement that writes rows of `table` by a condition, in order with the queued rows; outside a
-    /// write transaction, runs it at once.
+    /// A statement that writes rows of `table` by a condition, in order with the rows (queued like them).
     func update(_ sql: String, _ bindings: [SQLValue], table: String) throws
 
     /// Runs `body` in the one write transaction: the tree head is locked for it, so appends from every process

@@ -65,9 +65,6 @@ final class Database: SQLConnection {
     private var handle: OpaquePointer?
     let path: String
     private var statements: [String: PreparedStatement] = [:]
-    /// Rows and updates queued in the write transaction in progress (``WriteSet``), written before its next read.
-    private var pending = WriteSet()
-    private var queueing = false
 
     enum Mode { case readWrite, readWriteCreate, readOnly }
 
@@ -134,7 +131,6 @@ final class Database: SQLConnection {
     }
 
     func execute(_ sql: String) throws {
-        try flush()
         try check(sqlite3_exec(handle, sql, nil, nil, nil))
     }
 
@@ -172,7 +168,6 @@ final class Database: SQLConnection {
 
     /// Runs `sql` with `bindings` and returns every row.
     func rows(_ sql: String, _ bindings: [SQLValue] = []) throws -> [Row] {
-        try flush()
         let statement = try prepare(sql)
         try statement.bind(bindings)
         var out: [Row] = []
@@ -181,7 +176,6 @@ final class Database: SQLConnection {
     }
 
     func row(_ sql: String, _ bindings: [SQLValue] = []) throws -> Row? {
-        try flush()
         let statement = try prepare(sql)
         try statement.bind(bindings)
         let row = try statement.step()
@@ -190,7 +184,6 @@ final class Database: SQLConnection {
     }
 
     func run(_ sql: String, _ bindings: [SQLValue] = []) throws {
-        try flush()
         try runNow(sql, bindings)
     }
 
@@ -201,44 +194,21 @@ final class Database: SQLConnection {
     }
 
     func cursor(_ sql: String) throws -> any RowCursor {
-        try flush()
         return try prepare(sql)
     }
 
     // MARK: Writes
 
+    /// A row is written as it comes, through its shape's prepared statement: SQLite runs in this process, so a
+    /// statement costs no round trip, and queueing it (``WriteSet``) would only add work. The order is the
+    /// pipeline's, which is what a write set keeps too.
     func insert(_ row: [SQLValue], into shape: RowShape) throws {
-        if queueing { pending.insert(row, shape) } else { try write(.rows(shape, [row])) }
+        let statement = try prepare(shape.sqliteInsert)
+        try statement.bind(row)
+        while try statement.step() != nil {}
     }
 
-    func update(_ sql: String, _ bindings: [SQLValue], table: String) throws {
-        if queueing { pending.run(sql, bindings, writing: [table]) } else { try run(sql, bindings) }
-    }
-
-    /// Writes what the transaction queued: each shape's rows through one prepared statement.
-    private func flush() throws {
-        guard !pending.isEmpty else { return }
-        let operations = pending.operations
-        pending.removeAll()
-        for operation in operations { try write(operation) }
-    }
-
-    private func write(_ operation: WriteSet.Operation) throws {
-        switch operation {
-        case .rows(let shape, let rows):
-            let columns = shape.columns.map(\.name)
-            let statement = try prepare(
-                "INSERT INTO \(shape.table)(\(columns.joined(separator: ", "))) VALUES ("
-                    + Array(repeating: "?", count: columns.count).joined(separator: ", ") + ")" + shape.conflictClause)
-            for row in rows {
-                statement.reset()
-                try statement.bind(row)
-                while try statement.step() != nil {}
-            }
-        case .statement(let sql, let bindings, _):
-            try runNow(sql, bindings)
-        }
-    }
+    func update(_ sql: String, _ bindings: [SQLValue], table: String) throws { try runNow(sql, bindings) }
 
     /// `BEGIN IMMEDIATE` takes the file's write lock at once; while another process holds it, tries again.
     func writeTransaction<T>(_ body: () throws -> T) throws -> T {
@@ -269,16 +239,11 @@ final class Database: SQLConnection {
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.
     func immediateTransaction<T>(_ body: () throws -> T) throws -> T {
         try execute("BEGIN IMMEDIATE")
-        queueing = true
         do {
             let result = try body()
-            try flush()
-            queueing = false
             try execute("COMMIT")
             return result
         } catch {
-            pending.removeAll()
-            queueing = false
             try? execute("ROLLBACK")
             throw error
         }

@@ -35,7 +35,16 @@ public struct RowShape: Hashable, Sendable {
         self.columns = columns
         self.key = key
         self.conflict = conflict
+        self.keyPositions = key.compactMap { k in columns.firstIndex { $0.name == k } }
+        let names = columns.map(\.name)
+        self.sqliteInsert =
+            "INSERT INTO \(table)(\(names.joined(separator: ", "))) VALUES ("
+            + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
+        self.sqliteInsert += conflictClause
     }
+
+    /// One row's `INSERT` with `?` placeholders, as SQLite's prepared statement for the shape takes it.
+    public private(set) var sqliteInsert: String
 
     /// The columns that are not part of the key (what ``Conflict/replace`` sets).
     public var valueColumns: [String] { columns.map(\.name).filter { !key.contains($0) } }
@@ -52,7 +61,7 @@ public struct RowShape: Hashable, Sendable {
     }
 
     /// Positions of the key columns in a row.
-    public var keyPositions: [Int] { key.compactMap { k in columns.firstIndex { $0.name == k } } }
+    public let keyPositions: [Int]
 }
 
 /// What a write transaction has still to write, in order: rows grouped by shape, and the few statements that
