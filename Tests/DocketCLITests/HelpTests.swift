@@ -37,6 +37,17 @@ struct HelpTests {
         #expect(unnamed(Docket.self).isEmpty)
     }
 
+    @Test("--color is in the help and in every completion script, with its choices")
+    func colorOption() throws {
+        let cli = try CLI()
+        let help = try cli.run(["--help"])
+        #expect(help.code == 0 && help.stdout.contains("--color <when>"), "\(help.stdout)")
+        for shell in ["bash", "zsh", "fish"] {
+            let r = try cli.run(["--generate-completion-script", shell])
+            #expect(r.code == 0 && r.stdout.contains("color") && r.stdout.contains("always"), "\(shell)")
+        }
+    }
+
     @Test("A bare `docket` prints the overview and the command list")
     func bare() throws {
         let r = try CLI().run([])

@@ -583,6 +583,81 @@ def test_report_html_markdown_and_pdf(docket, workspace, seen):
     assert "BREAK-GLASS" in flat
 
 
+def test_report_reads_as_an_auditor_needs(docket, workspace):
+    """Issue 30, item 13: one summary line per promotion and rollback at the top (an ordered list), the incidents
+    still open, who approved a break-glass, a rollback out of drift worded as `docket rollback` words it, and the
+    Markdown report's drift and tag-move sections."""
+    work = workspace / "auditor"
+    keys = generate_keys(docket, work / "keys", ["admin", "ci", "bob", "rita"], "auditor.test")
+    led = work / "ledger.db"
+    policy = work / "policy.yaml"
+    policy.write_text("""\
+environments:
+  - name: staging
+  - name: production
+    from: staging
+    approvals: {min: 1, roles: [approver]}
+    breakGlass: {allow: [approvals], approvals: 1}
+""")
+    v1, v2, rogue = digest_of("auditor v1"), digest_of("auditor v2"), digest_of("auditor rogue")
+    for args in [
+        ["init", "--origin", "auditor.test/releases", "--key", keys["admin"]],
+        ["key", "enroll", str(keys["ci"]) + ".pub", "--role", "ci", "monitor", "--key", keys["admin"]],
+        ["key", "enroll", str(keys["bob"]) + ".pub", "--role", "approver", "--key", keys["admin"]],
+        ["key", "enroll", str(keys["rita"]) + ".pub", "--role", "releaser", "--key", keys["admin"]],
+        ["policy", "set", policy, "--key", keys["admin"]],
+        ["record", "built", "%s@%s" % (PAY, v1), "--tag", "1.0", "--key", keys["ci"]],
+        ["record", "deployed", "%s@%s" % (PAY, v1), "--env", "staging", "--key", keys["ci"]],
+        ["approve", v1, "--env", "production", "--key", keys["bob"]],
+        ["promote", v1, "--to", "production", "--key", keys["rita"]],
+        ["record", "built", "%s@%s" % (PAY, v2), "--tag", "2.0", "--key", keys["ci"]],
+        ["record", "deployed", "%s@%s" % (PAY, v2), "--env", "staging", "--key", keys["ci"]],
+        ["approve", v2, "--env", "production", "--break-glass", "--key", keys["bob"]],
+        ["promote", v2, "--to", "production", "--break-glass", "hotfix for checkout", "--key", keys["rita"]],
+        ["record", "built", "%s@%s" % (PAY, rogue), "--tag", "2.0", "--key", keys["ci"]],  # moves tag 2.0
+        ["record", "deployed", "%s@%s" % (PAY, rogue), "--env", "production", "--key", keys["ci"]],  # drift
+        ["rollback", "--env", "production", "--repo", PAY, "--reason", "unpromoted image running", "--key",
+         keys["rita"]],
+        ["record", "incident", "%s@%s" % (PAY, v1), "--env", "staging", "--id", "INC-7", "--state", "open", "--key",
+         keys["ci"]],
+    ]:
+        run_ok(docket, args, led)
+    bundle = work / "bundle.jsonl"
+    run_ok(docket, ["export", "--out", bundle], led)
+    out = work / "report.html"
+    res = docket.run(["report", "--bundle", bundle, "--out", out])
+    assert res.rc == 0, res.describe()
+    dom = DOM(out.read_text()).root
+    [summary] = [ol for ol in dom.all("ol") if ol.attrs.get("class") == "summary"] or [None]
+    assert summary is not None, "a summary list at the top"
+    lines = [li.content for li in summary.all("li")]
+    assert len(lines) == 3, lines
+    assert "promoted" in lines[0] and "eligible" in lines[0] and "by rita@auditor.test" in lines[0], lines
+    assert "BREAK-GLASS (hotfix for checkout)" in lines[1], lines
+    assert "rolled back production" in lines[2] and "unpromoted image running" in lines[2], lines
+    [incidents] = [ul for ul in dom.all("ul") if ul.attrs.get("class") == "incidents"] or [None]
+    assert incidents is not None and "staging/INC-7 open against " + v1 in incidents.content, dom.content[:3000]
+    moves = {s.attrs["data-digest"]: s for s in dom.all("section") if "data-index" in s.attrs}
+    glass = [s for s in dom.all("section") if "breakglass" in s.attrs.get("class", "")]
+    assert len(glass) == 1 and "Break-glass approved by bob@auditor.test." in glass[0].content, glass
+    rollback = [s for s in dom.all("section") if "rolled-back" in s.attrs.get("class", "")]
+    assert len(rollback) == 1, moves.keys()
+    assert "Out of drift: %s was observed at entry 14; the promoted digest is restored." % rogue in rollback[0].content
+    assert "&lt;" not in dom.content
+    shot = artefact(workspace, "report-auditor.png")
+    chromium("--window-size=1280,2000", "--screenshot=" + str(shot), out.as_uri())
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    md = work / "report.md"
+    assert docket.run(["report", "--bundle", bundle, "--out", md, "--format", "markdown"]).rc == 0
+    text = md.read_text()
+    for heading in ("## Summary", "## Open incidents", "## Drift", "## Tag moves"):
+        assert "\n%s\n" % heading in text, heading
+    assert text.index("## Summary") < text.index("## Environments"), "the summary comes first"
+    assert "Break\\-glass approved by bob@auditor.test." in text or "Break-glass approved by bob@auditor.test." in text
+    assert "Out of drift: %s was observed at entry 14" % rogue in text, text
+
+
 def test_report_of_a_tampered_bundle_says_it_failed(docket, workspace, seen):
     lines = seen.bundle.read_bytes().split(b"\n")
     entry = json.loads(lines[6])

@@ -22,4 +22,13 @@ struct Docket: ParsableCommand {
             RegistryCommand.self, Pin.self,
         ]
     )
+
+    /// Taken out of the arguments before parsing, for every command (`DocketMain`); declared here so `--help` and
+    /// the completion scripts show it.
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Colour: auto, always or never, before or after the command ($DOCKET_COLOR).", valueName: "when"),
+        completion: .list(["auto", "always", "never"]))
+    var color: String?
 }

@@ -55,11 +55,13 @@ extension AuditReport {
             if let replaced = m.replaced {
                 lines.append("<p>Replaced <code>\(replaced)</code>. Reason: \(m.reason ?? "")</p>")
             }
+            if let drift = driftLine(m) { lines.append("<p class=\"drift\">\(drift)</p>") }
             if let glass = m.breakGlass {
                 lines.append(
                     "<p class=\"glass\">BREAK-GLASS: \(glass) (overriding: \(m.overriding.joined(separator: ", ")))</p>"
                 )
             }
+            if let approvers = approversLine(m) { lines.append("<p class=\"approvers\">\(approvers)</p>") }
             if let verdict = m.verdict {
                 let rules = verdict.rules.map { r -> HTML in
                     "<tr class=\"\(r.passed ? "pass" : "fail")\"><td>\(r.passed ? "✓" : "✗")</td><td>\(r.name.map { "\(r.rule):\($0)" } ?? r.rule)</td><td>\(r.reason)</td></tr>"
@@ -78,6 +80,8 @@ extension AuditReport {
             <h1>Audit report: \(v.origin)</h1>
             \(result)
             \(facts)
+            \(summaryHTML)
+            \(openIncidentsHTML)
             <h2>Environments</h2>
             \(history)
             <h2>Promotions and rollbacks (\(self.moves.count))</h2>
@@ -142,8 +146,9 @@ extension AuditReport {
             "| Merkle root | `\(v.root)` |",
             "| Log key | \(code(v.logKey)) (\(v.logKeyPinned ? "pinned" : "from the bundle itself")) |",
             "| Promotions re-evaluated | \(v.promotionsChecked) |", "| Report written | \(generatedAt) |", "",
-            "## Environments", "",
         ]
+        out += summaryMarkdown(md)
+        out += ["## Environments", ""]
         if let historyProblem {
             out += ["The history is not shown: the bundle's entries do not replay (\(md(historyProblem))).", ""]
         }
@@ -170,11 +175,13 @@ extension AuditReport {
                 "By \(md(m.identity)) at \(m.time)\(m.tags.isEmpty ? "" : "; tags \(md(m.tags.joined(separator: ", ")))")\(m.policyIndex.map { "; policy of entry \($0)" } ?? "; no policy")."
             )
             if let replaced = m.replaced { out += ["", "Replaced \(code(replaced)). Reason: \(md(m.reason ?? ""))"] }
+            if let drift = driftLine(m) { out += ["", md(drift)] }
             if let glass = m.breakGlass {
                 out += [
                     "", "> **BREAK-GLASS**: \(md(glass)) (overriding: \(md(m.overriding.joined(separator: ", "))))",
                 ]
             }
+            if let approvers = approversLine(m) { out += ["", md(approvers)] }
             if let verdict = m.verdict {
                 out += [
                     "", "The gate at this entry: **\(verdict.eligible ? "eligible" : "not eligible")**.", "",
@@ -188,6 +195,7 @@ extension AuditReport {
             }
             out.append("")
         }
+        out += driftAndTagsMarkdown(md)
         return out.joined(separator: "\n") + "\n"
     }
 

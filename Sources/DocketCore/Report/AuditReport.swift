@@ -29,9 +29,14 @@ public struct AuditReport: Sendable {
         public var to: String
         public var identity: String
         public var tags: [String]
-        /// The break-glass reason and the rules it overrode, when it was one.
+        /// The break-glass reason and the rules it overrode, when it was one, and who had approved it with
+        /// break-glass approvals standing at that entry.
         public var breakGlass: String?
         public var overriding: [String]
+        public var breakGlassApprovers: [String] = []
+        /// For a rollback out of drift: the entry where the digest it replaced was observed running (never
+        /// promoted there).
+        public var driftObserved: Int?
         /// The rollback's stated reason, and the digest it replaced.
         public var reason: String?
         public var replaced: String?
@@ -48,6 +53,8 @@ public struct AuditReport: Sendable {
     public var historyProblem: String?
     public var histories: [History] = []
     public var moves: [Move] = []
+    /// Incidents open at the end of the bundle, in the order they were opened.
+    public var openIncidents: [OpenIncident] = []
 
     /// Verifies the bundle, then replays it into a scratch ledger (every entry checked again by the append
     /// pipeline) and reads the history from that. `scratch` is a folder for the temporary ledger file.
@@ -119,6 +126,7 @@ public struct AuditReport: Sendable {
             for event in events { if let move = try move(event, ledger) { moves.append(move) } }
             next = last.index + 1
         }
+        openIncidents = try ledger.projector.openIncidents()
     }
 
     private func move(_ event: LedgerEvent, _ ledger: Ledger) throws -> Move? {
@@ -129,24 +137,54 @@ public struct AuditReport: Sendable {
                 digest: digest, repository: event.repository, environment: p.to, before: event.index, at: event.time,
                 promoter: event.signer.identity)
             let policy = try ledger.policy(before: event.index)
-            return Move(
+            var move = Move(
                 index: event.index, time: event.time.rfc3339, kind: event.kind.rawValue, repository: event.repository,
                 digest: digest.description, from: p.from, to: p.to, identity: event.signer.identity,
                 tags: p.tags ?? [], breakGlass: p.breakGlass?.reason, overriding: p.breakGlass?.failedRules ?? [],
                 reason: nil, replaced: nil, verdict: verdict, policyIndex: policy?.index,
                 policyHash: policy?.policy.documentHash)
+            if p.breakGlass != nil {
+                move.breakGlassApprovers = try Self.breakGlassApprovers(
+                    ledger.events(digest: digest, before: event.index), environment: p.to)
+            }
+            return move
         case .rolledBack(let r):
             let policy = try ledger.policy(before: event.index)
-            return Move(
+            var move = Move(
                 index: event.index, time: event.time.rfc3339, kind: event.kind.rawValue, repository: event.repository,
                 digest: digest.description, from: nil, to: r.environment, identity: event.signer.identity, tags: [],
                 breakGlass: r.breakGlass?.reason, overriding: r.breakGlass == nil ? [] : ["incidents"],
                 reason: r.reason, replaced: r.from, verdict: nil, policyIndex: policy?.index,
                 policyHash: policy?.policy.documentHash)
+            // Out of drift: what it replaced was observed running, not what the ledger had made current.
+            let current = try ledger.projector.current(
+                environment: r.environment, repository: event.repository, before: event.index)
+            if current?.digest.description != r.from {
+                move.driftObserved = try ledger.projector.allDrift().last {
+                    $0.index < event.index && $0.environment == r.environment && $0.repository == event.repository
+                        && $0.digest == r.from
+                }?.index
+            }
+            return move
         default:
             return nil
         }
     }
 
     public var promotions: [Move] { moves.filter { $0.kind == EventKind.promoted.rawValue } }
+
+    /// The identities whose break-glass approval for `environment` stood after `events` (not withdrawn since).
+    static func breakGlassApprovers(_ events: [LedgerEvent], environment: String) -> [String] {
+        var standing: [String] = []
+        for event in events {
+            switch event.statement.predicate {
+            case .approved(let p) where p.environment == environment && p.isBreakGlass:
+                if !standing.contains(event.signer.identity) { standing.append(event.signer.identity) }
+            case .withdrawn(let p) where p.environment == environment:
+                standing.removeAll { $0 == event.signer.identity }
+            default: break
+            }
+        }
+        return standing
+    }
 }
