@@ -104,12 +104,8 @@ extension Docket {
                     ? "  log key: none (no genesis entry)"
                     : "  log key \(r.logKey) (\(r.logKeyPinned ? "pinned" : "from the history itself"))")
             lines.append("  \(r.promotionsChecked) promotion(s) re-evaluated against the policy in force")
+            // One line says both what is trusted and how to pin it (the note), not a note and a hint repeating it.
             for note in r.notes { lines.append("  note: \(note.terminalSafe(keepNewlines: false))") }
-            if !r.logKeyPinned, !r.logKey.isEmpty {
-                lines.append(
-                    "  hint: pin the log key with --log-key (its text, or LEDGER.logkey.pub) to detect a re-signed history"
-                )
-            }
             if r.problems.contains(where: { $0.kind == "witness" && $0.message.hasPrefix("no checkpoint cosigned") }) {
                 lines.append("  hint: a witness cosigns with `docket witness cosign`")
             }

@@ -159,7 +159,11 @@ struct EventEmitter {
 
 func printReceipt(_ receipt: AppendReceipt, options: LedgerOptions) throws {
     try options.output(receipt) {
-        let what = receipt.kind + " " + (receipt.digest.map { "\(receipt.subject)@\($0)" } ?? receipt.subject)
+        // A policy's subject is the word `policy`: "policy policy" said nothing twice.
+        let what =
+            receipt.kind == EventKind.policy.rawValue
+            ? "policy set"
+            : receipt.kind + " " + (receipt.digest.map { "\(receipt.subject)@\($0)" } ?? receipt.subject)
         return receipt.duplicate
             ? "already in the ledger as entry \(receipt.index) (\(what)); nothing appended"
             : "appended entry \(receipt.index): \(what) at \(receipt.integratedTime)"

@@ -96,7 +96,7 @@ public enum Verifier {
         }
         if pinned == nil {
             report.notes.append(
-                "trusting the log key recorded in the ledger itself; pin the log key to detect a re-signed history"
+                "trusting the log key recorded in the ledger itself; pin it with --log-key (its text, or LEDGER.logkey.pub) to detect a re-signed history"
             )
         }
         report.logKey = logKey?.text ?? ""
