@@ -118,18 +118,14 @@ extension Projector {
                 return (BatchFacts.TagKey(repository: r, tag: t), d)
             }
         }
-        return try tags.compactMap { key in try storedTag(key).map { (key, $0) } }
-    }
-
-    func storedTag(_ key: BatchFacts.TagKey) throws -> String? {
-        try db.row(
-            "SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(key.repository), .text(key.tag)])?
-            .text(0)
+        return try tags.compactMap { key in
+            try digest(tagged: key.tag, in: key.repository).map { (key, $0.description) }
+        }
     }
 
     /// Where `key` points now: from the batch's facts when they cover it.
     func currentTag(_ key: BatchFacts.TagKey) throws -> String? {
         if let known = facts?.tags[key] { return known }
-        return try storedTag(key)
+        return try digest(tagged: key.tag, in: key.repository)?.description
     }
 }

@@ -120,16 +120,17 @@ public struct AuditReport: Sendable {
         }
         var next = 0
         let size = try ledger.treeSize()
+        let drift = try ledger.projector.allDrift()  // read once: each rollback looks for what it replaced
         while next < size {
             let events = try ledger.events(from: next, limit: 1024)
             guard let last = events.last else { break }
-            for event in events { if let move = try move(event, ledger) { moves.append(move) } }
+            for event in events { if let move = try move(event, ledger, drift: drift) { moves.append(move) } }
             next = last.index + 1
         }
         openIncidents = try ledger.projector.openIncidents()
     }
 
-    private func move(_ event: LedgerEvent, _ ledger: Ledger) throws -> Move? {
+    private func move(_ event: LedgerEvent, _ ledger: Ledger, drift: [DriftRecord]) throws -> Move? {
         guard let digest = event.digest else { return nil }
         switch event.statement.predicate {
         case .promoted(let p):
@@ -160,10 +161,11 @@ public struct AuditReport: Sendable {
             let current = try ledger.projector.current(
                 environment: r.environment, repository: event.repository, before: event.index)
             if current?.digest.description != r.from {
-                move.driftObserved = try ledger.projector.allDrift().last {
-                    $0.index < event.index && $0.environment == r.environment && $0.repository == event.repository
-                        && $0.digest == r.from
-                }?.index
+                move.driftObserved =
+                    drift.last {
+                        $0.index < event.index && $0.environment == r.environment && $0.repository == event.repository
+                            && $0.digest == r.from
+                    }?.index
             }
             return move
         default:

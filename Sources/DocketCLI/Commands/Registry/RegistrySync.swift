@@ -36,6 +36,10 @@ extension Docket.RegistryCommand {
                         ledgerIndex: row.ledgerIndex))
             }
             try options.output(Report(environment: env, moved: moved, dryRun: dryRun)) {
+                guard !rows.isEmpty else {
+                    return
+                        "no registry tags to sync in \(env): no pipeline names registry.tags for it, and no promotion there moved any"
+                }
                 guard !moved.isEmpty else { return "every tag in \(env) already agrees with the ledger" }
                 return moved.map { move in
                     "\(dryRun ? "would move" : "moved") \(move.repository):\(move.tag) from \(move.from ?? "(missing)") to \(move.to) (current in \(env) since entry \(move.ledgerIndex ?? 0))"
