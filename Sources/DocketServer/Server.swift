@@ -107,8 +107,14 @@ public struct DocketServer: Sendable {
         let router = Router(context: DocketRequestContext.self)
         Routes(state: state).add(to: router)
         let server: HTTPServerBuilder
+        let headerTimeout = TimeAmount.seconds(configuration.requestTimeout.components.seconds)
+        let metrics = state.metrics
         let http1 = HTTPServerBuilder.http1(
-            configuration: .init(idleTimeout: .seconds(configuration.idleTimeout.components.seconds)))
+            configuration: .init(
+                additionalChannelHandlers: [
+                    HeaderDeadline(timeout: headerTimeout, onExpiry: { metrics.refused("header-timeout") })
+                ],
+                idleTimeout: .seconds(configuration.idleTimeout.components.seconds)))
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
             let tls = TLSConfiguration.makeServerConfiguration(

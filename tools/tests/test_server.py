@@ -524,6 +524,53 @@ def test_api_slow_body_is_cut_off_with_408(api):
     assert json.loads(body)["error"]["code"] == "timeout", body
 
 
+def slow_headers(srv, interval=0.5, limit=12.0):
+    """A request line, then one header line per interval on a raw socket, never ending the head: seconds until
+    the server closed the connection (or `limit`, if it never did)."""
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    started = time.monotonic()
+    try:
+        sock.sendall(b"GET /checkpoint HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        sock.settimeout(interval)
+        line = 0
+        while time.monotonic() - started < limit:
+            try:
+                if not sock.recv(65536):
+                    return time.monotonic() - started
+            except socket.timeout:
+                pass
+            except OSError:
+                return time.monotonic() - started
+            line += 1
+            try:
+                sock.sendall(b"X-Trickle-%d: %d\r\n" % (line, line))
+            except OSError:
+                return time.monotonic() - started
+        return limit
+    finally:
+        sock.close()
+
+
+def test_api_slow_headers_are_cut_off_at_the_request_timeout(api):
+    """A client sending one header line every half second, never finishing its head, is disconnected about
+    --request-timeout (2 s) after its first byte, not held open for the 60 s idle timeout; a request that sends its
+    head in time and then waits longer than that between keep-alive requests is still served; /metrics counts the
+    cut under reason header-timeout."""
+    elapsed = slow_headers(api.srv)
+    assert 1.5 <= elapsed <= 5.0, "closed after %.1fs" % elapsed
+    conn = http.client.HTTPConnection("127.0.0.1", api.srv.port, timeout=10)
+    try:
+        for _ in range(2):
+            conn.request("GET", "/checkpoint")
+            response = conn.getresponse()
+            assert response.status == 200
+            response.read()
+            time.sleep(2.5)
+    finally:
+        conn.close()
+    assert metric_values(api.srv).get('docket_refusals_total{reason="header-timeout"}', 0) >= 1
+
+
 def test_api_hostile_requests_change_nothing(api, docket):
     """After every refused request again (and a slow body, a non-JSON body, an empty one), the served ledger has
     the size it had and `docket verify` of the file is clean."""

@@ -62,7 +62,8 @@ extension Docket {
         var addressRate: Double?
 
         @Option(
-            name: .long, help: "Seconds a client may take to send a request body ($DOCKET_REQUEST_TIMEOUT, default 10)."
+            name: .long,
+            help: "Seconds to send a request's headers, and again its body ($DOCKET_REQUEST_TIMEOUT, default 10)."
         )
         var requestTimeout: Int?
 
