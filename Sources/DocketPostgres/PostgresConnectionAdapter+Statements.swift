@@ -54,7 +54,9 @@ extension PostgresConnectionAdapter {
             if failure is StoreUnavailable { discard(connection) }
             throw failure
         }
-        return try result.rows.map(Self.row)
+        guard let first = result.rows.first else { return [] }
+        let columns = first.map(\.columnName)
+        return try result.rows.map { try Self.row($0, columns: columns) }
     }
 
     /// Stops using a connection that failed: closed without waiting, and opened again on the next statement.
@@ -64,7 +66,7 @@ extension PostgresConnectionAdapter {
         if held === connection { held = nil }
     }
 
-    static func row(_ row: PostgresRow) throws -> Row {
+    static func row(_ row: PostgresRow, columns: [String]) throws -> Row {
         var values: [SQLValue] = []
         values.reserveCapacity(row.count)
         for cell in row {
@@ -79,7 +81,7 @@ extension PostgresConnectionAdapter {
             default: values.append(.text(PostgresDialect.unescape(try cell.decode(String.self))))
             }
         }
-        return Row(values: values)
+        return Row(columns: columns, values: values)
     }
 
     /// PostgreSQL's refusals by SQLSTATE; a connection that failed or closed is ``StoreUnavailable``.

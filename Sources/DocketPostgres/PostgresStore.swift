@@ -87,7 +87,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
 
     public var name: String { store.location.description }
     public var bindsArrays: Bool { true }
-    public var clockQuery: String { "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint" }
+    public var clockQuery: String { "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms" }
 
     // MARK: SQLConnection
 

@@ -142,8 +142,8 @@ struct LedgerFileTests {
         let s = try Scenario()
         try s.ledger.db.execute("CREATE TABLE t(v TEXT)")
         try s.ledger.db.run("INSERT INTO t(v) VALUES (?)", [.text("INC-1\u{0}x")])
-        #expect(try s.ledger.db.row("SELECT v, length(CAST(v AS BLOB)) FROM t")?.text(0) == "INC-1\u{0}x")
-        #expect(try s.ledger.db.row("SELECT length(CAST(v AS BLOB)) FROM t")?.int(0) == 7)
+        #expect(try s.ledger.db.row("SELECT v FROM t")?.text("v") == "INC-1\u{0}x")
+        #expect(try s.ledger.db.row("SELECT length(CAST(v AS BLOB)) AS n FROM t")?.int("n") == 7)
     }
 
     @Test("SQLite result codes are named")

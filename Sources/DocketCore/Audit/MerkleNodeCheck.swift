@@ -15,12 +15,13 @@ final class MerkleNodeCheck {
         for node in nodes {
             var cursor = try cursor(level: node.level)
             // Stored rows before this position were never made by the entries.
-            while let row = cursor.next, let pos = row.int(1), pos < node.index {
+            while let row = cursor.next, let pos = row.int("pos"), pos < node.index {
                 extra(row, report: &report)
                 cursor.next = try cursor.statement.step()
             }
-            let expected = Row(values: [.int(node.level), .int(node.index), .blob(node.hash)])
-            if let row = cursor.next, row.int(1) == node.index {
+            let expected = Row(
+                columns: ["level", "pos", "hash"], values: [.int(node.level), .int(node.index), .blob(node.hash)])
+            if let row = cursor.next, row.int("pos") == node.index {
                 if row != expected { differ(stored: row, expected: expected, report: &report) }
                 cursor.next = try cursor.statement.step()
             } else {
@@ -52,10 +53,10 @@ final class MerkleNodeCheck {
     // The messages are those of the table comparison every other table gets (``Verifier/compare``).
     private func differ(stored row: Row, expected: Row, report: inout VerificationReport) {
         guard note() else { return }
-        if row.int(0) == 0 {
+        if row.int("level") == 0 {
             report.problem(
-                row.int(1), "merkle",
-                "entry \(row.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
+                row.int("pos"), "merkle",
+                "entry \(row.int("pos") ?? -1)'s bytes do not hash to the leaf stored when it was appended")
         } else {
             report.problem(
                 nil, "projection",
@@ -67,14 +68,14 @@ final class MerkleNodeCheck {
     private func extra(_ row: Row, report: inout VerificationReport) {
         guard note() else { return }
         report.problem(
-            row.int(0) == 0 ? row.int(1) : nil, "projection",
+            row.int("level") == 0 ? row.int("pos") : nil, "projection",
             "table merkle has a row the entries do not imply: \(Verifier.describe(row))")
     }
 
     private func missing(_ row: Row, report: inout VerificationReport) {
         guard note() else { return }
         report.problem(
-            row.int(0) == 0 ? row.int(1) : nil, "projection",
+            row.int("level") == 0 ? row.int("pos") : nil, "projection",
             "table merkle is missing a row the entries imply: \(Verifier.describe(row))")
     }
 

@@ -145,7 +145,7 @@ public enum Verifier {
         // A merge join on the key columns (every table's key comes first in its columns): a row only in the
         // stored table, a row only in the rebuilt one, and a row whose key matches but whose values differ are
         // reported as such, instead of pairing unrelated rows after the first gap.
-        let keyCount = orderBy.split(separator: ",").count
+        let keys = orderBy.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         var differences = 0
         var a = try left.step()
         var b = try right.step()
@@ -154,15 +154,15 @@ public enum Verifier {
             switch (a, b) {
             case (nil, _): order = 1
             case (_, nil): order = -1
-            case (let x?, let y?): order = Self.compareKeys(x, y, count: keyCount)
+            case (let x?, let y?): order = Self.compareKeys(x, y, keys: keys)
             }
             if order == 0, let x = a, let y = b {
                 if x != y {
                     differences += 1
-                    if table == "merkle", x.int(0) == 0 {
+                    if table == "merkle", x.int("level") == 0 {
                         report.problem(
-                            x.int(1), "merkle",
-                            "entry \(x.int(1) ?? -1)'s bytes do not hash to the leaf stored when it was appended")
+                            x.int("pos"), "merkle",
+                            "entry \(x.int("pos") ?? -1)'s bytes do not hash to the leaf stored when it was appended")
                     } else {
                         report.problem(
                             indexHint(table: table, row: y), "projection",
@@ -189,11 +189,11 @@ public enum Verifier {
         right.close()
     }
 
-    /// SQLite's order for the first `count` columns: NULL < integers < text (bytewise) < blobs.
-    static func compareKeys(_ x: Row, _ y: Row, count: Int) -> Int {
-        func rank(_ v: SQLValue) -> Int {
+    /// SQLite's order by the columns `keys`: NULL < integers < text (bytewise) < blobs.
+    static func compareKeys(_ x: Row, _ y: Row, keys: [String]) -> Int {
+        func rank(_ v: SQLValue?) -> Int {
             switch v {
-            case .null: 0
+            case nil, .null: 0
             case .integer: 1
             case .text: 2
             case .blob: 3
@@ -201,8 +201,8 @@ public enum Verifier {
             }
         }
         func bytes(_ a: [UInt8], _ b: [UInt8]) -> Int { a.lexicographicallyPrecedes(b) ? -1 : (a == b ? 0 : 1) }
-        for i in 0..<min(count, x.values.count, y.values.count) {
-            let (p, q) = (x[i], y[i])
+        for key in keys {
+            let (p, q) = (x[key], y[key])
             if rank(p) != rank(q) { return rank(p) < rank(q) ? -1 : 1 }
             let c: Int
             switch (p, q) {
@@ -218,9 +218,8 @@ public enum Verifier {
 
     static func indexHint(table: String, row: Row) -> Int? {
         switch table {
-        case "merkle": row.int(0) == 0 ? row.int(1) : nil
-        case "policies", "drift", "break_glass", "tag_moves": row.int(0)
-        case "digest_entries", "env_timeline": row.int(1)
+        case "merkle": row.int("level") == 0 ? row.int("pos") : nil
+        case "policies", "drift", "break_glass", "tag_moves", "digest_entries", "env_timeline": row.int("idx")
         default: nil
         }
     }

@@ -41,12 +41,13 @@ extension Ledger {
                 let cursor = try destination.cursor("SELECT idx, bytes FROM entries ORDER BY idx")
                 defer { cursor.close() }
                 while let row = try cursor.step() {
-                    let index = row.int(0) ?? -1
+                    let index = row.int("idx") ?? -1
                     guard index == frontier.size else {
                         throw LedgerError.migrationMismatch("entry \(frontier.size) is missing from the copy")
                     }
                     _ = frontier.append(
-                        leafHash: try Entry(bytes: row.blob(1) ?? Data(), source: "copied entry \(index)").leafHash)
+                        leafHash: try Entry(bytes: row.blob("bytes") ?? Data(), source: "copied entry \(index)")
+                            .leafHash)
                     if frontier.size % 1024 == 0 || frontier.size == checkpoint.size {
                         progress?("proving the copy", frontier.size, checkpoint.size)
                     }

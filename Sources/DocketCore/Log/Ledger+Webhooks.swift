@@ -43,9 +43,9 @@ extension Ledger {
     public func webhookPosition(_ name: String) throws -> (next: Int, holder: String)? {
         guard
             let row = try log.db.row("SELECT next_index, holder FROM webhook_positions WHERE name = ?", [.text(name)]),
-            let next = row.int(0)
+            let next = row.int("next_index")
         else { return nil }
-        return (next, row.text(1) ?? "")
+        return (next, row.text("holder") ?? "")
     }
 
     private func renewLease(_ name: String, holder: String) throws -> Int? {
@@ -53,11 +53,11 @@ extension Ledger {
         return try log.db.row(
             "UPDATE webhook_positions SET holder = ?, lease_until_ms = ? WHERE name = ? AND (holder = ? OR lease_until_ms < ?) RETURNING next_index",
             [.text(holder), .integer(now + Self.webhookLease), .text(name), .text(holder), .integer(now)]
-        )?.int(0)
+        )?.int("next_index")
     }
 
     private func databaseMilliseconds() throws -> Int64 {
-        guard let now = try log.db.row(log.db.clockQuery)?.int64(0) else {
+        guard let now = try log.db.row(log.db.clockQuery)?.int64("now_ms") else {
             throw LedgerError.corrupt(.unreadableRow(table: "the database clock", index: 0))
         }
         return now

@@ -42,7 +42,7 @@ extension LogStore {
             "SELECT m.level, m.pos, m.hash FROM merkle m JOIN unnest(?, ?) AS k(level, pos) ON m.level = k.level AND m.pos = k.pos",
             [.integers(positions.map { Int64($0.level) }), .integers(positions.map { Int64($0.index) })])
         {
-            if let level = row.int(0), let index = row.int(1), let hash = row.blob(2), hash.count == 32 {
+            if let level = row.int("level"), let index = row.int("pos"), let hash = row.blob("hash"), hash.count == 32 {
                 found[NodePosition(level: level, index: index)] = hash
             }
         }

@@ -25,7 +25,7 @@ final class LogStore: SubtreeStore {
 
     /// The `meta` value for `key`, if the file has one.
     func meta(_ key: String) throws -> String? {
-        try db.row("SELECT value FROM meta WHERE key = ?", [.text(key)])?.text(0)
+        try db.row("SELECT value FROM meta WHERE key = ?", [.text(key)])?.text("value")
     }
 
     func createTables(origin: String) throws {
@@ -54,15 +54,15 @@ final class LogStore: SubtreeStore {
 
     /// The number of entries.
     func treeSize() throws -> Int {
-        try db.row("SELECT COALESCE(MAX(idx) + 1, 0) FROM entries")?.int(0) ?? 0
+        try db.row("SELECT COALESCE(MAX(idx) + 1, 0) AS size FROM entries")?.int("size") ?? 0
     }
 
     /// The last entry's index and ledger time, if there is one.
     func tip() throws -> (index: Int, time: Timestamp)? {
         guard let row = try db.row("SELECT idx, integrated_ms FROM entries ORDER BY idx DESC LIMIT 1"),
-            let index = row.int(0)
+            let index = row.int("idx")
         else { return nil }
-        return (index, Timestamp(milliseconds: row.int64(1) ?? 0))
+        return (index, Timestamp(milliseconds: row.int64("integrated_ms") ?? 0))
     }
 
     /// The entry holding the statement whose payload hashes to `payloadHash`, if any.
@@ -70,9 +70,9 @@ final class LogStore: SubtreeStore {
         guard
             let row = try db.row(
                 "SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]),
-            let index = row.int(0)
+            let index = row.int("idx")
         else { return nil }
-        return (index, Timestamp(milliseconds: row.int64(1) ?? 0), row.text(2) ?? "")
+        return (index, Timestamp(milliseconds: row.int64("integrated_ms") ?? 0), row.text("signer") ?? "")
     }
 
     /// Writes an entry row at `index` (its own index on append; a verifier replaying a damaged history stores
@@ -109,8 +109,8 @@ final class LogStore: SubtreeStore {
             "SELECT payload_hash, idx, integrated_ms, signer FROM entries WHERE payload_hash = ANY(?)",
             [.blobs(payloadHashes)])
         {
-            guard let hash = row.blob(0), let index = row.int(1) else { continue }
-            found[hash] = (index, Timestamp(milliseconds: row.int64(2) ?? 0), row.text(3) ?? "")
+            guard let hash = row.blob("payload_hash"), let index = row.int("idx") else { continue }
+            found[hash] = (index, Timestamp(milliseconds: row.int64("integrated_ms") ?? 0), row.text("signer") ?? "")
         }
         return found
     }
@@ -118,21 +118,21 @@ final class LogStore: SubtreeStore {
     /// The stored bytes of entry `index` and the id of the key recorded as its signer.
     func storedEntry(at index: Int) throws -> (bytes: Data, signer: String)? {
         guard let row = try db.row("SELECT bytes, signer FROM entries WHERE idx = ?", [.int(index)]),
-            let bytes = row.blob(0)
+            let bytes = row.blob("bytes")
         else { return nil }
-        return (bytes, row.text(1) ?? "")
+        return (bytes, row.text("signer") ?? "")
     }
 
     /// Entries `[from, from+limit)` as stored.
     func entries(from: Int, limit: Int) throws -> [Entry] {
         try db.rows("SELECT idx, bytes FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)])
-            .map { try Entry(bytes: $0.blob(1) ?? Data(), source: "entry \($0.int(0) ?? -1)") }
+            .map { try Entry(bytes: $0.blob("bytes") ?? Data(), source: "entry \($0.int("idx") ?? -1)") }
     }
 
     /// Indexes of the entries `[from, from+limit)` that exist.
     func indexes(from: Int, limit: Int) throws -> [Int] {
         try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)])
-            .compactMap { $0.int(0) }
+            .compactMap { $0.int("idx") }
     }
 
     /// Entry rows after index `after` (exclusive) and before `bound`, in order, with every column: what a
@@ -143,22 +143,24 @@ final class LogStore: SubtreeStore {
             [.int(after), .integer(Int64(bound)), .int(limit)]
         ).map { row in
             StoredEntry(
-                bytes: row.blob(5) ?? Data(),
+                bytes: row.blob("bytes") ?? Data(),
                 column: .init(
-                    index: row.int(0) ?? 0, integratedMilliseconds: row.int64(1) ?? 0,
-                    payloadHash: row.blob(2) ?? Data(), kind: row.text(3) ?? "", signer: row.text(4) ?? ""))
+                    index: row.int("idx") ?? 0, integratedMilliseconds: row.int64("integrated_ms") ?? 0,
+                    payloadHash: row.blob("payload_hash") ?? Data(), kind: row.text("kind") ?? "",
+                    signer: row.text("signer") ?? ""))
         }
     }
 
     /// The index of the last entry at or before `time`, or nil if none.
     func lastIndex(atOrBefore time: Timestamp) throws -> Int? {
-        try db.row("SELECT MAX(idx) FROM entries WHERE integrated_ms <= ?", [.integer(time.milliseconds)])?.int(0)
+        try db.row("SELECT MAX(idx) AS idx FROM entries WHERE integrated_ms <= ?", [.integer(time.milliseconds)])?
+            .int("idx")
     }
 
     /// The ledger time of the last entry before `bound`, if any.
     func lastTime(before bound: Int) throws -> Timestamp? {
         try db.row("SELECT integrated_ms FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.int(bound)])?
-            .int64(0).map(Timestamp.init(milliseconds:))
+            .int64("integrated_ms").map(Timestamp.init(milliseconds:))
     }
 
     // MARK: Merkle nodes
@@ -171,7 +173,7 @@ final class LogStore: SubtreeStore {
     func node(level: Int, index: Int) throws -> Data {
         guard
             let hash = try db.row("SELECT hash FROM merkle WHERE level = ? AND pos = ?", [.int(level), .int(index)])?
-                .blob(0),
+                .blob("hash"),
             hash.count == 32
         else { throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index)) }
         return hash
@@ -186,7 +188,7 @@ final class LogStore: SubtreeStore {
             throw LedgerError.corrupt(.missingMerkleNode(level: level, index: first + rows.count))
         }
         return try rows.map { row in
-            guard let hash = row.blob(0), hash.count == 32 else {
+            guard let hash = row.blob("hash"), hash.count == 32 else {
                 throw LedgerError.corrupt(.missingMerkleNode(level: level, index: first))
             }
             return hash
@@ -210,7 +212,7 @@ final class LogStore: SubtreeStore {
 
     /// The latest signed checkpoint note, as stored.
     func checkpointNote() throws -> String? {
-        try db.row("SELECT note FROM checkpoint WHERE id = 1")?.text(0)
+        try db.row("SELECT note FROM checkpoint WHERE id = 1")?.text("note")
     }
 
     func save(checkpoint note: SignedNote, size: Int) throws {
@@ -220,7 +222,7 @@ final class LogStore: SubtreeStore {
 
     /// Checkpoints cosigned by witnesses, as stored (one per witness).
     func cosignedNotes() throws -> [String] {
-        try db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text(0) }
+        try db.rows("SELECT note FROM cosigned ORDER BY witness").compactMap { $0.text("note") }
     }
 
     func save(cosigned note: String, witness: String, size: Int) throws {

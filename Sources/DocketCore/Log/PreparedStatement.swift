@@ -5,6 +5,10 @@ import Foundation
 final class PreparedStatement: RowCursor {
     private let stmt: OpaquePointer
     private unowned let database: Database
+    /// The result columns' names, read once: every row of the statement shares the array.
+    private lazy var columns: [String] = (0..<sqlite3_column_count(stmt)).map { i in
+        sqlite3_column_name(stmt, i).map { String(cString: $0) } ?? ""
+    }
 
     init(_ stmt: OpaquePointer, database: Database) {
         self.stmt = stmt
@@ -80,7 +84,7 @@ final class PreparedStatement: RowCursor {
             default: values.append(.null)
             }
         }
-        return values.isEmpty ? Row(values: []) : Row(values: values)
+        return Row(columns: columns, values: values)
     }
 }
 

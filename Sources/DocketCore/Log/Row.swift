@@ -17,28 +17,41 @@ extension SQLValue {
     static func optionalText(_ v: String?) -> SQLValue { v.map { .text($0) } ?? .null }
 }
 
-/// One result row, copied out of the database.
+/// One result row, copied out of the database, read by column name (the name a query gives its column, or the
+/// alias it sets with `AS`), never by position: a query can add or reorder columns without moving a reader.
 public struct Row: Equatable, Sendable {
+    /// The columns' names, in the query's order (one array shared by every row of a statement).
+    public var columns: [String]
     public var values: [SQLValue]
 
-    public init(values: [SQLValue]) { self.values = values }
+    public init(columns: [String], values: [SQLValue]) {
+        self.columns = columns
+        self.values = values
+    }
 
-    subscript(_ i: Int) -> SQLValue { values[i] }
+    /// The value of the column `name`; `nil` when the row has no such column.
+    public subscript(_ name: String) -> SQLValue? {
+        columns.firstIndex(of: name).map { values[$0] }
+    }
 
-    func int(_ i: Int) -> Int? {
-        if case .integer(let v) = values[i] { return Int(v) }
+    func int(_ name: String) -> Int? {
+        if case .integer(let v) = self[name] { return Int(v) }
         return nil
     }
-    func int64(_ i: Int) -> Int64? {
-        if case .integer(let v) = values[i] { return v }
+    func int64(_ name: String) -> Int64? {
+        if case .integer(let v) = self[name] { return v }
         return nil
     }
-    func text(_ i: Int) -> String? {
-        if case .text(let v) = values[i] { return v }
-        return nil
+    /// Text, or bytes read as UTF-8 (a store may keep text as bytes).
+    func text(_ name: String) -> String? {
+        switch self[name] {
+        case .text(let v): v
+        case .blob(let v): String(decoding: v, as: UTF8.self)
+        default: nil
+        }
     }
-    func blob(_ i: Int) -> Data? {
-        switch values[i] {
+    func blob(_ name: String) -> Data? {
+        switch self[name] {
         case .blob(let v): v
         case .text(let t): Data(t.utf8)
         default: nil

@@ -15,8 +15,8 @@ public protocol SQLConnection: AnyObject {
     /// Whether ``SQLValue/texts(_:)`` and ``SQLValue/blobs(_:)`` can be bound: a batch's facts are then read in
     /// one query per kind, not one per key.
     var bindsArrays: Bool { get }
-    /// A query whose one row and column is the database's clock, in milliseconds since 1970 (webhook leases
-    /// several servers compare).
+    /// A query whose one row has the database's clock in the column `now_ms`, in milliseconds since 1970 (webhook
+    /// leases several servers compare).
     var clockQuery: String { get }
 
     /// Runs one or more statements without bindings (the schema).

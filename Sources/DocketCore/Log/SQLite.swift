@@ -157,7 +157,7 @@ final class Database: SQLConnection {
 
     var name: String { path }
     var bindsArrays: Bool { false }
-    var clockQuery: String { "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)" }
+    var clockQuery: String { "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now_ms" }
 
     /// A new ledger file, in WAL mode (readers never wait for the writer).
     static func newLedgerFile(path: String) throws -> Database {
@@ -233,7 +233,7 @@ final class Database: SQLConnection {
     func announceCheckpoint(size: Int) throws {}
 
     func integrityProblems() throws -> [String] {
-        try rows("PRAGMA integrity_check(20)").compactMap { $0.text(0) }.filter { $0 != "ok" }
+        try rows("PRAGMA integrity_check(20)").compactMap { $0.text("integrity_check") }.filter { $0 != "ok" }
     }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: committed if it returns, rolled back if it throws.

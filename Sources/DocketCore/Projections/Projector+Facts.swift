@@ -53,7 +53,9 @@ extension Projector {
                 "SELECT DISTINCT d.environment, d.repository FROM drift d JOIN unnest(?, ?) AS k(environment, repository) ON d.environment = k.environment AND d.repository = k.repository WHERE d.settled_idx IS NULL",
                 [.texts(services.map(\.environment)), .texts(services.map(\.repository))]
             ).compactMap { row in
-                row.text(0).flatMap { e in row.text(1).map { BatchFacts.ServiceKey(environment: e, repository: $0) } }
+                row.text("environment").flatMap { e in
+                    row.text("repository").map { BatchFacts.ServiceKey(environment: e, repository: $0) }
+                }
             }
         }
         return try services.filter { service in
@@ -81,8 +83,8 @@ extension Projector {
                 .texts(incidents.map(\.incident)),
             ]
         ).compactMap { row in
-            guard let d = row.text(0), let e = row.text(1), let i = row.text(2),
-                let state = row.text(3).flatMap(Predicates.IncidentState.init(rawValue:))
+            guard let d = row.text("digest"), let e = row.text("environment"), let i = row.text("incident"),
+                let state = row.text("state").flatMap(Predicates.IncidentState.init(rawValue:))
             else { return nil }
             return (BatchFacts.IncidentKey(digest: d, environment: e, incident: i), state)
         }
@@ -101,7 +103,7 @@ extension Projector {
         if db.bindsArrays {
             return try db.rows(
                 "SELECT digest, repository FROM digest_repos WHERE digest = ANY(?)", [.texts(digests)]
-            ).compactMap { row in row.text(0).flatMap { d in row.text(1).map { (d, $0) } } }
+            ).compactMap { row in row.text("digest").flatMap { d in row.text("repository").map { (d, $0) } } }
         }
         return try digests.compactMap { digest in try repository(of: try Digest(parsing: digest)).map { (digest, $0) } }
     }
@@ -114,7 +116,9 @@ extension Projector {
                 "SELECT t.repository, t.tag, t.digest FROM tags t JOIN unnest(?, ?) AS k(repository, tag) ON t.repository = k.repository AND t.tag = k.tag",
                 [.texts(tags.map(\.repository)), .texts(tags.map(\.tag))]
             ).compactMap { row in
-                guard let r = row.text(0), let t = row.text(1), let d = row.text(2) else { return nil }
+                guard let r = row.text("repository"), let t = row.text("tag"), let d = row.text("digest") else {
+                    return nil
+                }
                 return (BatchFacts.TagKey(repository: r, tag: t), d)
             }
         }

@@ -119,7 +119,7 @@ extension Projector {
         guard bound >= (try log.treeSize()) else { return try events(digest: digest, before: bound) }
         let indexes = try db.rows(
             "SELECT DISTINCT idx FROM gate_evidence WHERE digest = ? ORDER BY idx", [.text(digest.description)]
-        ).compactMap { $0.int(0) }
+        ).compactMap { $0.int("idx") }
         return try indexes.map { try event(at: $0) }
     }
 

@@ -26,16 +26,17 @@ extension Projector {
 
     static func driftRecord(_ row: Row) -> DriftRecord {
         DriftRecord(
-            index: row.int(0) ?? 0, environment: row.text(1) ?? "", repository: row.text(2) ?? "",
-            digest: row.text(3) ?? "", currentDigest: row.text(4), settledIndex: row.int(5))
+            index: row.int("idx") ?? 0, environment: row.text("environment") ?? "",
+            repository: row.text("repository") ?? "", digest: row.text("digest") ?? "",
+            currentDigest: row.text("current_digest"), settledIndex: row.int("settled_idx"))
     }
 
     static let tagMoveColumns = "idx, repository, tag, from_digest, to_digest"
 
     static func tagMove(_ row: Row) -> TagMove {
         TagMove(
-            index: row.int(0) ?? 0, repository: row.text(1) ?? "", tag: row.text(2) ?? "", from: row.text(3) ?? "",
-            to: row.text(4) ?? "")
+            index: row.int("idx") ?? 0, repository: row.text("repository") ?? "", tag: row.text("tag") ?? "",
+            from: row.text("from_digest") ?? "", to: row.text("to_digest") ?? "")
     }
 
     /// The last `limit` tag moves before `bound` (of one repository, or all), oldest first.
@@ -71,9 +72,10 @@ extension Projector {
             "SELECT idx, kind, digest, repository, environment, reason, failed_rules FROM break_glass ORDER BY idx"
         ).map {
             BreakGlassRecord(
-                index: $0.int(0) ?? 0, kind: $0.text(1) ?? "", digest: $0.text(2) ?? "", repository: $0.text(3) ?? "",
-                environment: $0.text(4) ?? "", reason: $0.text(5) ?? "",
-                failedRules: ($0.text(6) ?? "").split(separator: ",").map(String.init))
+                index: $0.int("idx") ?? 0, kind: $0.text("kind") ?? "", digest: $0.text("digest") ?? "",
+                repository: $0.text("repository") ?? "", environment: $0.text("environment") ?? "",
+                reason: $0.text("reason") ?? "",
+                failedRules: ($0.text("failed_rules") ?? "").split(separator: ",").map(String.init))
         }
     }
 
@@ -84,7 +86,7 @@ extension Projector {
         try db.rows(
             "SELECT idx FROM digest_entries WHERE digest = ? AND idx < ? ORDER BY idx",
             [.text(digest.description), .integer(Int64(bound))]
-        ).compactMap { $0.int(0) }
+        ).compactMap { $0.int("idx") }
     }
 
     /// A page of ``entryIndexes(digest:before:)``: up to `limit` from entry `from` on.
@@ -92,13 +94,14 @@ extension Projector {
         try db.rows(
             "SELECT idx FROM digest_entries WHERE digest = ? AND idx >= ? ORDER BY idx LIMIT ?",
             [.text(digest.description), .integer(Int64(from)), .integer(Int64(limit))]
-        ).compactMap { $0.int(0) }
+        ).compactMap { $0.int("idx") }
     }
 
     /// The first entry naming `digest`, if any.
     func firstEntry(digest: Digest) throws -> Int? {
         try db.row(
-            "SELECT idx FROM digest_entries WHERE digest = ? ORDER BY idx LIMIT 1", [.text(digest.description)])?.int(0)
+            "SELECT idx FROM digest_entries WHERE digest = ? ORDER BY idx LIMIT 1", [.text(digest.description)])?.int(
+                "idx")
     }
 
     /// Decodes a stored entry into an event, re-checking its signature against the key recorded for it.

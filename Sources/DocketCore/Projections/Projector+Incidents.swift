@@ -15,7 +15,7 @@ extension Projector {
     {
         try db.row(
             "SELECT state FROM incidents WHERE digest = ? AND environment = ? AND incident = ?",
-            [.text(digest), .text(environment), .text(incident)])?.text(0).flatMap(
+            [.text(digest), .text(environment), .text(incident)])?.text("state").flatMap(
                 Predicates.IncidentState.init(rawValue:))
     }
 
@@ -24,7 +24,7 @@ extension Projector {
         try db.rows(
             "SELECT environment, incident FROM incidents WHERE digest = ? AND state = 'open' ORDER BY idx",
             [.text(digest.description)]
-        ).map { "\($0.text(0) ?? "")/\($0.text(1) ?? "")" }
+        ).map { "\($0.text("environment") ?? "")/\($0.text("incident") ?? "")" }
     }
 
     /// Every incident ever recorded (for one repository, or all), latest state each, in the order of that state.
@@ -36,8 +36,9 @@ extension Projector {
             """, [.optionalText(repository)]
         ).map {
             IncidentRecord(
-                repository: $0.text(0) ?? "", digest: $0.text(1) ?? "", environment: $0.text(2) ?? "",
-                incident: $0.text(3) ?? "", state: $0.text(4) ?? "", index: $0.int(5) ?? 0)
+                repository: $0.text("repository") ?? "", digest: $0.text("digest") ?? "",
+                environment: $0.text("environment") ?? "", incident: $0.text("incident") ?? "",
+                state: $0.text("state") ?? "", index: $0.int("idx") ?? 0)
         }
     }
 
@@ -45,8 +46,8 @@ extension Projector {
     func openIncidents() throws -> [OpenIncident] {
         try db.rows("SELECT digest, environment, incident, idx FROM incidents WHERE state = 'open' ORDER BY idx").map {
             OpenIncident(
-                digest: $0.text(0) ?? "", environment: $0.text(1) ?? "", incident: $0.text(2) ?? "",
-                index: $0.int(3) ?? 0)
+                digest: $0.text("digest") ?? "", environment: $0.text("environment") ?? "",
+                incident: $0.text("incident") ?? "", index: $0.int("idx") ?? 0)
         }
     }
 
@@ -54,13 +55,13 @@ extension Projector {
     func hasStandingApproval(digest: Digest, environment: String, identity: String) throws -> Bool {
         try db.row(
             "SELECT state FROM approvals WHERE digest = ? AND environment = ? AND identity = ?",
-            [.text(digest.description), .text(environment), .text(identity)])?.text(0) == "approved"
+            [.text(digest.description), .text(environment), .text(identity)])?.text("state") == "approved"
     }
 
     /// The digest `tag` names in `repository`, if any.
     func digest(tagged tag: String, in repository: String) throws -> Digest? {
         try db.row("SELECT digest FROM tags WHERE repository = ? AND tag = ?", [.text(repository), .text(tag)])?
-            .text(0).map { text in
+            .text("digest").map { text in
                 guard let digest = try? Digest(parsing: text) else {
                     throw LedgerError.corrupt(.unreadableRow(table: "tags", index: nil))
                 }
@@ -73,11 +74,11 @@ extension Projector {
         try db.rows(
             "SELECT idx, digest FROM tag_history WHERE repository = ? AND tag = ? ORDER BY idx",
             [.text(repository), .text(tag)]
-        ).map { TagHistoryEntry(index: $0.int(0) ?? 0, digest: $0.text(1) ?? "") }
+        ).map { TagHistoryEntry(index: $0.int("idx") ?? 0, digest: $0.text("digest") ?? "") }
     }
 
     func tags(digest: Digest) throws -> [String] {
         try db.rows("SELECT tag FROM tags WHERE digest = ? ORDER BY tag", [.text(digest.description)])
-            .compactMap { $0.text(0) }
+            .compactMap { $0.text("tag") }
     }
 }

@@ -72,10 +72,11 @@ extension Projector {
 
     static func keyRecord(_ row: Row) -> KeyRecord {
         KeyRecord(
-            keyID: row.text(0) ?? "", publicKey: row.blob(1)?.base64EncodedString() ?? "", identity: row.text(2) ?? "",
-            roles: roles(row.text(3)), teams: teams(row.text(4)), enrolledIndex: row.int(5) ?? 0,
-            changedIndex: row.int(6) ?? 0, revokedIndex: row.int(7), revokeReason: row.text(8),
-            voidsApprovals: row.int(9) == 1)
+            keyID: row.text("key_id") ?? "", publicKey: row.blob("public_key")?.base64EncodedString() ?? "",
+            identity: row.text("identity") ?? "", roles: roles(row.text("roles")), teams: teams(row.text("teams")),
+            enrolledIndex: row.int("enrolled_idx") ?? 0, changedIndex: row.int("changed_idx") ?? 0,
+            revokedIndex: row.int("revoked_idx"), revokeReason: row.text("revoke_reason"),
+            voidsApprovals: row.int("voids_approvals") == 1)
     }
 
     static func roles(_ text: String?) -> [Role] {
@@ -96,8 +97,8 @@ extension Projector {
                 [.text(record.keyID), .int(index)])
         else { return record.signer }
         return Signer(
-            identity: record.identity, keyID: record.keyID, roles: Self.roles(row.text(0)),
-            teams: Self.teams(row.text(1)))
+            identity: record.identity, keyID: record.keyID, roles: Self.roles(row.text("roles")),
+            teams: Self.teams(row.text("teams")))
     }
 
     /// The policy in force before entry `bound` (nil: the latest).
@@ -114,7 +115,7 @@ extension Projector {
         let row = try db.row(
             "SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1",
             [.integer(Int64(bound ?? Int.max))])
-        guard let row, let index = row.int(0), let text = row.text(1) else { return nil }
+        guard let row, let index = row.int("idx"), let text = row.text("document") else { return nil }
         // Keyed by the document too: a batch that was rolled back may have shown this connection a policy row
         // at an index another process later filled with a different one.
         if let cached = policyCache, cached.index == index, cached.text == text { return (index, cached.policy) }
@@ -139,13 +140,13 @@ extension Projector {
         return try db.row(
             "SELECT repository FROM digest_repos WHERE digest = ? AND idx < ?",
             [.text(digest.description), .int(bound)])?
-            .text(0)
+            .text("repository")
     }
 
     /// Every repository the ledger has seen, in byte order.
     func repositories(before bound: Int = Int.max) throws -> [String] {
         try db.rows("SELECT name FROM repositories WHERE first_idx < ? ORDER BY name", [.int(bound)]).compactMap {
-            $0.text(0)
+            $0.text("name")
         }
     }
 
@@ -157,13 +158,13 @@ extension Projector {
 
     /// A timeline row, typed. A row that does not read as one is a damaged file, never a silent default.
     static func timelineEntry(_ row: Row) throws -> TimelineEntry {
-        let index = row.int(3) ?? -1
-        guard let digest = try? Digest(parsing: row.text(1) ?? ""), let ms = row.int64(4),
-            let kind = EventKind(rawValue: row.text(6) ?? "")
+        let index = row.int("idx") ?? -1
+        guard let digest = try? Digest(parsing: row.text("digest") ?? ""), let ms = row.int64("integrated_ms"),
+            let kind = EventKind(rawValue: row.text("kind") ?? "")
         else { throw LedgerError.corrupt(.unreadableRow(table: "env_timeline", index: index)) }
         return TimelineEntry(
-            environment: row.text(0) ?? "", digest: digest, repository: row.text(2) ?? "", index: index,
-            time: Timestamp(milliseconds: ms), identity: row.text(5) ?? "", kind: kind)
+            environment: row.text("environment") ?? "", digest: digest, repository: row.text("repository") ?? "",
+            index: index, time: Timestamp(milliseconds: ms), identity: row.text("identity") ?? "", kind: kind)
     }
 
     /// The digest current in `environment` for `repository` before entry `bound`.
@@ -189,7 +190,7 @@ extension Projector {
             }
             ?? db.rows(
                 "SELECT name, repository FROM environments WHERE first_idx < ? ORDER BY first_idx", [.int(bound)])
-        return rows.compactMap { row in row.text(0).flatMap { e in row.text(1).map { (e, $0) } } }
+        return rows.compactMap { row in row.text("name").flatMap { e in row.text("repository").map { (e, $0) } } }
     }
 
     /// When `digest` was last current in `environment` before `bound` (not counting a current stint).
@@ -218,7 +219,7 @@ extension Projector {
                 "SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND repository = ? AND kind = 'rolled-back' AND idx < ?",
                 [.text(environment), .text(repository), .int(bound)])
             {
-                if let digest = row.text(0), let idx = row.int(1) {
+                if let digest = row.text("left_digest"), let idx = row.int("idx") {
                     rolledBackFrom[digest] = max(rolledBackFrom[digest] ?? -1, idx)
                 }
             }
