@@ -3,7 +3,8 @@ import Foundation
 import NIOCore
 import PostgresNIO
 
-/// Statements as the adapter sends them: bindings in PostgreSQL's types, one answer waited for at most
+/// Statements as the adapter sends them, as written (the ledger's SQL is in the dialect both engines read):
+/// bindings in PostgreSQL's types (text as the UTF-8 bytes the schema stores it as, `PostgresSchema`), one answer waited for at most
 /// ``PostgresConnectionAdapter/statementTimeout``, rows decoded, and PostgreSQL's refusals mapped to Docket's.
 extension PostgresConnectionAdapter {
     func query(_ connection: PostgresConnection, _ sql: String, _ bindings: [SQLValue]) throws -> [Row] {
@@ -12,21 +13,14 @@ extension PostgresConnectionAdapter {
             switch value {
             case .null: binds.appendNull()
             case .integer(let v): binds.append(v)
-            case .text(let s): binds.append(PostgresDialect.escape(s))
+            case .text(let s): binds.append(ByteBuffer(string: s))
             case .blob(let d): binds.append(ByteBuffer(bytes: d))
             case .integers(let integers): binds.append(integers)
-            case .texts(let texts): binds.append(texts.map(PostgresDialect.escape))
+            case .texts(let texts): binds.append(texts.map { ByteBuffer(string: $0) })
             case .blobs(let blobs): binds.append(blobs.map { ByteBuffer(bytes: $0) })
             }
         }
-        let translated: String
-        if let cached = translations[sql] {
-            translated = cached
-        } else {
-            translated = PostgresDialect.translate(sql)
-            translations[sql] = translated
-        }
-        return try send(connection, PostgresQuery(unsafeSQL: translated, binds: binds))
+        return try send(connection, PostgresQuery(unsafeSQL: sql, binds: binds))
     }
 
     /// How long a statement may go unanswered (a batch waiting for the head lock included) before its
@@ -78,7 +72,7 @@ extension PostgresConnectionAdapter {
             case .int8, .int4, .int2: values.append(.integer(try cell.decode(Int64.self)))
             case .bool: values.append(.integer(try cell.decode(Bool.self) ? 1 : 0))
             case .bytea: values.append(.blob(Data(buffer: try cell.decode(ByteBuffer.self))))
-            default: values.append(.text(PostgresDialect.unescape(try cell.decode(String.self))))
+            default: values.append(.text(try cell.decode(String.self)))
             }
         }
         return Row(columns: columns, values: values)

@@ -4,7 +4,7 @@ import NIOCore
 import PostgresNIO
 
 /// Writes as PostgreSQL takes them, in as few round trips as order allows: the rows of one ``RowShape`` as a single
-/// `INSERT … SELECT … FROM unnest($1::bigint[], $2::text[], …)`, one array per column (postgres-nio binds arrays,
+/// `INSERT … SELECT … FROM unnest($1::bigint[], $2::bytea[], …)`, one array per column (postgres-nio binds arrays,
 /// not arrays of optionals, so a nullable column comes with a `bool[]` saying which of its values are NULL), and
 /// consecutive inserts that touch no row another of them touches as one statement of data-modifying `WITH`
 /// clauses, ending in the checkpoint's `pg_notify`. (The clauses of one statement see the same snapshot, so two
@@ -93,9 +93,9 @@ extension PostgresConnectionAdapter {
                     "bigint")
             case .text, .optionalText:
                 add(
-                    values.map { (value: SQLValue) -> String in
-                        if case .text(let v) = value { PostgresDialect.escape(v) } else { "" }
-                    }, "text")
+                    values.map { (value: SQLValue) -> ByteBuffer in
+                        if case .text(let v) = value { ByteBuffer(string: v) } else { ByteBuffer() }
+                    }, "bytea")
             case .blob:
                 add(
                     values.map { (value: SQLValue) -> ByteBuffer in

@@ -38,6 +38,7 @@ public final class PostgresStore: Sendable {
     public func ledger(logKeyPath: String?) throws -> Ledger {
         let connection = connection()
         guard try connection.hasTable("meta") else { throw LedgerError.noLedger(path: location.description) }
+        try connection.migrateIfNeeded()
         return try Ledger(
             connection: connection, logKeyPath: logKeyPath ?? "(no --log-key given: the log key signs checkpoints)")
     }
@@ -66,12 +67,11 @@ public final class PostgresStore: Sendable {
 /// thread that calls them, on one connection of its own held while the adapter lives (opened again after an
 /// outage). A database that cannot be reached is ``StoreUnavailable``.
 public final class PostgresConnectionAdapter: SQLConnection {
-    let store: PostgresStore
+    public let store: PostgresStore
     /// The connection this adapter opened (see ``heldConnection()``).
     var held: PostgresConnection?
     /// The connection of the transaction in progress.
     private var current: PostgresConnection?
-    var translations: [String: String] = [:]
     private var cursorCount = 0
     /// Rows and updates queued in the write transaction in progress, written before its next read
     /// (`PostgresConnectionAdapter+Writes.swift`).
@@ -87,6 +87,7 @@ public final class PostgresConnectionAdapter: SQLConnection {
 
     public var name: String { store.location.description }
     public var bindsArrays: Bool { true }
+    public var dialect: SQLDialect { .postgresql }
     public var clockQuery: String { "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms" }
 
     // MARK: SQLConnection
@@ -153,12 +154,12 @@ public final class PostgresConnectionAdapter: SQLConnection {
 
     /// Whether the database has the table `name`.
     func hasTable(_ name: String) throws -> Bool {
-        try row("SELECT to_regclass(?)::text", [.text(name)])?.values.first != .null
+        try row("SELECT to_regclass('\(name)')::text AS found", [])?["found"] != .null
     }
 
     // MARK: Transactions and leases
 
-    private func transaction<T>(begin: String, _ body: (PostgresConnection) throws -> T) throws -> T {
+    func transaction<T>(begin: String, _ body: (PostgresConnection) throws -> T) throws -> T {
         precondition(current == nil, "transactions do not nest")
         return try withConnection { connection in
             _ = try self.query(connection, begin, [])

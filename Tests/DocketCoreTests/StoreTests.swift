@@ -129,3 +129,60 @@ struct StoreTests {
         #expect(large <= small + 2, "statements grow with the batch: \(small) for 51 events, \(large) for 501")
     }
 }
+
+extension StoreTests {
+    @Test("Text holding U+0000 and U+0001 is stored whole, and ordered as bytes, on both stores")
+    func textIsStoredAsBytes() throws {
+        let s = try Scenario(policy: Self.policy)
+        let db = s.ledger.log.db
+        let keys = ["t\u{1}", "t", "t\u{0}", "t\u{0}\u{1}", "té", "tz"]
+        for (n, key) in keys.enumerated() {
+            try db.run("INSERT INTO meta(key, value) VALUES ($1, $2)", [.text(key), .text("v\u{0}\(n)\u{1}")])
+        }
+        let rows = try db.rows("SELECT key, value FROM meta WHERE key >= $1 ORDER BY key", [.text("t")])
+        #expect(rows.compactMap { $0.text("key") } == keys.sorted { Array($0.utf8).lexicographicallyPrecedes($1.utf8) })
+        for (n, key) in keys.enumerated() {
+            #expect(
+                try db.row("SELECT value FROM meta WHERE key = $1", [.text(key)])?.text("value") == "v\u{0}\(n)\u{1}")
+        }
+    }
+
+    @Test(
+        "A PostgreSQL ledger made by the earlier layout (escaped TEXT) is migrated to bytes when opened, and verifies",
+        .enabled(if: TestStore.postgres != nil, "needs DOCKET_TEST_POSTGRES"))
+    func earlierLayoutIsMigrated() throws {
+        let s = try Scenario(policy: Self.policy)
+        _ = try s.ledger.appendBatch(try batch(s, images: 3))
+        let adapter = try #require(s.ledger.log.db as? PostgresConnectionAdapter)
+        let slots = try adapter.rows("SELECT digest, slot FROM gate_evidence ORDER BY digest, slot", [])
+        #expect(slots.contains { $0.text("slot")?.contains("\u{0}") == true })
+        // Back to the earlier layout: escape, then TEXT COLLATE "C", as versions before this one stored it.
+        let binary: Set = ["payload_hash", "bytes", "hash", "public_key"]
+        let columns = try adapter.rows(
+            """
+            SELECT table_name AS name, column_name AS column FROM information_schema.columns
+            WHERE table_schema = current_schema() AND data_type = 'bytea'
+            """, [])
+        for index in ["timeline_rollbacks", "incidents_open"] { try adapter.run("DROP INDEX \(index)", []) }
+        for row in columns {
+            guard let table = row.text("name"), let column = row.text("column"), !binary.contains(column) else {
+                continue
+            }
+            for stored in try adapter.rows("SELECT ctid::text AS id, \(column) AS v FROM \(table)", []) {
+                guard let value = stored.blob("v"), value.contains(where: { $0 <= 1 }), let id = stored.text("id")
+                else { continue }
+                let escaped = Data(value.flatMap { $0 == 0 ? [1, 1] : $0 == 1 ? [1, 2] : [$0] })
+                try adapter.run("UPDATE \(table) SET \(column) = $1 WHERE ctid = '\(id)'", [.blob(escaped)])
+            }
+            try adapter.run(
+                "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE text COLLATE \"C\" USING convert_from(\(column), 'UTF8')",
+                [])
+        }
+        let store = PostgresStore(location: adapter.store.location)
+        let reopened = try store.ledger(logKeyPath: s.ledger.logKeyPath)
+        let migrated = try reopened.log.db.rows("SELECT digest, slot FROM gate_evidence ORDER BY digest, slot", [])
+        #expect(migrated.map { $0.text("slot") } == slots.map { $0.text("slot") })
+        let report = try Verifier.verify(ledger: reopened, options: .init())
+        #expect(report.ok, "\(report)")
+    }
+}

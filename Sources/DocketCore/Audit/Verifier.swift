@@ -150,6 +150,7 @@ public enum Verifier {
         var a = try left.step()
         var b = try right.step()
         while differences < 5, a != nil || b != nil {
+            if let x = a, let y = b { a = x.typed(like: y) }
             let order: Int
             switch (a, b) {
             case (nil, _): order = 1

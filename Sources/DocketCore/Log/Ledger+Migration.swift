@@ -19,7 +19,7 @@ extension Ledger {
     public func migrate(
         to destination: any SQLConnection, progress: ((_ step: String, _ done: Int, _ total: Int) -> Void)? = nil
     ) throws -> MigrationReport {
-        try destination.execute(Schema.log + Schema.projections)
+        try destination.createTables()
         let target = LogStore(db: destination)
         return try log.readSnapshot {
             let (_, checkpoint) = try latestCheckpoint()
@@ -74,10 +74,12 @@ extension Ledger {
         var copied = 0
         func flush() throws {
             guard let width = batch.first?.values.count, width > 0 else { return }
-            let one = "(" + Array(repeating: "?", count: width).joined(separator: ", ") + ")"
+            let rows = (0..<batch.count).map { row in
+                "(" + (1...width).map { "$\(row * width + $0)" }.joined(separator: ", ") + ")"
+            }
             try destination.run(
-                "INSERT INTO \(table) VALUES " + Array(repeating: one, count: batch.count).joined(separator: ", "),
-                batch.flatMap(\.values))
+                "INSERT INTO \(table)(\(batch[0].columns.joined(separator: ", "))) VALUES "
+                    + rows.joined(separator: ", "), batch.flatMap(\.values))
             copied += batch.count
             batch.removeAll(keepingCapacity: true)
             copiedSoFar(copied)

@@ -10,22 +10,18 @@ extension Ledger {
 
     /// Creates the table if this ledger has none (a ledger made before webhook positions were rows).
     public func prepareWebhookPositions() throws {
-        try log.db.execute(
-            """
-            CREATE TABLE IF NOT EXISTS webhook_positions(name TEXT PRIMARY KEY, next_index INTEGER NOT NULL,
-                holder TEXT NOT NULL, lease_until_ms INTEGER NOT NULL)
-            """)
+        try log.db.createTables()
     }
 
     /// Takes or renews the lease on webhook `name` for `holder`, and returns the index of the next entry to
     /// deliver; nil while another holder's lease runs. A webhook without a row gets one at `start()`.
     public func leaseWebhook(_ name: String, holder: String, start: () throws -> Int) throws -> Int? {
         if let next = try renewLease(name, holder: holder) { return next }
-        guard try log.db.row("SELECT 1 FROM webhook_positions WHERE name = ?", [.text(name)]) == nil else {
+        guard try log.db.row("SELECT 1 FROM webhook_positions WHERE name = $1", [.text(name)]) == nil else {
             return nil
         }
         try log.db.run(
-            "INSERT INTO webhook_positions(name, next_index, holder, lease_until_ms) VALUES (?, ?, ?, 0) ON CONFLICT(name) DO NOTHING",
+            "INSERT INTO webhook_positions(name, next_index, holder, lease_until_ms) VALUES ($1, $2, $3, 0) ON CONFLICT(name) DO NOTHING",
             [.text(name), .int(try start()), .text(holder)])
         return try renewLease(name, holder: holder)
     }
@@ -35,14 +31,14 @@ extension Ledger {
     public func advanceWebhook(_ name: String, holder: String, to next: Int) throws -> Bool {
         let now = try databaseMilliseconds()
         return try log.db.row(
-            "UPDATE webhook_positions SET next_index = ?, lease_until_ms = ? WHERE name = ? AND holder = ? RETURNING next_index",
+            "UPDATE webhook_positions SET next_index = $1, lease_until_ms = $2 WHERE name = $3 AND holder = $4 RETURNING next_index",
             [.int(next), .integer(now + Self.webhookLease), .text(name), .text(holder)]) != nil
     }
 
     /// The stored position of webhook `name` and its holder, if it has a row.
     public func webhookPosition(_ name: String) throws -> (next: Int, holder: String)? {
         guard
-            let row = try log.db.row("SELECT next_index, holder FROM webhook_positions WHERE name = ?", [.text(name)]),
+            let row = try log.db.row("SELECT next_index, holder FROM webhook_positions WHERE name = $1", [.text(name)]),
             let next = row.int("next_index")
         else { return nil }
         return (next, row.text("holder") ?? "")
@@ -51,7 +47,7 @@ extension Ledger {
     private func renewLease(_ name: String, holder: String) throws -> Int? {
         let now = try databaseMilliseconds()
         return try log.db.row(
-            "UPDATE webhook_positions SET holder = ?, lease_until_ms = ? WHERE name = ? AND (holder = ? OR lease_until_ms < ?) RETURNING next_index",
+            "UPDATE webhook_positions SET holder = $1, lease_until_ms = $2 WHERE name = $3 AND (holder = $4 OR lease_until_ms < $5) RETURNING next_index",
             [.text(holder), .integer(now + Self.webhookLease), .text(name), .text(holder), .integer(now)]
         )?.int("next_index")
     }

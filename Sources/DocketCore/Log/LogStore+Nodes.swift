@@ -39,7 +39,7 @@ extension LogStore {
         var found: [NodePosition: Data] = [:]
         guard !positions.isEmpty else { return PrefetchedNodes(nodes: found) }
         for row in try db.rows(
-            "SELECT m.level, m.pos, m.hash FROM merkle m JOIN unnest(?, ?) AS k(level, pos) ON m.level = k.level AND m.pos = k.pos",
+            "SELECT m.level, m.pos, m.hash FROM merkle m JOIN unnest($1, $2) AS k(level, pos) ON m.level = k.level AND m.pos = k.pos",
             [.integers(positions.map { Int64($0.level) }), .integers(positions.map { Int64($0.index) })])
         {
             if let level = row.int("level"), let index = row.int("pos"), let hash = row.blob("hash"), hash.count == 32 {

@@ -16,7 +16,7 @@ final class LogStore: SubtreeStore {
     static func scratch() throws -> LogStore {
         let db = try Database(path: "", mode: .readWriteCreate)
         try db.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA cache_size=-16384")
-        try db.execute(Schema.log + Schema.projections)
+        try db.createTables()
         try db.execute("BEGIN")
         return LogStore(db: db)
     }
@@ -25,13 +25,13 @@ final class LogStore: SubtreeStore {
 
     /// The `meta` value for `key`, if the file has one.
     func meta(_ key: String) throws -> String? {
-        try db.row("SELECT value FROM meta WHERE key = ?", [.text(key)])?.text("value")
+        try db.row("SELECT value FROM meta WHERE key = $1", [.text(key)])?.text("value")
     }
 
     func createTables(origin: String) throws {
-        try db.execute(Schema.log + Schema.projections)
+        try db.createTables()
         try db.run(
-            "INSERT INTO meta(key, value) VALUES ('origin', ?), ('schema', ?)",
+            "INSERT INTO meta(key, value) VALUES ('origin', $1), ('schema', $2)",
             [.text(origin), .text(Schema.version)])
     }
 
@@ -69,7 +69,7 @@ final class LogStore: SubtreeStore {
     func entry(payloadHash: Data) throws -> (index: Int, time: Timestamp, signer: String)? {
         guard
             let row = try db.row(
-                "SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = ?", [.blob(payloadHash)]),
+                "SELECT idx, integrated_ms, signer FROM entries WHERE payload_hash = $1", [.blob(payloadHash)]),
             let index = row.int("idx")
         else { return nil }
         return (index, Timestamp(milliseconds: row.int64("integrated_ms") ?? 0), row.text("signer") ?? "")
@@ -106,7 +106,7 @@ final class LogStore: SubtreeStore {
             return found
         }
         for row in try db.rows(
-            "SELECT payload_hash, idx, integrated_ms, signer FROM entries WHERE payload_hash = ANY(?)",
+            "SELECT payload_hash, idx, integrated_ms, signer FROM entries WHERE payload_hash = ANY($1)",
             [.blobs(payloadHashes)])
         {
             guard let hash = row.blob("payload_hash"), let index = row.int("idx") else { continue }
@@ -117,7 +117,7 @@ final class LogStore: SubtreeStore {
 
     /// The stored bytes of entry `index` and the id of the key recorded as its signer.
     func storedEntry(at index: Int) throws -> (bytes: Data, signer: String)? {
-        guard let row = try db.row("SELECT bytes, signer FROM entries WHERE idx = ?", [.int(index)]),
+        guard let row = try db.row("SELECT bytes, signer FROM entries WHERE idx = $1", [.int(index)]),
             let bytes = row.blob("bytes")
         else { return nil }
         return (bytes, row.text("signer") ?? "")
@@ -125,13 +125,13 @@ final class LogStore: SubtreeStore {
 
     /// Entries `[from, from+limit)` as stored.
     func entries(from: Int, limit: Int) throws -> [Entry] {
-        try db.rows("SELECT idx, bytes FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)])
+        try db.rows("SELECT idx, bytes FROM entries WHERE idx >= $1 ORDER BY idx LIMIT $2", [.int(from), .int(limit)])
             .map { try Entry(bytes: $0.blob("bytes") ?? Data(), source: "entry \($0.int("idx") ?? -1)") }
     }
 
     /// Indexes of the entries `[from, from+limit)` that exist.
     func indexes(from: Int, limit: Int) throws -> [Int] {
-        try db.rows("SELECT idx FROM entries WHERE idx >= ? ORDER BY idx LIMIT ?", [.int(from), .int(limit)])
+        try db.rows("SELECT idx FROM entries WHERE idx >= $1 ORDER BY idx LIMIT $2", [.int(from), .int(limit)])
             .compactMap { $0.int("idx") }
     }
 
@@ -139,7 +139,7 @@ final class LogStore: SubtreeStore {
     /// verifier compares.
     func storedEntries(after: Int, before bound: Int = Int.max, limit: Int) throws -> [StoredEntry] {
         try db.rows(
-            "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > ? AND idx < ? ORDER BY idx LIMIT ?",
+            "SELECT idx, integrated_ms, payload_hash, kind, signer, bytes FROM entries WHERE idx > $1 AND idx < $2 ORDER BY idx LIMIT $3",
             [.int(after), .integer(Int64(bound)), .int(limit)]
         ).map { row in
             StoredEntry(
@@ -153,13 +153,13 @@ final class LogStore: SubtreeStore {
 
     /// The index of the last entry at or before `time`, or nil if none.
     func lastIndex(atOrBefore time: Timestamp) throws -> Int? {
-        try db.row("SELECT MAX(idx) AS idx FROM entries WHERE integrated_ms <= ?", [.integer(time.milliseconds)])?
+        try db.row("SELECT MAX(idx) AS idx FROM entries WHERE integrated_ms <= $1", [.integer(time.milliseconds)])?
             .int("idx")
     }
 
     /// The ledger time of the last entry before `bound`, if any.
     func lastTime(before bound: Int) throws -> Timestamp? {
-        try db.row("SELECT integrated_ms FROM entries WHERE idx < ? ORDER BY idx DESC LIMIT 1", [.int(bound)])?
+        try db.row("SELECT integrated_ms FROM entries WHERE idx < $1 ORDER BY idx DESC LIMIT 1", [.int(bound)])?
             .int64("integrated_ms").map(Timestamp.init(milliseconds:))
     }
 
@@ -172,7 +172,7 @@ final class LogStore: SubtreeStore {
 
     func node(level: Int, index: Int) throws -> Data {
         guard
-            let hash = try db.row("SELECT hash FROM merkle WHERE level = ? AND pos = ?", [.int(level), .int(index)])?
+            let hash = try db.row("SELECT hash FROM merkle WHERE level = $1 AND pos = $2", [.int(level), .int(index)])?
                 .blob("hash"),
             hash.count == 32
         else { throw LedgerError.corrupt(.missingMerkleNode(level: level, index: index)) }
@@ -182,7 +182,7 @@ final class LogStore: SubtreeStore {
     /// The stored hashes of `count` consecutive nodes at `level` from position `first`, in order (a tile).
     func nodes(level: Int, from first: Int, count: Int) throws -> [Data] {
         let rows = try db.rows(
-            "SELECT hash FROM merkle WHERE level = ? AND pos >= ? AND pos < ? ORDER BY pos",
+            "SELECT hash FROM merkle WHERE level = $1 AND pos >= $2 AND pos < $3 ORDER BY pos",
             [.int(level), .int(first), .int(first + count)])
         guard rows.count == count else {
             throw LedgerError.corrupt(.missingMerkleNode(level: level, index: first + rows.count))
@@ -205,7 +205,7 @@ final class LogStore: SubtreeStore {
 
     /// Stored nodes at `level` or above, in order: what no rebuilt level reached.
     func nodes(fromLevel level: Int) throws -> [Row] {
-        try db.rows("SELECT level, pos, hash FROM merkle WHERE level >= ? ORDER BY level, pos", [.int(level)])
+        try db.rows("SELECT level, pos, hash FROM merkle WHERE level >= $1 ORDER BY level, pos", [.int(level)])
     }
 
     // MARK: Checkpoints

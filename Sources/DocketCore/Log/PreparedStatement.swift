@@ -24,9 +24,24 @@ final class PreparedStatement: RowCursor {
 
     func close() { reset() }
 
+    /// Which binding each parameter takes: `$N` (and `?N`) the Nth, by name, so a query reads as PostgreSQL
+    /// reads it whatever order its parameters first appear in; a bare `?` (a ``RowShape``'s insert) by position.
+    private lazy var slots: [Int] = (0..<sqlite3_bind_parameter_count(stmt)).map { i in
+        guard let name = sqlite3_bind_parameter_name(stmt, i + 1).map({ String(cString: $0) }),
+            let number = Int(name.dropFirst()), number > 0
+        else { return Int(i) }
+        return number - 1
+    }
+
     func bind(_ values: [SQLValue]) throws {
-        for (offset, value) in values.enumerated() {
-            let i = Int32(offset + 1)
+        guard (slots.max() ?? -1) + 1 == values.count else {
+            throw DatabaseError(
+                code: SQLITE_RANGE, message: "\(values.count) bindings for \(slots.count) parameters",
+                path: database.path)
+        }
+        for (slot, offset) in slots.enumerated() {
+            let i = Int32(slot + 1)
+            let value = values[offset]
             let rc: Int32
             switch value {
             case .null: rc = sqlite3_bind_null(stmt, i)

@@ -34,23 +34,35 @@ public struct Row: Equatable, Sendable {
         columns.firstIndex(of: name).map { values[$0] }
     }
 
-    func int(_ name: String) -> Int? {
+    public func int(_ name: String) -> Int? {
         if case .integer(let v) = self[name] { return Int(v) }
         return nil
     }
-    func int64(_ name: String) -> Int64? {
+    public func int64(_ name: String) -> Int64? {
         if case .integer(let v) = self[name] { return v }
         return nil
     }
     /// Text, or bytes read as UTF-8 (a store may keep text as bytes).
-    func text(_ name: String) -> String? {
+    public func text(_ name: String) -> String? {
         switch self[name] {
         case .text(let v): v
         case .blob(let v): String(decoding: v, as: UTF8.self)
         default: nil
         }
     }
-    func blob(_ name: String) -> Data? {
+    /// This row with the bytes of each column that `template` holds as text read as text: a store that keeps text
+    /// as bytes (PostgreSQL's BYTEA) compared with one that keeps it as text (a verifier's SQLite scratch copy).
+    func typed(like template: Row) -> Row {
+        var copy = self
+        for (i, value) in values.enumerated() {
+            if case .blob(let bytes) = value, case .text? = template[columns[i]] {
+                copy.values[i] = .text(String(decoding: bytes, as: UTF8.self))
+            }
+        }
+        return copy
+    }
+
+    public func blob(_ name: String) -> Data? {
         switch self[name] {
         case .blob(let v): v
         case .text(let t): Data(t.utf8)

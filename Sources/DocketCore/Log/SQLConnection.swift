@@ -4,14 +4,20 @@ import Foundation
 /// (DESIGN §11). SQLite (``Database``, the default: one file) and PostgreSQL (the `DocketPostgres` target: one
 /// database shared by several servers) implement it, and the store tests run against both.
 ///
-/// Reads are written once, in the SQL both accept (`?` placeholders); an implementation translates what its
-/// engine spells differently. Writes are rows of a ``RowShape``, which each store renders in its own dialect.
+/// Each store has its own tables in its own dialect (``createTables()``: SQLite's `Schema`, PostgreSQL's
+/// `PostgresSchema`). Queries are written once, in the SQL both engines accept as it is (`$1`, `$2`…
+/// placeholders, which SQLite takes as named parameters); nothing is translated. The one query that needs a
+/// planner hint only SQLite has asks ``dialect``. Writes are rows of a ``RowShape``, which each store renders in
+/// its own dialect. Text is stored as the store keeps it whole: SQLite's TEXT, PostgreSQL's BYTEA (UTF-8 bytes,
+/// ordered as bytes, U+0000 included); rows are read by column name, and a text read from bytes is decoded.
 /// Only `Log/` and `Projections/` write SQL.
 ///
 /// Not `Sendable`: a connection belongs to the thread that uses it.
 public protocol SQLConnection: AnyObject {
     /// The database as errors name it: a file path, or a `postgres://` URL without its password.
     var name: String { get }
+    /// The engine, for the rare statement one of them spells its own way.
+    var dialect: SQLDialect { get }
     /// Whether ``SQLValue/texts(_:)`` and ``SQLValue/blobs(_:)`` can be bound: a batch's facts are then read in
     /// one query per kind, not one per key.
     var bindsArrays: Bool { get }
@@ -19,7 +25,10 @@ public protocol SQLConnection: AnyObject {
     /// leases several servers compare).
     var clockQuery: String { get }
 
-    /// Runs one or more statements without bindings (the schema).
+    /// Creates the ledger's tables, in this store's own dialect, where they do not exist yet, and brings tables
+    /// made by an earlier version up to date (each store's migrations).
+    func createTables() throws
+    /// Runs one or more statements without bindings.
     func execute(_ script: String) throws
     /// Runs `sql` with `bindings` and returns every row.
     func rows(_ sql: String, _ bindings: [SQLValue]) throws -> [Row]
@@ -49,6 +58,11 @@ public protocol SQLConnection: AnyObject {
     func announceCheckpoint(size: Int) throws
     /// What the engine's own integrity check finds wrong with the database (empty when it is sound).
     func integrityProblems() throws -> [String]
+}
+
+/// The SQL engines a ledger can be stored in.
+public enum SQLDialect: Sendable {
+    case sqlite, postgresql
 }
 
 /// Rows read one at a time.

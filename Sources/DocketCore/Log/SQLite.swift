@@ -157,6 +157,9 @@ final class Database: SQLConnection {
 
     var name: String { path }
     var bindsArrays: Bool { false }
+    var dialect: SQLDialect { .sqlite }
+
+    func createTables() throws { try execute(Schema.log + Schema.projections + Schema.webhooks) }
     var clockQuery: String { "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now_ms" }
 
     /// A new ledger file, in WAL mode (readers never wait for the writer).

@@ -1,5 +1,5 @@
-/// The ledger's tables. The log tables are the record; the projection tables are derived from it and
-/// rebuilt by `verify` to prove they match.
+/// The ledger's tables in SQLite (PostgreSQL's are `PostgresSchema`, in its own dialect). The log tables are the
+/// record; the projection tables are derived from it and rebuilt by `verify` to prove they match.
 enum Schema {
     static let version = "2"
 
@@ -27,6 +27,13 @@ enum Schema {
         ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"),
         ("break_glass", "idx"), ("gate_evidence", "digest, slot"),
     ]
+
+    /// Each webhook's delivery position (``Ledger/leaseWebhook(_:holder:start:)``); created on open for a ledger
+    /// made before positions were rows.
+    static let webhooks = """
+        CREATE TABLE IF NOT EXISTS webhook_positions(name TEXT PRIMARY KEY, next_index INTEGER NOT NULL,
+            holder TEXT NOT NULL, lease_until_ms INTEGER NOT NULL);
+        """
 
     /// State is per (environment, repository): "what runs in production" is a row per service.
     static let projections = """

@@ -40,7 +40,7 @@ extension Projector {
             return try services.compactMap { try current(environment: $0.environment, repository: $0.repository) }
         }
         return try db.rows(
-            "SELECT DISTINCT ON (t.environment, t.repository) \(Self.timelineColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")) FROM env_timeline t JOIN unnest(?, ?) AS k(environment, repository) ON t.environment = k.environment AND t.repository = k.repository ORDER BY t.environment, t.repository, t.idx DESC",
+            "SELECT DISTINCT ON (t.environment, t.repository) \(Self.timelineColumns.split(separator: ",").map { "t." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", ")) FROM env_timeline t JOIN unnest($1, $2) AS k(environment, repository) ON t.environment = k.environment AND t.repository = k.repository ORDER BY t.environment, t.repository, t.idx DESC",
             [.texts(services.map(\.environment)), .texts(services.map(\.repository))]
         ).map(Self.timelineEntry)
     }
@@ -50,7 +50,7 @@ extension Projector {
         guard !services.isEmpty else { return [] }
         if db.bindsArrays {
             return try db.rows(
-                "SELECT DISTINCT d.environment, d.repository FROM drift d JOIN unnest(?, ?) AS k(environment, repository) ON d.environment = k.environment AND d.repository = k.repository WHERE d.settled_idx IS NULL",
+                "SELECT DISTINCT d.environment, d.repository FROM drift d JOIN unnest($1, $2) AS k(environment, repository) ON d.environment = k.environment AND d.repository = k.repository WHERE d.settled_idx IS NULL",
                 [.texts(services.map(\.environment)), .texts(services.map(\.repository))]
             ).compactMap { row in
                 row.text("environment").flatMap { e in
@@ -60,7 +60,7 @@ extension Projector {
         }
         return try services.filter { service in
             try db.row(
-                "SELECT 1 FROM drift WHERE environment = ? AND repository = ? AND settled_idx IS NULL LIMIT 1",
+                "SELECT 1 FROM drift WHERE environment = $1 AND repository = $2 AND settled_idx IS NULL LIMIT 1",
                 [.text(service.environment), .text(service.repository)]) != nil
         }
     }
@@ -77,7 +77,7 @@ extension Projector {
             }
         }
         return try db.rows(
-            "SELECT i.digest, i.environment, i.incident, i.state FROM incidents i JOIN unnest(?, ?, ?) AS k(digest, environment, incident) ON i.digest = k.digest AND i.environment = k.environment AND i.incident = k.incident",
+            "SELECT i.digest, i.environment, i.incident, i.state FROM incidents i JOIN unnest($1, $2, $3) AS k(digest, environment, incident) ON i.digest = k.digest AND i.environment = k.environment AND i.incident = k.incident",
             [
                 .texts(incidents.map(\.digest)), .texts(incidents.map(\.environment)),
                 .texts(incidents.map(\.incident)),
@@ -93,7 +93,7 @@ extension Projector {
     /// The records of `ids` (the keys a batch is signed by).
     private func keyRecords(_ ids: [String]) throws -> [KeyRecord] {
         guard !ids.isEmpty, db.bindsArrays else { return [] }
-        return try db.rows("SELECT \(Self.keyColumns) FROM keys WHERE key_id = ANY(?)", [.texts(ids)])
+        return try db.rows("SELECT \(Self.keyColumns) FROM keys WHERE key_id = ANY($1)", [.texts(ids)])
             .map(Self.keyRecord)
     }
 
@@ -102,7 +102,7 @@ extension Projector {
         guard !digests.isEmpty else { return [] }
         if db.bindsArrays {
             return try db.rows(
-                "SELECT digest, repository FROM digest_repos WHERE digest = ANY(?)", [.texts(digests)]
+                "SELECT digest, repository FROM digest_repos WHERE digest = ANY($1)", [.texts(digests)]
             ).compactMap { row in row.text("digest").flatMap { d in row.text("repository").map { (d, $0) } } }
         }
         return try digests.compactMap { digest in try repository(of: try Digest(parsing: digest)).map { (digest, $0) } }
@@ -113,7 +113,7 @@ extension Projector {
         guard !tags.isEmpty else { return [] }
         if db.bindsArrays {
             return try db.rows(
-                "SELECT t.repository, t.tag, t.digest FROM tags t JOIN unnest(?, ?) AS k(repository, tag) ON t.repository = k.repository AND t.tag = k.tag",
+                "SELECT t.repository, t.tag, t.digest FROM tags t JOIN unnest($1, $2) AS k(repository, tag) ON t.repository = k.repository AND t.tag = k.tag",
                 [.texts(tags.map(\.repository)), .texts(tags.map(\.tag))]
             ).compactMap { row in
                 guard let r = row.text("repository"), let t = row.text("tag"), let d = row.text("digest") else {

@@ -118,7 +118,7 @@ extension Projector {
     func gateEvents(digest: Digest, before bound: Int) throws -> [LedgerEvent] {
         guard bound >= (try log.treeSize()) else { return try events(digest: digest, before: bound) }
         let indexes = try db.rows(
-            "SELECT DISTINCT idx FROM gate_evidence WHERE digest = ? ORDER BY idx", [.text(digest.description)]
+            "SELECT DISTINCT idx FROM gate_evidence WHERE digest = $1 ORDER BY idx", [.text(digest.description)]
         ).compactMap { $0.int("idx") }
         return try indexes.map { try event(at: $0) }
     }

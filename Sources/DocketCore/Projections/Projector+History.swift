@@ -12,8 +12,8 @@ extension Projector {
     {
         try db.rows(
             """
-            SELECT \(Self.driftColumns) FROM drift INDEXED BY drift_standing
-            WHERE environment = ? AND repository = ? AND idx < ? AND settled_idx IS NULL ORDER BY idx DESC LIMIT ?
+            SELECT \(Self.driftColumns) FROM drift
+            WHERE environment = $1 AND repository = $2 AND idx < $3 AND settled_idx IS NULL ORDER BY idx DESC LIMIT $4
             """,
             [.text(environment), .text(repository), .int(bound), .int(limit)]
         ).map(Self.driftRecord).reversed()
@@ -44,11 +44,11 @@ extension Projector {
         let rows =
             try repository.map {
                 try db.rows(
-                    "SELECT \(Self.tagMoveColumns) FROM tag_moves INDEXED BY tag_moves_by_repository WHERE repository = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
+                    "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE repository = $1 AND idx < $2 ORDER BY idx DESC LIMIT $3",
                     [.text($0), .int(bound), .int(limit)])
             }
             ?? db.rows(
-                "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE idx < ? ORDER BY idx DESC LIMIT ?",
+                "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE idx < $1 ORDER BY idx DESC LIMIT $2",
                 [.int(bound), .int(limit)])
         return rows.map(Self.tagMove).reversed()
     }
@@ -61,7 +61,7 @@ extension Projector {
     /// Tag moves involving `digest`.
     func tagMoves(digest: Digest) throws -> [TagMove] {
         try db.rows(
-            "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE from_digest = ?1 OR to_digest = ?1 ORDER BY idx",
+            "SELECT \(Self.tagMoveColumns) FROM tag_moves WHERE from_digest = $1 OR to_digest = $1 ORDER BY idx",
             [.text(digest.description)]
         ).map(Self.tagMove)
     }
@@ -84,7 +84,7 @@ extension Projector {
     /// Indexes of entries that name `digest`, before `bound`.
     func entryIndexes(digest: Digest, before bound: Int = Int.max) throws -> [Int] {
         try db.rows(
-            "SELECT idx FROM digest_entries WHERE digest = ? AND idx < ? ORDER BY idx",
+            "SELECT idx FROM digest_entries WHERE digest = $1 AND idx < $2 ORDER BY idx",
             [.text(digest.description), .integer(Int64(bound))]
         ).compactMap { $0.int("idx") }
     }
@@ -92,7 +92,7 @@ extension Projector {
     /// A page of ``entryIndexes(digest:before:)``: up to `limit` from entry `from` on.
     func entryIndexes(digest: Digest, from: Int, limit: Int) throws -> [Int] {
         try db.rows(
-            "SELECT idx FROM digest_entries WHERE digest = ? AND idx >= ? ORDER BY idx LIMIT ?",
+            "SELECT idx FROM digest_entries WHERE digest = $1 AND idx >= $2 ORDER BY idx LIMIT $3",
             [.text(digest.description), .integer(Int64(from)), .integer(Int64(limit))]
         ).compactMap { $0.int("idx") }
     }
@@ -100,7 +100,7 @@ extension Projector {
     /// The first entry naming `digest`, if any.
     func firstEntry(digest: Digest) throws -> Int? {
         try db.row(
-            "SELECT idx FROM digest_entries WHERE digest = ? ORDER BY idx LIMIT 1", [.text(digest.description)])?.int(
+            "SELECT idx FROM digest_entries WHERE digest = $1 ORDER BY idx LIMIT 1", [.text(digest.description)])?.int(
                 "idx")
     }
 

@@ -60,7 +60,7 @@ extension Projector {
 
     func key(id: String) throws -> KeyRecord? {
         if caches, let cached = keyCache[id] { return cached }
-        let record = try db.row("SELECT \(Self.keyColumns) FROM keys WHERE key_id = ?", [.text(id)])
+        let record = try db.row("SELECT \(Self.keyColumns) FROM keys WHERE key_id = $1", [.text(id)])
             .map(Self.keyRecord)
         if caches { keyCache[id] = record }
         return record
@@ -93,7 +93,7 @@ extension Projector {
         guard index < record.changedIndex else { return record.signer }
         guard
             let row = try db.row(
-                "SELECT roles, teams FROM key_history WHERE key_id = ? AND idx <= ? ORDER BY idx DESC LIMIT 1",
+                "SELECT roles, teams FROM key_history WHERE key_id = $1 AND idx <= $2 ORDER BY idx DESC LIMIT 1",
                 [.text(record.keyID), .int(index)])
         else { return record.signer }
         return Signer(
@@ -113,7 +113,7 @@ extension Projector {
 
     func storedPolicy(before bound: Int?) throws -> (index: Int, policy: Policy)? {
         let row = try db.row(
-            "SELECT idx, document FROM policies WHERE idx < ? ORDER BY idx DESC LIMIT 1",
+            "SELECT idx, document FROM policies WHERE idx < $1 ORDER BY idx DESC LIMIT 1",
             [.integer(Int64(bound ?? Int.max))])
         guard let row, let index = row.int("idx"), let text = row.text("document") else { return nil }
         // Keyed by the document too: a batch that was rolled back may have shown this connection a policy row
@@ -138,21 +138,21 @@ extension Projector {
     func repository(of digest: Digest, before bound: Int = Int.max) throws -> String? {
         if bound > lastApplied, let known = facts?.owners[digest.description] { return known }
         return try db.row(
-            "SELECT repository FROM digest_repos WHERE digest = ? AND idx < ?",
+            "SELECT repository FROM digest_repos WHERE digest = $1 AND idx < $2",
             [.text(digest.description), .int(bound)])?
             .text("repository")
     }
 
     /// Every repository the ledger has seen, in byte order.
     func repositories(before bound: Int = Int.max) throws -> [String] {
-        try db.rows("SELECT name FROM repositories WHERE first_idx < ? ORDER BY name", [.int(bound)]).compactMap {
+        try db.rows("SELECT name FROM repositories WHERE first_idx < $1 ORDER BY name", [.int(bound)]).compactMap {
             $0.text("name")
         }
     }
 
     /// Whether `name` is a repository of the ledger before entry `bound` (one indexed read).
     func knows(repository name: String, before bound: Int = Int.max) throws -> Bool {
-        try db.rows("SELECT 1 FROM repositories WHERE name = ? AND first_idx < ?", [.text(name), .int(bound)])
+        try db.rows("SELECT 1 FROM repositories WHERE name = $1 AND first_idx < $2", [.text(name), .int(bound)])
             .isEmpty == false
     }
 
@@ -173,7 +173,7 @@ extension Projector {
             return known
         }
         return try db.row(
-            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = $1 AND repository = $2 AND idx < $3 ORDER BY idx DESC LIMIT 1",
             [.text(environment), .text(repository), .int(bound)]
         ).map(Self.timelineEntry)
     }
@@ -185,18 +185,18 @@ extension Projector {
         let rows =
             try repository.map {
                 try db.rows(
-                    "SELECT name, repository FROM environments INDEXED BY environments_by_repository WHERE repository = ? AND first_idx < ? ORDER BY first_idx",
+                    "SELECT name, repository FROM environments WHERE repository = $1 AND first_idx < $2 ORDER BY first_idx",
                     [.text($0), .int(bound)])
             }
             ?? db.rows(
-                "SELECT name, repository FROM environments WHERE first_idx < ? ORDER BY first_idx", [.int(bound)])
+                "SELECT name, repository FROM environments WHERE first_idx < $1 ORDER BY first_idx", [.int(bound)])
         return rows.compactMap { row in row.text("name").flatMap { e in row.text("repository").map { (e, $0) } } }
     }
 
     /// When `digest` was last current in `environment` before `bound` (not counting a current stint).
     func lastStint(of digest: Digest, in environment: String, before bound: Int = Int.max) throws -> TimelineEntry? {
         try db.row(
-            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND digest = ? AND idx < ? ORDER BY idx DESC LIMIT 1",
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = $1 AND digest = $2 AND idx < $3 ORDER BY idx DESC LIMIT 1",
             [.text(environment), .text(digest.description), .int(bound)]
         ).map(Self.timelineEntry)
     }
@@ -215,8 +215,11 @@ extension Projector {
         // A digest rolled back from is not a default target, unless it became current again after that rollback.
         var rolledBackFrom: [String: Int] = [:]
         if excludingRolledBack {
+            // SQLite's planner prefers the primary key (every timeline row of the service) to the partial index
+            // of rollbacks unless told; PostgreSQL picks the partial index itself, and has no such hint.
+            let index = db.dialect == .sqlite ? " INDEXED BY timeline_rollbacks" : ""
             for row in try db.rows(
-                "SELECT left_digest, idx FROM env_timeline INDEXED BY timeline_rollbacks WHERE environment = ? AND repository = ? AND kind = 'rolled-back' AND idx < ?",
+                "SELECT left_digest, idx FROM env_timeline\(index) WHERE environment = $1 AND repository = $2 AND kind = 'rolled-back' AND idx < $3",
                 [.text(environment), .text(repository), .int(bound)])
             {
                 if let digest = row.text("left_digest"), let idx = row.int("idx") {
@@ -229,7 +232,7 @@ extension Projector {
         var cursor = current.index
         while out.count < limit {
             let page = try db.rows(
-                "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT 64",
+                "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = $1 AND repository = $2 AND idx < $3 ORDER BY idx DESC LIMIT 64",
                 [.text(environment), .text(repository), .int(cursor)]
             ).map(Self.timelineEntry)
             guard let last = page.last else { break }
@@ -250,7 +253,7 @@ extension Projector {
         -> [TimelineEntry]
     {
         try db.rows(
-            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = ? AND repository = ? AND idx < ? ORDER BY idx DESC LIMIT ?",
+            "SELECT \(Self.timelineColumns) FROM env_timeline WHERE environment = $1 AND repository = $2 AND idx < $3 ORDER BY idx DESC LIMIT $4",
             [.text(environment), .text(repository), .int(bound), .int(limit)]
         ).map(Self.timelineEntry)
     }

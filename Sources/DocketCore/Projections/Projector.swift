@@ -124,14 +124,14 @@ final class Projector {
                 let (roles, teams) = (Self.rolesText(p.roles), Self.teamsText(p.teams))
                 let id = SHA256.hash(raw).hex
                 try db.update(
-                    "UPDATE keys SET roles = ?, teams = ?, changed_idx = ? WHERE key_id = ?",
+                    "UPDATE keys SET roles = $1, teams = $2, changed_idx = $3 WHERE key_id = $4",
                     [.text(roles), .text(teams), .integer(index), .text(id)], table: "keys")
                 try db.insert([.text(id), .integer(index), .text(roles), .text(teams)], into: .keyHistory)
             }
         case .keyRevoked(let p):
             if let raw = Data(anyBase64: p.publicKey) {
                 try db.update(
-                    "UPDATE keys SET revoked_idx = ?, revoke_reason = ?, voids_approvals = ? WHERE key_id = ? AND revoked_idx IS NULL",
+                    "UPDATE keys SET revoked_idx = $1, revoke_reason = $2, voids_approvals = $3 WHERE key_id = $4 AND revoked_idx IS NULL",
                     [
                         .integer(index), .text(p.reason), .integer(p.voidApprovals == true ? 1 : 0),
                         .text(SHA256.hash(raw).hex),
@@ -248,7 +248,7 @@ final class Projector {
         if facts?.standingDrift[service] == false { return }  // none stands: nothing to settle
         if facts?.standingDrift[service] != nil { facts?.standingDrift[service] = false }
         try db.update(
-            "UPDATE drift SET settled_idx = ? WHERE environment = ? AND repository = ? AND settled_idx IS NULL",
+            "UPDATE drift SET settled_idx = $1 WHERE environment = $2 AND repository = $3 AND settled_idx IS NULL",
             [.integer(index), .text(environment), .text(repository)], table: "drift")
     }
 
