@@ -44,7 +44,7 @@ func verifyBreakdown() throws {
     }
     precondition(decoded == statements && foundationEntries == count, "the readers disagree")
     let keys = Dictionary(
-        try ledger.keys().compactMap { record in record.key.map { (record.keyID, $0) } },
+        try ledger.queries.keys().compactMap { record in record.key.map { (record.keyID, $0) } },
         uniquingKeysWith: { a, _ in a })
     var valid = 0
     let verify = seconds {

@@ -10,17 +10,17 @@ func queryLatency() throws {
     let size = try ledger.treeSize()
     // A digest from the most recent events, so the gate has real facts to read.
     let recent =
-        try ledger.events(from: max(0, size - 8), limit: 8).compactMap(\.digest).last
+        try ledger.queries.events(from: max(0, size - 8), limit: 8).compactMap(\.digest).last
         ?? Digest(hex: String(repeating: "0", count: 64))
     func median(_ body: () throws -> Void) rethrows -> Double {
         var samples: [Double] = []
         for _ in 0..<repeats { samples.append(try seconds(body)) }
         return samples.sorted()[samples.count / 2]
     }
-    _ = try ledger.status()
-    let status = try median { _ = try ledger.status() }
+    _ = try ledger.queries.status()
+    let status = try median { _ = try ledger.queries.status() }
     let gate = try median {
-        _ = try ledger.gate(
+        _ = try ledger.queries.gate(
             digest: recent, repository: "registry.bench/app", environment: "production", at: try ledger.ledgerTime())
     }
     emit(["entries": size, "statusSeconds": status, "gateSeconds": gate])
@@ -92,12 +92,12 @@ func serviceLatency() throws {
         return samples.sorted()[samples.count / 2]
     }
     let time = try ledger.ledgerTime()
-    let one = try median { _ = try ledger.status(repository: last) }
-    let all = try median { _ = try ledger.status() }
+    let one = try median { _ = try ledger.queries.status(repository: last) }
+    let all = try median { _ = try ledger.queries.status() }
     let gate = try median {
-        _ = try ledger.gate(digest: digest, repository: last, environment: "production", at: time)
+        _ = try ledger.queries.gate(digest: digest, repository: last, environment: "production", at: time)
     }
-    let verdict = try ledger.gate(digest: digest, repository: last, environment: "production", at: time)
+    let verdict = try ledger.queries.gate(digest: digest, repository: last, environment: "production", at: time)
     emit([
         "repos": repos, "entries": try ledger.treeSize(), "statusRepoSeconds": one, "statusAllSeconds": all,
         "gateSeconds": gate, "gateEligibleRules": verdict.rules.filter(\.passed).count,
@@ -168,7 +168,7 @@ func digestLatency() throws {
         return median(
             try (0..<15).map { _ in
                 try seconds {
-                    _ = try ledger.gate(
+                    _ = try ledger.queries.gate(
                         digest: digest, repository: repository(hex), environment: "production", at: time)
                 }
             })

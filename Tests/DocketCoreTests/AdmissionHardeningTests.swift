@@ -33,7 +33,7 @@ struct AdmissionHardeningTests {
         #expect("\(error!)".contains("not in Unicode normal form C") && "\(error!)".contains(detail), "\(error!)")
         #expect(try s.ledger.treeSize() == size)
         // Both incidents stay open: the look-alike resolved neither.
-        #expect(try s.ledger.status().openIncidents.count == 2)
+        #expect(try s.ledger.queries.status().openIncidents.count == 2)
         #expect(s.rule(try s.gate(a, "production"), "incidents")?.passed == false)
     }
 

@@ -125,7 +125,7 @@ struct LedgerFileTests {
         }
         #expect(resolve == .refused(.incidentNotOpen(incident: "I-1", environment: "staging")))
         let rollback = #expect(throws: LedgerError.self) {
-            try s.ledger.rollbackChoice(environment: "production", repository: Scenario.repository, to: nil)
+            try s.ledger.queries.rollbackChoice(environment: "production", repository: Scenario.repository, to: nil)
         }
         #expect(rollback == .refused(.nothingCurrent(environment: "production", repository: Scenario.repository)))
         let foreign = #expect(throws: LedgerError.self) {

@@ -60,15 +60,15 @@ struct GateEvidenceTests {
             }
             let size = try s.ledger.treeSize()
             let now = try s.ledger.ledgerTime()
-            let live = try s.ledger.gate(digest: a, repository: Scenario.repository, environment: "production", at: now)
+            let live = try s.ledger.queries.gate(digest: a, repository: Scenario.repository, environment: "production", at: now)
             // An unrelated entry, so that `before: size` reads the full history of `a`.
             try s.enroll("monitor\(step)", roles: [.monitor])
-            let full = try s.ledger.gate(
+            let full = try s.ledger.queries.gate(
                 digest: a, repository: Scenario.repository, environment: "production", before: size, at: now)
             #expect(live == full, "seed \(seed), step \(step)")
-            let glassLive = try s.ledger.gate(
+            let glassLive = try s.ledger.queries.gate(
                 digest: a, repository: Scenario.repository, environment: "production", at: now, promoter: who)
-            let glassFull = try s.ledger.gate(
+            let glassFull = try s.ledger.queries.gate(
                 digest: a, repository: Scenario.repository, environment: "production", before: size, at: now,
                 promoter: who)
             #expect(glassLive == glassFull, "seed \(seed), step \(step)")

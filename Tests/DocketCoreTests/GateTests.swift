@@ -54,7 +54,7 @@ struct GateTests {
             ])
         let receipt = try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.current(environment: "production", repository: Scenario.repository)?.index == receipt.index)
+            try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.index == receipt.index)
         // Now current there: the gate says so, as promote does (issue 30, item 14).
         let again = try s.gate(a, "production")
         #expect(!again.eligible && again.failedRules == ["current"], "\(again.rules)")
@@ -256,7 +256,7 @@ struct GateTests {
                 .init(
                     from: "staging", to: "production",
                     breakGlass: .init(reason: "CVE fix", failedRules: ["approvals"]))))
-        #expect(try s.ledger.current(environment: "production", repository: Scenario.repository)?.index == glass.index)
+        #expect(try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.index == glass.index)
         // dr does not allow break-glass.
         let error = #expect(throws: LedgerError.self) {
             try s.record(
@@ -281,7 +281,7 @@ struct GateTests {
         try approve(s, "alice", "bob", image: b)
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.rollbackTargets(
+            try s.ledger.queries.rollbackTargets(
                 environment: "production", repository: Scenario.repository, excludingRolledBack: true
             ).first?.digest == a)
         let c = digest("c")
@@ -290,13 +290,13 @@ struct GateTests {
         }
         #expect("\(bad!)".contains("valid rollback targets: \(a.description)"))
         try s.record("rel", a, .rolledBack(.init(environment: "production", from: b.description, reason: "errors")))
-        #expect(try s.ledger.current(environment: "production", repository: Scenario.repository)?.digest == a)
+        #expect(try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.digest == a)
         // Staging still runs b; its approvals for production were given before the rollback.
         let verdict = try s.gate(b, "production")
         #expect(s.rule(verdict, "approvals")?.reason.contains("before the rollback") == true)
         // The default target now skips b, which was rolled back from.
         #expect(
-            try s.ledger.rollbackTargets(
+            try s.ledger.queries.rollbackTargets(
                 environment: "production", repository: Scenario.repository, excludingRolledBack: true
             ).isEmpty)
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
@@ -307,7 +307,7 @@ struct GateTests {
         let s = try ready()
         try s.record("ci", b, .built(.init()))
         try s.record("ci", b, .deployed(.init(environment: "production")))
-        let status = try s.ledger.status()
+        let status = try s.ledger.queries.status()
         let production = try #require(status.services.first { $0.environment == "production" })
         #expect(production.current == nil)
         #expect(production.drift.map(\.digest) == [b.description])
@@ -322,11 +322,11 @@ struct GateTests {
         try approve(s, "bob")
         // `--at N` (parsed by the CLI): the entries up to N, at N's ledger time.
         let time = try #require(try s.ledger.entry(at: before)).integratedTime
-        let then = try s.ledger.gate(
+        let then = try s.ledger.queries.gate(
             digest: a, repository: Scenario.repository, environment: "production", before: before + 1, at: time)
         #expect(then.failedRules.contains("approvals"))
         #expect(try s.gate(a, "production").eligible)
-        let status = try s.ledger.status(before: 4)
+        let status = try s.ledger.queries.status(before: 4)
         #expect(status.asOfIndex == 3)
         #expect(status.services.allSatisfy { $0.current == nil })
     }
@@ -447,7 +447,7 @@ struct ReviewFindingTests {
         try s.record("alice", b, .approved(.init(environment: "production")))
         try s.record("rel", b, .promoted(.init(from: "staging", to: "production")))  // b fixed and promoted again
         #expect(
-            try s.ledger.rollbackTargets(
+            try s.ledger.queries.rollbackTargets(
                 environment: "production", repository: Scenario.repository, excludingRolledBack: true
             ).first?.digest == a)
         try s.record("ci", c, .built(.init()))
@@ -455,7 +455,7 @@ struct ReviewFindingTests {
         try s.record("alice", c, .approved(.init(environment: "production")))
         try s.record("rel", c, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.rollbackTargets(
+            try s.ledger.queries.rollbackTargets(
                 environment: "production", repository: Scenario.repository, excludingRolledBack: true
             ).first?.digest == b)
         let current = #expect(throws: LedgerError.self) {
@@ -470,13 +470,13 @@ struct ReviewFindingTests {
         try s.record("ci", a, .deployed(.init(environment: "production")))  // promoted there before, not current
         try s.record("ci", c, .built(.init()))
         try s.record("ci", c, .deployed(.init(environment: "production")))  // never promoted there
-        let drift = try s.ledger.status().services.flatMap(\.drift)
+        let drift = try s.ledger.queries.status().services.flatMap(\.drift)
         #expect(drift.map(\.digest) == [a.description, c.description])
         #expect(drift.allSatisfy { $0.currentDigest == b.description })
         // An observation of the current digest settles it; the fact stays in the history.
         let settled = try s.record("ci", b, .deployed(.init(environment: "production")))
-        #expect(try s.ledger.status().services.flatMap(\.drift).isEmpty)
-        #expect(try s.ledger.drift().map(\.settledIndex) == [settled.index, settled.index])
+        #expect(try s.ledger.queries.status().services.flatMap(\.drift).isEmpty)
+        #expect(try s.ledger.queries.drift().map(\.settledIndex) == [settled.index, settled.index])
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
     }
 

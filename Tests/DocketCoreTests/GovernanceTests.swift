@@ -24,7 +24,7 @@ struct GovernanceTests {
         #expect("\(error!)".contains("root@example.com is the last unrevoked admin key"), "\(error!)")
         try s.enroll("second", roles: [.admin], by: "root")
         try s.revoke("root", by: "second")
-        #expect(try s.ledger.keys().filter { $0.revokedIndex == nil && $0.roles.contains(.admin) }.count == 1)
+        #expect(try s.ledger.queries.keys().filter { $0.revokedIndex == nil && $0.roles.contains(.admin) }.count == 1)
     }
 
     @Test("`--void-approvals`: a revoked key's standing approvals stop counting from the revocation on")
@@ -45,7 +45,7 @@ struct GovernanceTests {
             if void {
                 #expect(s.rule(verdict, "approvals")?.reason.contains("with its approvals voided") == true)
                 // As of before the revocation, the approval still counted.
-                let earlier = try s.ledger.gate(
+                let earlier = try s.ledger.queries.gate(
                     digest: a, repository: Scenario.repository, environment: "production", before: approvedAt,
                     at: s.clock.now())
                 #expect(earlier.eligible)

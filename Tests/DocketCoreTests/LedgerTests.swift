@@ -221,11 +221,11 @@ struct LedgerTests {
         try s.record("ci", digest("b"), .built(.init(tags: ["latest"])))
         let error = #expect(throws: LedgerError.self) { try s.record("ci", digest("b"), .built(.init(tags: ["v1"]))) }
         #expect("\(error!)".contains("tag v1 of registry.example/app is protected"))
-        let status = try s.ledger.status()
+        let status = try s.ledger.queries.status()
         #expect(status.tagMoves.count == 1)
         #expect(status.tagMoves.first?.tag == "latest")
         #expect(status.tagMoves.first?.from == digest("a").description)
-        #expect(try s.ledger.tagMoves(digest: digest("b")).count == 1)
+        #expect(try s.ledger.queries.tagMoves(digest: digest("b")).count == 1)
     }
 
     @Test("An environment's protected tags protect its pipeline's repositories only")
@@ -311,10 +311,10 @@ struct ForeignEnvelopeTests {
         let opened = try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .open)))
         try s.record("ci", digest("b"), .built(.init(tags: ["latest"])))
         try s.record("ci", a, .incident(.init(environment: "staging", incident: "INC-1", state: .resolved)))
-        let then = try s.ledger.status(before: opened.index + 1)
+        let then = try s.ledger.queries.status(before: opened.index + 1)
         #expect(then.openIncidents.map(\.incident) == ["INC-1"])
         #expect(then.services.first?.tags == ["latest"])
-        let now = try s.ledger.status()
+        let now = try s.ledger.queries.status()
         #expect(now.openIncidents.isEmpty)
         #expect(now.services.first?.tags == [])
     }

@@ -84,16 +84,16 @@ struct OrganisationTests {
         try s.record("alice", t, .approved(.init(environment: "production")), repository: Self.tool)
         try promote(s, t, repository: Self.tool)
         // Promoting the tool did not replace payments in production.
-        #expect(try s.ledger.current(environment: "production", repository: Self.payments)?.digest == a)
-        #expect(try s.ledger.current(environment: "production", repository: Self.tool)?.digest == t)
-        let status = try s.ledger.status()
+        #expect(try s.ledger.queries.current(environment: "production", repository: Self.payments)?.digest == a)
+        #expect(try s.ledger.queries.current(environment: "production", repository: Self.tool)?.digest == t)
+        let status = try s.ledger.queries.status()
         #expect(status.repositories == [Self.payments, Self.tool])
         #expect(status.environments == ["staging", "production"])
         #expect(status.services.count == 4)
-        #expect(try s.ledger.status(repository: Self.tool).services.map(\.current?.digest) == [t, t])
+        #expect(try s.ledger.queries.status(repository: Self.tool).services.map(\.current?.digest) == [t, t])
         // The gate of a digest under another repository is refused, naming both; so is an event.
         let wrong = #expect(throws: LedgerError.self) {
-            try s.ledger.resolve(ImageReference(repository: "other.example/thing", digest: a))
+            try s.ledger.queries.resolve(ImageReference(repository: "other.example/thing", digest: a))
         }
         #expect("\(wrong!)".contains("belongs to registry.example/payments, not other.example/thing"))
         let event = #expect(throws: LedgerError.self) {
@@ -102,7 +102,7 @@ struct OrganisationTests {
         #expect(event == .refused(.repositoryMismatch(digest: a.description, owner: Self.payments, given: Self.tool)))
         // Each service's rollback acts on its own history only.
         let nothing = #expect(throws: LedgerError.self) {
-            try s.ledger.rollbackChoice(environment: "production", repository: Self.tool, to: nil)
+            try s.ledger.queries.rollbackChoice(environment: "production", repository: Self.tool, to: nil)
         }
         #expect(nothing == .refused(.noEarlierDigest(environment: "production", repository: Self.tool)))
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
@@ -316,13 +316,13 @@ struct OrganisationTests {
             s.rule(frozen, "freeze")?.reason
                 == "frozen until Mon 08:00 Europe/Berlin, 2026-03-30T06:00:00.000Z (weekend)")
         #expect(frozen.eligibleAt == "2026-03-30T06:00:00.000Z")
-        #expect(try s.ledger.status().activeFreezes.map(\.reason) == ["weekend"])
+        #expect(try s.ledger.queries.status().activeFreezes.map(\.reason) == ["weekend"])
         #expect(throws: LedgerError.self) {
             try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
         }
         s.clock.set(Timestamp(lenient: "2026-03-30T06:00:00Z")!)
         try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
-        #expect(try s.ledger.status().activeFreezes.isEmpty)
+        #expect(try s.ledger.queries.status().activeFreezes.isEmpty)
         #expect(try Verifier.verify(ledger: s.ledger, options: .init()).ok)
     }
 
@@ -340,7 +340,7 @@ struct OrganisationTests {
         // A break-glass approval does not count as an ordinary one.
         #expect(try s.gate(a, "production", repository: Self.payments).failedRules == ["soak", "approvals", "checks"])
         try promote(s, a, glass: verdict.failedRules)
-        #expect(try s.ledger.current(environment: "production", repository: Self.payments)?.digest == a)
+        #expect(try s.ledger.queries.current(environment: "production", repository: Self.payments)?.digest == a)
         // A never-built digest: `built` is not in `allow`, so no break-glass gets it through.
         try s.record("ci", b, .deployed(.init(environment: "staging")), repository: Self.payments)
         try approve(s, b, "alice", breakGlass: true)
@@ -368,17 +368,17 @@ struct OrganisationTests {
         // Someone ran c in production by hand: a fact, recorded as drift, with b still current.
         try s.record("ci", c, .built(.init()))
         let observed = try s.record("ci", c, .deployed(.init(environment: "production")))
-        var choice = try s.ledger.rollbackChoice(environment: "production", repository: repository, to: nil)
+        var choice = try s.ledger.queries.rollbackChoice(environment: "production", repository: repository, to: nil)
         #expect(choice.target.digest == b)
         #expect(choice.leaving == c.description)
         #expect(choice.drift?.index == observed.index)
         let back = try s.record(
             "rel", b, .rolledBack(.init(environment: "production", from: c.description, reason: "drift")))
-        #expect(try s.ledger.drift().map(\.settledIndex) == [back.index])
-        #expect(try s.ledger.current(environment: "production", repository: repository)?.digest == b)
+        #expect(try s.ledger.queries.drift().map(\.settledIndex) == [back.index])
+        #expect(try s.ledger.queries.current(environment: "production", repository: repository)?.digest == b)
         // Now a is the target; an open incident against it refuses the rollback unless break-glass.
         try s.record("ci", a, .incident(.init(environment: "production", incident: "INC-7", state: .open)))
-        choice = try s.ledger.rollbackChoice(environment: "production", repository: repository, to: nil)
+        choice = try s.ledger.queries.rollbackChoice(environment: "production", repository: repository, to: nil)
         #expect(choice.target.digest == a)
         #expect(choice.openIncidents == ["production/INC-7"])
         let refused = #expect(throws: LedgerError.self) {
@@ -461,14 +461,14 @@ struct OrganisationTests {
         try staged(s, a)
         try staged(s, t, repository: Self.tool)
         try approve(s, a, "alice", "sec")
-        let all = try s.ledger.pending()
+        let all = try s.ledger.queries.pending()
         #expect(Set(all.map(\.repository)) == [Self.payments, Self.tool])
         // Bob's approval would let sec count for security: with `distinct`, it helps that rule.
-        let bob = try s.ledger.pending(for: "bob@example.com")
+        let bob = try s.ledger.queries.pending(for: "bob@example.com")
         #expect(bob.first { $0.repository == Self.payments }?.rulesYouCanMeet == ["security"])
         // Alice has approved payments already; the tool still waits for her.
-        let alice = try s.ledger.pending(for: "alice@example.com")
+        let alice = try s.ledger.queries.pending(for: "alice@example.com")
         #expect(alice.map(\.repository) == [Self.tool])
-        #expect(try s.ledger.pending(environment: "staging").isEmpty)
+        #expect(try s.ledger.queries.pending(environment: "staging").isEmpty)
     }
 }

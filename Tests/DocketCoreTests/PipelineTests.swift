@@ -17,7 +17,7 @@ struct PipelineTests {
         _ s: Scenario, _ image: Digest, to env: String = "production", repository: String = Scenario.repository
     ) throws -> (Int, GateVerdict) {
         let index = try s.ledger.treeSize()
-        let live = try s.ledger.gate(
+        let live = try s.ledger.queries.gate(
             digest: image, repository: repository, environment: env, before: index,
             at: try s.ledger.ledgerTime(),
             promoter: "rel@example.com")
@@ -30,7 +30,7 @@ struct PipelineTests {
 
     /// The live verdict alone, without promoting.
     static func promote(_ s: Scenario, _ image: Digest, to env: String, dryRun: Bool) throws -> GateVerdict {
-        try s.ledger.gate(
+        try s.ledger.queries.gate(
             digest: image, repository: Scenario.repository, environment: env, before: try s.ledger.treeSize(),
             at: try s.ledger.ledgerTime(),
             promoter: "rel@example.com")

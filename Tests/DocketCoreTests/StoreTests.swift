@@ -102,7 +102,7 @@ struct StoreTests {
         // And again with every statement already stored: all duplicates, nothing written.
         let report = try Verifier.verify(ledger: s.ledger, options: .init())
         #expect(report.ok, "\(report)")
-        #expect(try s.ledger.current(environment: "staging", repository: Scenario.repository) != nil)
+        #expect(try s.ledger.queries.current(environment: "staging", repository: Scenario.repository) != nil)
     }
 
     @Test(

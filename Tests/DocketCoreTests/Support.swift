@@ -152,7 +152,7 @@ final class Scenario {
     func gate(_ image: Digest, _ env: String, promoter: String? = nil, repository: String = repository) throws
         -> GateVerdict
     {
-        try ledger.gate(
+        try ledger.queries.gate(
             digest: image, repository: repository, environment: env, at: try ledger.ledgerTime(), promoter: promoter)
     }
 

@@ -40,8 +40,8 @@ extension Docket {
 
         func run() throws {
             let ledger = try options.open(readOnly: true)
-            let known = try ledger.repositories()
-            guard let policy = try ledger.policy()?.policy else {
+            let known = try ledger.queries.repositories()
+            guard let policy = try ledger.queries.policy()?.policy else {
                 throw CLIError.badInput("--env \(env): no policy is recorded yet, so the ledger has no environments")
             }
             guard policy.pipelines.contains(where: { $0.environment(env) != nil }) else {
@@ -50,7 +50,7 @@ extension Docket {
             }
             var current: [String: String] = [:]
             for repository in known {
-                if let entry = try ledger.current(environment: env, repository: repository) {
+                if let entry = try ledger.queries.current(environment: env, repository: repository) {
                     current[repository] = entry.digest.description
                 }
             }

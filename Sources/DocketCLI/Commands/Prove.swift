@@ -28,7 +28,7 @@ extension Docket {
                 throw CLIError.badInput("there is no entry \(target)")
             } else {
                 let digest = try ImageReference(parsing: target).digest
-                indexes = try ledger.events(digest: digest).map(\.index)
+                indexes = try ledger.queries.events(digest: digest).map(\.index)
                 guard !indexes.isEmpty else { throw CLIError.no("\(digest) is not in the ledger") }
             }
             struct Item: Encodable {

@@ -6,7 +6,7 @@ extension Ledger {
         let (note, checkpoint) = try latestCheckpoint()
         var pins: [PinLock.Pin] = []
         for repository in Set(repositories).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            guard let current = try current(environment: environment, repository: repository) else {
+            guard let current = try queries.current(environment: environment, repository: repository) else {
                 throw LedgerError.unknownRepository(repository)
             }
             let proof = try inclusionProof(index: current.index, size: checkpoint.size, checkpointNote: note)
@@ -52,7 +52,7 @@ extension Ledger {
             result.problem = try proveLockPin(pin, environment: lock.environment, checkpoint: held, logKey: logKey)
             result.proved = result.problem == nil
             result.current =
-                try current(environment: lock.environment, repository: pin.repository).map {
+                try queries.current(environment: lock.environment, repository: pin.repository).map {
                     $0.digest.description == pin.digest
                 } ?? false
             results.append(result)

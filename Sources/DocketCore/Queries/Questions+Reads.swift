@@ -24,11 +24,11 @@ public struct StatusQuestion: LedgerQuestion {
         let ledger = reader.ledger
         if let at {
             let point = try LedgerPoint(at, in: ledger, now: reader.time)
-            return Answer(status: try ledger.status(before: point.bound, at: point.time, repository: repository))
+            return Answer(status: try ledger.queries.status(before: point.bound, at: point.time, repository: repository))
         }
         return Answer(
-            status: try ledger.status(repository: repository),
-            incidents: incidents ? try ledger.incidents(repository: repository) : nil)
+            status: try ledger.queries.status(repository: repository),
+            incidents: incidents ? try ledger.queries.incidents(repository: repository) : nil)
     }
 }
 
@@ -50,20 +50,20 @@ public struct GateQuestion: LedgerQuestion {
 
     public func answer(_ reader: QueryReader) throws -> [GateVerdict] {
         let ledger = reader.ledger
-        let (digest, repository) = try ledger.resolve(try ImageReference(parsing: image))
+        let (digest, repository) = try ledger.queries.resolve(try ImageReference(parsing: image))
         let point = try LedgerPoint(at, in: ledger, now: reader.time)
         guard let environment else {
-            return try ledger.gates(
+            return try ledger.queries.gates(
                 digest: digest, repository: repository, before: point.bound, at: point.time, promoter: promoter)
         }
         // An environment the pipeline does not have is a typing mistake, not a "no".
-        if let pipeline = try? ledger.pipeline(for: repository, before: point.bound),
+        if let pipeline = try? ledger.queries.pipeline(for: repository, before: point.bound),
             pipeline.environment(environment) == nil
         {
             throw LedgerError.notInPolicy(environment: environment, known: pipeline.environmentNames)
         }
         return [
-            try ledger.gate(
+            try ledger.queries.gate(
                 digest: digest, repository: repository, environment: environment, before: point.bound,
                 at: point.time, promoter: promoter)
         ]
@@ -84,15 +84,15 @@ public struct PendingQuestion: LedgerQuestion {
     public func answer(_ reader: QueryReader) throws -> [PendingApproval] {
         let ledger = reader.ledger
         // Names the ledger does not know are typing mistakes, not an empty answer.
-        if let identity, try ledger.keys(identity: identity).isEmpty {
+        if let identity, try ledger.queries.keys(identity: identity).isEmpty {
             throw QueryFailure.badInput("no key of this ledger belongs to \(identity); see `docket key list`")
         }
-        if let environment, let policy = try ledger.policy()?.policy,
+        if let environment, let policy = try ledger.queries.policy()?.policy,
             !policy.environmentNames.contains(where: { $0.utf8.elementsEqual(environment.utf8) })
         {
             throw LedgerError.notInPolicy(environment: environment, known: policy.environmentNames)
         }
-        return try ledger.pending(for: identity, environment: environment, at: reader.time)
+        return try ledger.queries.pending(for: identity, environment: environment, at: reader.time)
     }
 }
 
@@ -126,12 +126,12 @@ public struct HistoryQuestion: LedgerQuestion {
             throw QueryFailure.badInput("history: from must be ≥ 0 and limit between 1 and \(Self.pageLimit)")
         }
         let ledger = reader.ledger
-        let (digest, repository) = try ledger.resolve(try ImageReference(parsing: image))
-        let events = try ledger.events(digest: digest, from: from, limit: limit)
+        let (digest, repository) = try ledger.queries.resolve(try ImageReference(parsing: image))
+        let events = try ledger.queries.events(digest: digest, from: from, limit: limit)
         if from == 0, events.isEmpty { throw QueryFailure.no("\(digest) is not in the ledger") }
         return Answer(
             repository: repository, digest: digest.description, events: try reader.records(events),
-            tagMoves: from == 0 ? try ledger.tagMoves(digest: digest) : nil,
+            tagMoves: from == 0 ? try ledger.queries.tagMoves(digest: digest) : nil,
             next: events.count == limit ? events.last.map { $0.index + 1 } : nil)
     }
 }
@@ -148,7 +148,7 @@ public struct TagHistoryQuestion: LedgerQuestion {
     }
 
     public func answer(_ reader: QueryReader) throws -> [TagHistoryEntry] {
-        try reader.ledger.tagHistory(repository: try Repository(normalising: repository).name, tag: tag)
+        try reader.ledger.queries.tagHistory(repository: try Repository(normalising: repository).name, tag: tag)
     }
 }
 
@@ -168,7 +168,7 @@ public struct LogQuestion: LedgerQuestion {
         guard since >= 0, (1...Self.pageLimit).contains(limit) else {
             throw QueryFailure.badInput("log: since must be ≥ 0 and limit between 1 and \(Self.pageLimit)")
         }
-        return try reader.records(try reader.ledger.events(from: since, limit: limit))
+        return try reader.records(try reader.ledger.queries.events(from: since, limit: limit))
     }
 }
 
@@ -186,7 +186,7 @@ public struct PolicyQuestion: LedgerQuestion {
     }
 
     public func answer(_ reader: QueryReader) throws -> Recorded? {
-        try reader.ledger.policy().map { Recorded(index: $0.index, policy: $0.policy.document) }
+        try reader.ledger.queries.policy().map { Recorded(index: $0.index, policy: $0.policy.document) }
     }
 }
 
@@ -194,7 +194,7 @@ public struct PolicyQuestion: LedgerQuestion {
 public struct KeysQuestion: LedgerQuestion {
     public static let name = "keys"
     public init() {}
-    public func answer(_ reader: QueryReader) throws -> [KeyRecord] { try reader.ledger.keys() }
+    public func answer(_ reader: QueryReader) throws -> [KeyRecord] { try reader.ledger.queries.keys() }
 }
 
 /// `docket ledger describe`: origin, ledger ID, log key and size.
@@ -217,7 +217,7 @@ public struct ResolveQuestion: LedgerQuestion {
     }
 
     public func answer(_ reader: QueryReader) throws -> Answer {
-        let (digest, repository) = try reader.ledger.resolve(try ImageReference(parsing: image))
+        let (digest, repository) = try reader.ledger.queries.resolve(try ImageReference(parsing: image))
         return Answer(digest: digest.description, repository: repository)
     }
 }

@@ -38,14 +38,14 @@ public struct PromotionQuestion: LedgerQuestion {
 
     public func answer(_ reader: QueryReader) throws -> Answer {
         let ledger = reader.ledger
-        let (digest, repository) = try ledger.resolve(try ImageReference(parsing: image))
-        let promotion = try ledger.promotion(
+        let (digest, repository) = try ledger.queries.resolve(try ImageReference(parsing: image))
+        let promotion = try ledger.queries.promotion(
             of: digest, repository: repository, to: environment, tags: tags, breakGlass: breakGlass,
             promoterKeyID: promoterKeyID, at: reader.time)
-        let registryTags = (try? ledger.pipeline(for: repository).environment(environment)?.registryTags) ?? []
+        let registryTags = (try? ledger.queries.pipeline(for: repository).environment(environment)?.registryTags) ?? []
         let verdict =
             withVerdict
-            ? try ledger.gate(digest: digest, repository: repository, environment: environment, at: reader.time)
+            ? try ledger.queries.gate(digest: digest, repository: repository, environment: environment, at: reader.time)
             : nil
         return Answer(
             repository: repository, digest: digest.description, promotion: promotion, registryTags: registryTags,
@@ -75,10 +75,10 @@ public struct ApprovalWarningsQuestion: LedgerQuestion {
 
     public func answer(_ reader: QueryReader) throws -> Answer {
         let reference = try ImageReference(parsing: image)
-        let repository = try reader.ledger.resolve(reference).repository
+        let repository = try reader.ledger.queries.resolve(reference).repository
         return Answer(
             repository: repository,
-            warnings: try reader.ledger.approvalWarnings(
+            warnings: try reader.ledger.queries.approvalWarnings(
                 digest: reference.digest, environment: environment, keyID: keyID, breakGlass: breakGlass))
     }
 }
@@ -100,10 +100,10 @@ public struct CheckWarningQuestion: LedgerQuestion {
     }
 
     public func answer(_ reader: QueryReader) throws -> Answer {
-        let repository = try reader.ledger.resolve(try ImageReference(parsing: image)).repository
+        let repository = try reader.ledger.queries.resolve(try ImageReference(parsing: image)).repository
         return Answer(
             repository: repository,
-            warning: try? reader.ledger.unusedCheckWarning(check: check, repository: repository))
+            warning: try? reader.ledger.queries.unusedCheckWarning(check: check, repository: repository))
     }
 }
 
@@ -134,7 +134,7 @@ public struct RollbackQuestion: LedgerQuestion {
     public func answer(_ reader: QueryReader) throws -> Answer {
         let ledger = reader.ledger
         // An environment the policy does not have is a typing mistake (exit 2, naming them), not "nothing runs".
-        if let policy = try ledger.policy()?.policy,
+        if let policy = try ledger.queries.policy()?.policy,
             !policy.environmentNames.contains(where: { $0.utf8.elementsEqual(environment.utf8) })
         {
             throw LedgerError.notInPolicy(environment: environment, known: policy.environmentNames)
@@ -142,7 +142,7 @@ public struct RollbackQuestion: LedgerQuestion {
         var requested: Digest? = nil
         let repository: String
         if let to {
-            let resolved = try ledger.resolve(try ImageReference(parsing: to))
+            let resolved = try ledger.queries.resolve(try ImageReference(parsing: to))
             requested = resolved.digest
             repository = resolved.repository
             if let given = self.repository, try Repository(normalising: given).name != repository {
@@ -153,7 +153,7 @@ public struct RollbackQuestion: LedgerQuestion {
         } else if let given = self.repository {
             repository = try Repository(normalising: given).name
         } else {
-            let running = try ledger.repositories(in: environment)
+            let running = try ledger.queries.repositories(in: environment)
             guard running.count == 1 else {
                 throw QueryFailure.badInput(
                     running.isEmpty
@@ -166,12 +166,12 @@ public struct RollbackQuestion: LedgerQuestion {
         guard list else {
             return Answer(
                 repository: repository,
-                choice: try ledger.rollbackChoice(environment: environment, repository: repository, to: requested))
+                choice: try ledger.queries.rollbackChoice(environment: environment, repository: repository, to: requested))
         }
-        let choice = try? ledger.rollbackChoice(environment: environment, repository: repository, to: nil)
+        let choice = try? ledger.queries.rollbackChoice(environment: environment, repository: repository, to: nil)
         let targets =
             (choice?.drift == nil ? [] : choice.map { [$0.target] } ?? [])
-            + (try ledger.rollbackTargets(environment: environment, repository: repository, excludingRolledBack: false))
+            + (try ledger.queries.rollbackTargets(environment: environment, repository: repository, excludingRolledBack: false))
         return Answer(repository: repository, choice: choice, targets: targets)
     }
 }
@@ -191,7 +191,7 @@ public struct ActiveKeyQuestion: LedgerQuestion {
     }
 
     public func answer(_ reader: QueryReader) throws -> KeyRecord {
-        let keys = try reader.ledger.keys()
+        let keys = try reader.ledger.queries.keys()
         if let keyID {
             guard let record = keys.first(where: { $0.keyID == keyID && $0.revokedIndex == nil }) else {
                 throw QueryFailure.no("the key in \(given) is not enrolled (or already revoked); see `docket key list`")
@@ -234,8 +234,8 @@ public struct PolicyContextQuestion: LedgerQuestion {
     public func answer(_ reader: QueryReader) throws -> Answer {
         let ledger = reader.ledger
         return Answer(
-            signers: try ledger.keys().filter { $0.revokedIndex == nil }.map(\.signer),
-            running: try ledger.status().services.filter { $0.current != nil }.map {
+            signers: try ledger.queries.keys().filter { $0.revokedIndex == nil }.map(\.signer),
+            running: try ledger.queries.status().services.filter { $0.current != nil }.map {
                 Running(environment: $0.environment, repository: $0.repository)
             })
     }

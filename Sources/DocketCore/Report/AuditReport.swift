@@ -100,8 +100,8 @@ public struct AuditReport: Sendable {
     }
 
     private mutating func read(_ ledger: Ledger) throws {
-        let policy = try ledger.policy()?.policy
-        for repository in try ledger.repositories() {
+        let policy = try ledger.queries.policy()?.policy
+        for repository in try ledger.queries.repositories() {
             let pipeline = (try? Repository(normalized: repository)).flatMap { policy?.pipeline(for: $0) }
             var environments = pipeline?.environmentNames ?? []
             for (environment, _) in try ledger.projector.servicesSeen(repository: repository)
@@ -109,7 +109,7 @@ public struct AuditReport: Sendable {
                 environments.append(environment)
             }
             for environment in environments {
-                let steps = try ledger.timeline(environment: environment, repository: repository, limit: 100_000)
+                let steps = try ledger.queries.timeline(environment: environment, repository: repository, limit: 100_000)
                     .reversed().map {
                         Step(
                             index: $0.index, time: $0.time.rfc3339, kind: $0.kind.rawValue,
@@ -122,7 +122,7 @@ public struct AuditReport: Sendable {
         let size = try ledger.treeSize()
         let drift = try ledger.projector.allDrift()  // read once: each rollback looks for what it replaced
         while next < size {
-            let events = try ledger.events(from: next, limit: 1024)
+            let events = try ledger.queries.events(from: next, limit: 1024)
             guard let last = events.last else { break }
             for event in events { if let move = try move(event, ledger, drift: drift) { moves.append(move) } }
             next = last.index + 1
@@ -134,10 +134,10 @@ public struct AuditReport: Sendable {
         guard let digest = event.digest else { return nil }
         switch event.statement.predicate {
         case .promoted(let p):
-            let verdict = try ledger.gate(
+            let verdict = try ledger.queries.gate(
                 digest: digest, repository: event.repository, environment: p.to, before: event.index, at: event.time,
                 promoter: event.signer.identity)
-            let policy = try ledger.policy(before: event.index)
+            let policy = try ledger.queries.policy(before: event.index)
             var move = Move(
                 index: event.index, time: event.time.rfc3339, kind: event.kind.rawValue, repository: event.repository,
                 digest: digest.description, from: p.from, to: p.to, identity: event.signer.identity,
@@ -146,11 +146,11 @@ public struct AuditReport: Sendable {
                 policyHash: policy?.policy.documentHash)
             if p.breakGlass != nil {
                 move.breakGlassApprovers = try Self.breakGlassApprovers(
-                    ledger.events(digest: digest, before: event.index), environment: p.to)
+                    ledger.queries.events(digest: digest, before: event.index), environment: p.to)
             }
             return move
         case .rolledBack(let r):
-            let policy = try ledger.policy(before: event.index)
+            let policy = try ledger.queries.policy(before: event.index)
             var move = Move(
                 index: event.index, time: event.time.rfc3339, kind: event.kind.rawValue, repository: event.repository,
                 digest: digest.description, from: nil, to: r.environment, identity: event.signer.identity, tags: [],

@@ -82,10 +82,10 @@ struct Dashboard {
             )
         }
         if let rules, let from = rules.from,
-            let candidate = try ledger.current(environment: from, repository: cell.repository),
+            let candidate = try ledger.queries.current(environment: from, repository: cell.repository),
             candidate.digest != cell.current?.digest
         {
-            let verdict = try ledger.gate(
+            let verdict = try ledger.queries.gate(
                 digest: candidate.digest, repository: cell.repository, environment: cell.environment, at: now)
             parts.append(gateSummary(verdict, candidate: candidate, soak: rules.soak, now: now))
         }
@@ -160,7 +160,7 @@ struct Dashboard {
     /// `/digest/D`: the digest's timeline (every event naming it, with who and what), its tag moves, and its gate
     /// for every gated environment of its pipeline with each rule's evidence.
     func digest(_ text: String) throws -> HTML? {
-        guard let digest = try? Digest(parsing: text), let repository = try ledger.repository(of: digest) else {
+        guard let digest = try? Digest(parsing: text), let repository = try ledger.queries.repository(of: digest) else {
             return nil
         }
         var page = try HistoryQuestion(image: digest.description).answer(reader)
@@ -206,8 +206,8 @@ struct Dashboard {
         let services = status.services.filter { $0.environment == environment }
         var sections: [HTML] = []
         for service in services {
-            let history = try ledger.timeline(environment: environment, repository: service.repository)
-            let targets = try ledger.rollbackTargets(
+            let history = try ledger.queries.timeline(environment: environment, repository: service.repository)
+            let targets = try ledger.queries.rollbackTargets(
                 environment: environment, repository: service.repository, excludingRolledBack: true)
             let rows = history.map { step -> HTML in
                 "<tr><td>\(step.index)</td><td><time>\(step.time.rfc3339)</time></td><td>\(step.kind.rawValue)</td><td><a href=\"/digest/\(path: step.digest.description)\">\(step.digest.short)</a></td><td>\(step.identity)</td></tr>"
@@ -232,12 +232,12 @@ struct Dashboard {
 
     /// `/service/R`: one repository's row of the grid.
     func service(_ repository: String) throws -> HTML? {
-        guard let name = try? Repository(normalising: repository).name, try ledger.repositories().contains(name) else {
+        guard let name = try? Repository(normalising: repository).name, try ledger.queries.repositories().contains(name) else {
             return nil
         }
         let status = try StatusQuestion(repository: name).answer(reader).status
         let now = reader.time
-        let pipeline = try ledger.pipeline(for: name)
+        let pipeline = try ledger.queries.pipeline(for: name)
         let cells = try status.services.map { service -> HTML in
             let rules = pipeline.environment(service.environment)
             return

@@ -91,7 +91,7 @@ struct AdmissionReview {
     /// Why each image may not run in `environment`, by the ledger's current state; empty when all may.
     func denials(in environment: String, ledger: Ledger, allowUnknownRepositories: Bool) throws -> [String] {
         var reasons: [String] = []
-        let known = Set(try ledger.repositories())
+        let known = Set(try ledger.queries.repositories())
         for image in images {
             let owner = image.container.hasPrefix("volume ") ? image.container : "container \(image.container)"
             let label = "image \(image.text.isEmpty ? "(none)" : image.text) of \(owner)"
@@ -107,7 +107,7 @@ struct AdmissionReview {
                 }
                 continue
             }
-            guard let current = try ledger.current(environment: environment, repository: parsed.repository) else {
+            guard let current = try ledger.queries.current(environment: environment, repository: parsed.repository) else {
                 reasons.append("\(label): the ledger has nothing current for \(parsed.repository) in \(environment)")
                 continue
             }

@@ -38,7 +38,7 @@ extension Docket.RegistryCommand {
 
         /// Every environment tag of `env` (in `repo`, or every repository) against the ledger's current digest.
         static func rows(_ ledger: Ledger, env: String, repo: String?, registry: RegistryClient) throws -> [Row] {
-            let repositories = try repo.map { [try Repository(normalising: $0).name] } ?? ledger.repositories()
+            let repositories = try repo.map { [try Repository(normalising: $0).name] } ?? ledger.queries.repositories()
             var rows: [Row] = []
             for repository in repositories {
                 let (where_, tags, current) = try expectations(ledger, repository, env: env)
@@ -63,10 +63,10 @@ extension Docket.RegistryCommand {
         private static func expectations(_ ledger: Ledger, _ repository: String, env: String) throws -> (
             Repository, [String], TimelineEntry?
         ) {
-            let current = try ledger.current(environment: env, repository: repository)
-            var tags = (try? ledger.pipeline(for: repository).environment(env)?.registryTags) ?? []
+            let current = try ledger.queries.current(environment: env, repository: repository)
+            var tags = (try? ledger.queries.pipeline(for: repository).environment(env)?.registryTags) ?? []
             var target = try Repository(normalized: repository)
-            if let current, let event = try ledger.events(from: current.index, limit: 1).first,
+            if let current, let event = try ledger.queries.events(from: current.index, limit: 1).first,
                 case .promoted(let p) = event.statement.predicate, let move = p.registry
             {
                 target = try Repository(normalized: move.repository)

@@ -16,8 +16,20 @@ public struct PendingApproval: Sendable, Codable, Equatable {
     public var rulesYouCanMeet: [String]?
 }
 
-/// The ledger's public reads. Each asks the ``Projector``, which owns every projection read.
+/// What the ledger answers (`ledger.queries`): where each digest runs, its gate, its history, keys, policy,
+/// drift, incidents, what is pending. Each asks the ``Projector``, which owns every projection read.
+public struct LedgerQueries {
+    let ledger: Ledger
+    var projector: Projector { ledger.projector }
+    var log: LogStore { ledger.log }
+}
+
 extension Ledger {
+    /// The ledger's reads (``LedgerQueries``).
+    public var queries: LedgerQueries { LedgerQueries(ledger: self) }
+}
+
+extension LedgerQueries {
     /// The repository the digest belongs to, if it is in the ledger (one indexed read).
     public func repository(of digest: Digest) throws -> String? { try projector.repository(of: digest) }
 
@@ -100,10 +112,10 @@ extension Ledger {
     public func status(before bound: Int = Int.max, at time: Timestamp? = nil, repository: String? = nil) throws
         -> LedgerStatus
     {
-        let size = try treeSize()
+        let size = try ledger.treeSize()
         let limit = min(bound, size)
         let projections = limit < size ? try projector.folded(before: limit) : projector
-        return try projections.status(origin: origin, size: size, before: limit, at: time, repository: repository)
+        return try projections.status(origin: ledger.origin, size: size, before: limit, at: time, repository: repository)
     }
 
     /// Tag moves involving `digest`.
@@ -177,7 +189,7 @@ extension Ledger {
         throws -> [PendingApproval]
     {
         guard let policy = try policy()?.policy else { return [] }
-        let now = try time ?? ledgerTime()
+        let now = try time ?? ledger.ledgerTime()
         let signers = try identity.map { who in
             try keys(identity: who).filter { $0.revokedIndex == nil && $0.roles.contains(.approver) }.map(\.signer)
         }
@@ -214,7 +226,7 @@ extension Ledger {
                             LedgerEvent(
                                 index: Int.max, time: now, signer: signer,
                                 statement: Statement(
-                                    subjectName: repository, subjectDigest: candidate.digest.hex, ledger: origin,
+                                    subjectName: repository, subjectDigest: candidate.digest.hex, ledger: ledger.origin,
                                     time: now.rfc3339, nonce: "", predicate: .approved(.init(environment: rules.name))))
                         )
                         let after = Gate.evaluate(

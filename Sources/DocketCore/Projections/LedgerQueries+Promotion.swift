@@ -1,6 +1,6 @@
 import Foundation
 
-extension Ledger {
+extension LedgerQueries {
     /// Why an approval of `digest` for `environment` by the key `keyID` would not count (or count for nothing)
     /// now: unknown digest, no gate or approval rule there, no rule that allows the signer, separation of
     /// duties, already current there. Empty when it can count. `approve` prints these as warnings.
@@ -72,7 +72,7 @@ extension Ledger {
         if let reason {
             let promoter = try promoterKeyID.flatMap { id in try projector.key(id: id)?.identity }
             let verdict = try gate(
-                digest: digest, repository: repository, environment: environment, at: try time ?? ledgerTime(),
+                digest: digest, repository: repository, environment: environment, at: try time ?? ledger.ledgerTime(),
                 promoter: promoter)
             glass = Predicates.BreakGlass(reason: reason, failedRules: verdict.failedRules)
         }
