@@ -85,7 +85,7 @@ public final class ServerReplica {
                 try ledger.mirror(checkpointNote: note, logKey: logKey, chunk: Self.chunk, provePrefix: prove) {
                     if pending.isEmpty, next < served.size {
                         let tile = next / TileAddress.fullWidth
-                        let width = Ledger.tileWidth(level: nil, index: tile, size: served.size)
+                        let width = TileAddress.width(level: nil, index: tile, size: served.size)
                         let bundle = try client.transport.get(
                             "/tile/" + TileAddress(level: nil, index: tile, width: width).path)
                         pending = try Self.entries(in: bundle, first: tile * TileAddress.fullWidth, expected: width)

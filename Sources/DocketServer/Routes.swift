@@ -223,7 +223,7 @@ struct Routes: Sendable {
         guard let address = TileAddress(path: path), address.path == path else {
             throw APIError.notFound("/tile/\(path) is not a tile path (see c2sp.org/tlog-tiles)")
         }
-        guard let bytes = try await state.readers.read({ try $0.tile(address) }) else {
+        guard let bytes = try await state.readers.read({ try $0.proofs.tile(address) }) else {
             throw APIError.notFound("the tree does not hold tile \(path) yet")
         }
         return Response(
@@ -241,22 +241,24 @@ struct Routes: Sendable {
             var to: Int
             var hashes: [String]
         }
-        let hashes = try await state.readers.read { try $0.consistencyHashes(from: from, to: to) }
+        let hashes = try await state.readers.read { try $0.proofs.consistencyHashes(from: from, to: to) }
         return json(Proof(from: from, to: to, hashes: hashes.map { $0.base64EncodedString() }))
     }
 
     /// The bundle, streamed page by page: the header's checkpoint is fixed first and every line is an entry it
     /// covers, so the stream is the same bundle `docket export` writes, however slowly the client reads.
     private func bundle() async throws -> Response {
-        let header = try await state.readers.read { try $0.bundleHeader() }
+        let header = try await state.readers.read { try $0.proofs.bundleHeader() }
         let readers = state.readers
         let body = ResponseBody { writer in
-            try await writer.write(ByteBuffer(data: try Ledger.encodedHeader(header)))
+            try await writer.write(ByteBuffer(data: try header.encoded()))
             var after = -1
             while true {
                 let from = after
                 guard
-                    let (lines, last) = try await readers.read({ try $0.bundleLines(after: from, before: header.size) })
+                    let (lines, last) = try await readers.read({
+                        try $0.proofs.bundleLines(after: from, before: header.size)
+                    })
                 else { break }
                 try await writer.write(ByteBuffer(data: lines))
                 after = last

@@ -60,7 +60,8 @@ struct GateEvidenceTests {
             }
             let size = try s.ledger.treeSize()
             let now = try s.ledger.ledgerTime()
-            let live = try s.ledger.queries.gate(digest: a, repository: Scenario.repository, environment: "production", at: now)
+            let live = try s.ledger.queries.gate(
+                digest: a, repository: Scenario.repository, environment: "production", at: now)
             // An unrelated entry, so that `before: size` reads the full history of `a`.
             try s.enroll("monitor\(step)", roles: [.monitor])
             let full = try s.ledger.queries.gate(

@@ -54,7 +54,8 @@ struct GateTests {
             ])
         let receipt = try s.record("rel", a, .promoted(.init(from: "staging", to: "production")))
         #expect(
-            try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.index == receipt.index)
+            try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.index
+                == receipt.index)
         // Now current there: the gate says so, as promote does (issue 30, item 14).
         let again = try s.gate(a, "production")
         #expect(!again.eligible && again.failedRules == ["current"], "\(again.rules)")
@@ -256,7 +257,9 @@ struct GateTests {
                 .init(
                     from: "staging", to: "production",
                     breakGlass: .init(reason: "CVE fix", failedRules: ["approvals"]))))
-        #expect(try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.index == glass.index)
+        #expect(
+            try s.ledger.queries.current(environment: "production", repository: Scenario.repository)?.index
+                == glass.index)
         // dr does not allow break-glass.
         let error = #expect(throws: LedgerError.self) {
             try s.record(

@@ -224,7 +224,7 @@ import Testing
                     == .badRequest)
 
             let exported = f.folder + "/export.jsonl"
-            _ = try ledger.exportBundle(to: exported)
+            _ = try ledger.proofs.exportBundle(to: exported)
             let streamed = try await client.execute(uri: "/api/v1/bundle", method: .get)
             #expect(Data(buffer: streamed.body) == (try Data(contentsOf: URL(fileURLWithPath: exported))))
 
@@ -254,8 +254,8 @@ import Testing
         #expect(TileAddress(path: "9/001") == nil)
         #expect(TileAddress(level: 0, index: 1_234_067, width: 256).path == "0/x001/x234/067")
         #expect(TileAddress(level: nil, index: 5, width: 7).path == "entries/005.p/7")
-        #expect(Ledger.tileWidth(level: 0, index: 1, size: 300) == 44)
-        #expect(Ledger.tileWidth(level: 1, index: 0, size: 70_000) == 256)
-        #expect(Ledger.tileWidth(level: 1, index: 1, size: 70_000) == 17)
+        #expect(TileAddress.width(level: 0, index: 1, size: 300) == 44)
+        #expect(TileAddress.width(level: 1, index: 0, size: 70_000) == 256)
+        #expect(TileAddress.width(level: 1, index: 1, size: 70_000) == 17)
     }
 }

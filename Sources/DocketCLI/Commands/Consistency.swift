@@ -18,7 +18,7 @@ extension Docket {
             let text = String(decoding: try readLimited(oldCheckpoint, limit: 1 << 16), as: UTF8.self)
             let (old, _) = try Checkpoint.verified(
                 text: text, logKey: try ledger.logVerifierKey(), source: oldCheckpoint)
-            let proof = try ledger.consistencyProof(from: old)
+            let proof = try ledger.proofs.consistencyProof(from: old)
             if options.json {
                 print(try Terminal.json(["proof": proof.text]))
             } else {

@@ -17,7 +17,7 @@ extension Docket {
             guard !FileManager.default.fileExists(atPath: out) else {
                 throw CLIError.badInput("\(out) already exists; choose another path or remove it first")
             }
-            let header = try options.open(readOnly: true).exportBundle(
+            let header = try options.open(readOnly: true).proofs.exportBundle(
                 to: out, progress: Terminal.progress("exporting"))
             struct Output: Encodable {
                 var out: String

@@ -83,7 +83,7 @@ extension Docket {
             }
             if let lock {
                 let repositories = results.flatMap { $0.result.changes + $0.result.unchanged }.map(\.repository)
-                let file = try ledger.pinLock(environment: env, repositories: repositories)
+                let file = try ledger.pinLocks.make(environment: env, repositories: repositories)
                 do {
                     try file.encoded.write(to: URL(fileURLWithPath: lock), options: .atomic)
                 } catch {

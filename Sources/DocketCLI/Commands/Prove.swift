@@ -38,7 +38,7 @@ extension Docket {
             }
             var items: [Item] = []
             for index in indexes {
-                let proof = try ledger.inclusionProof(index: index)
+                let proof = try ledger.proofs.inclusionProof(index: index)
                 guard let entry = try ledger.entry(at: index) else { throw CLIError.badInput("no entry \(index)") }
                 items.append(Item(index: index, proof: proof.text, entry: String(decoding: entry.bytes, as: UTF8.self)))
                 if let outDir {

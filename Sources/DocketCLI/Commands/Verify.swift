@@ -74,7 +74,8 @@ extension Docket {
 
         private func verifyLock(_ path: String) throws {
             let file = try PinLock(parsing: try readLimited(path, limit: 16 << 20), source: path)
-            let report = try options.open(readOnly: true).verifyLock(file, logKey: try pinnedLogKey(), source: path)
+            let report = try options.open(readOnly: true).pinLocks.verify(
+                file, logKey: try pinnedLogKey(), source: path)
             try options.output(report) {
                 var lines = [
                     "\(path): \(report.pins.count) pin(s) in \(report.environment), checkpoint of \(report.checkpointSize) entries (the ledger has \(report.ledgerSize))"

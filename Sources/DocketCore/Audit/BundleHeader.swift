@@ -14,3 +14,12 @@ public struct BundleHeader: Codable, Sendable, Equatable {
     /// Checkpoints cosigned by witnesses (signed notes), if any.
     public var witnessed: [String]?
 }
+
+extension BundleHeader {
+    /// The header as its bundle line: sorted keys, then a newline.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self) + Data("\n".utf8)
+    }
+}

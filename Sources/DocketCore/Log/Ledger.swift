@@ -7,7 +7,9 @@ import Foundation
 /// `Ledger` opens the file and is the library's front door; the work is done by types with one job each:
 /// ``LogStore`` (the log tables), ``AppendPipeline`` (authorise, admit, store, Merkle, fold: every append),
 /// ``Admission`` (who may sign what, and what the rules allow), ``Projector`` (the projection tables, their one
-/// fold and their reads) and ``Gate`` (the pure verdict). Reads are in `Projections/Ledger+Queries.swift`.
+/// fold and their reads) and ``Gate`` (the pure verdict). What a ledger offers beyond appending is grouped by concern:
+/// ``queries`` (`Projections/LedgerQueries.swift`), ``proofs`` (proofs, tiles, export: `Audit/LedgerProofs.swift`)
+/// and ``pinLocks`` (`Pin/PinLocks.swift`).
 ///
 /// Every append runs in one `BEGIN IMMEDIATE` transaction and ends with a fresh signed checkpoint, so readers
 /// never see a checkpoint that does not cover exactly the entries present.
@@ -109,6 +111,13 @@ public final class Ledger {
         }
         projector = Projector(db: connection, log: log)
     }
+
+    /// The ledger's reads (``LedgerQueries``).
+    public var queries: LedgerQueries { LedgerQueries(ledger: self) }
+    /// Proofs, tiles and the offline bundle (``LedgerProofs``).
+    public var proofs: LedgerProofs { LedgerProofs(ledger: self) }
+    /// Pin lock files (``PinLocks``).
+    public var pinLocks: PinLocks { PinLocks(ledger: self) }
 
     /// Checks that the log key can be read and is the one the genesis entry records (a server checks before it
     /// listens, not at its first append).

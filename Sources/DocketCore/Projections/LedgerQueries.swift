@@ -24,11 +24,6 @@ public struct LedgerQueries {
     var log: LogStore { ledger.log }
 }
 
-extension Ledger {
-    /// The ledger's reads (``LedgerQueries``).
-    public var queries: LedgerQueries { LedgerQueries(ledger: self) }
-}
-
 extension LedgerQueries {
     /// The repository the digest belongs to, if it is in the ledger (one indexed read).
     public func repository(of digest: Digest) throws -> String? { try projector.repository(of: digest) }
@@ -115,7 +110,8 @@ extension LedgerQueries {
         let size = try ledger.treeSize()
         let limit = min(bound, size)
         let projections = limit < size ? try projector.folded(before: limit) : projector
-        return try projections.status(origin: ledger.origin, size: size, before: limit, at: time, repository: repository)
+        return try projections.status(
+            origin: ledger.origin, size: size, before: limit, at: time, repository: repository)
     }
 
     /// Tag moves involving `digest`.

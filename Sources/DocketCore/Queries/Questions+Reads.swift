@@ -24,7 +24,8 @@ public struct StatusQuestion: LedgerQuestion {
         let ledger = reader.ledger
         if let at {
             let point = try LedgerPoint(at, in: ledger, now: reader.time)
-            return Answer(status: try ledger.queries.status(before: point.bound, at: point.time, repository: repository))
+            return Answer(
+                status: try ledger.queries.status(before: point.bound, at: point.time, repository: repository))
         }
         return Answer(
             status: try ledger.queries.status(repository: repository),

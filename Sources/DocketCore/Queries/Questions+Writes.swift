@@ -166,12 +166,14 @@ public struct RollbackQuestion: LedgerQuestion {
         guard list else {
             return Answer(
                 repository: repository,
-                choice: try ledger.queries.rollbackChoice(environment: environment, repository: repository, to: requested))
+                choice: try ledger.queries.rollbackChoice(
+                    environment: environment, repository: repository, to: requested))
         }
         let choice = try? ledger.queries.rollbackChoice(environment: environment, repository: repository, to: nil)
         let targets =
             (choice?.drift == nil ? [] : choice.map { [$0.target] } ?? [])
-            + (try ledger.queries.rollbackTargets(environment: environment, repository: repository, excludingRolledBack: false))
+            + (try ledger.queries.rollbackTargets(
+                environment: environment, repository: repository, excludingRolledBack: false))
         return Answer(repository: repository, choice: choice, targets: targets)
     }
 }

@@ -109,12 +109,14 @@ public struct AuditReport: Sendable {
                 environments.append(environment)
             }
             for environment in environments {
-                let steps = try ledger.queries.timeline(environment: environment, repository: repository, limit: 100_000)
-                    .reversed().map {
-                        Step(
-                            index: $0.index, time: $0.time.rfc3339, kind: $0.kind.rawValue,
-                            digest: $0.digest.description, identity: $0.identity)
-                    }
+                let steps = try ledger.queries.timeline(
+                    environment: environment, repository: repository, limit: 100_000
+                )
+                .reversed().map {
+                    Step(
+                        index: $0.index, time: $0.time.rfc3339, kind: $0.kind.rawValue,
+                        digest: $0.digest.description, identity: $0.identity)
+                }
                 histories.append(History(environment: environment, repository: repository, steps: steps))
             }
         }

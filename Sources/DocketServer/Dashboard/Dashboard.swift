@@ -232,7 +232,8 @@ struct Dashboard {
 
     /// `/service/R`: one repository's row of the grid.
     func service(_ repository: String) throws -> HTML? {
-        guard let name = try? Repository(normalising: repository).name, try ledger.queries.repositories().contains(name) else {
+        guard let name = try? Repository(normalising: repository).name, try ledger.queries.repositories().contains(name)
+        else {
             return nil
         }
         let status = try StatusQuestion(repository: name).answer(reader).status

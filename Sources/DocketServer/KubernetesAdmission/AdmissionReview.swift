@@ -107,7 +107,8 @@ struct AdmissionReview {
                 }
                 continue
             }
-            guard let current = try ledger.queries.current(environment: environment, repository: parsed.repository) else {
+            guard let current = try ledger.queries.current(environment: environment, repository: parsed.repository)
+            else {
                 reasons.append("\(label): the ledger has nothing current for \(parsed.repository) in \(environment)")
                 continue
             }

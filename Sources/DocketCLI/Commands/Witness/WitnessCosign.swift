@@ -42,7 +42,7 @@ extension Docket.Witness {
                     )
                 }
                 if previous.size > 0 {
-                    let proof = try ledger.consistencyProof(from: previous)
+                    let proof = try ledger.proofs.consistencyProof(from: previous)
                     do {
                         checkpoint = try proof.verify(
                             oldCheckpoint: previous, logKey: pinned, source: "consistency proof")

@@ -1,22 +1,29 @@
 import Foundation
 
-extension Ledger {
+/// Pin lock files (`ledger.pinLocks`): what an environment runs, signed into a file `pin` reads offline, and the
+/// check of such a file against the ledger.
+public struct PinLocks {
+    let ledger: Ledger
+}
+
+extension PinLocks {
     /// The lock for `repositories` (normal form) pinned in `environment`, at the latest checkpoint.
-    public func pinLock(environment: String, repositories: [String]) throws -> PinLock {
-        let (note, checkpoint) = try latestCheckpoint()
+    public func make(environment: String, repositories: [String]) throws -> PinLock {
+        let (note, checkpoint) = try ledger.latestCheckpoint()
         var pins: [PinLock.Pin] = []
         for repository in Set(repositories).sorted(by: { $0.utf8.lexicographicallyPrecedes($1.utf8) }) {
-            guard let current = try queries.current(environment: environment, repository: repository) else {
+            guard let current = try ledger.queries.current(environment: environment, repository: repository) else {
                 throw LedgerError.unknownRepository(repository)
             }
-            let proof = try inclusionProof(index: current.index, size: checkpoint.size, checkpointNote: note)
+            let proof = try ledger.inclusionProof(index: current.index, size: checkpoint.size, checkpointNote: note)
             pins.append(
                 .init(
                     repository: repository, digest: current.digest.description, index: current.index, proof: proof.text)
             )
         }
         return PinLock(
-            origin: origin, ledgerID: try ledgerID(), environment: environment, checkpoint: note, pins: pins)
+            origin: ledger.origin, ledgerID: try ledger.ledgerID(), environment: environment, checkpoint: note,
+            pins: pins)
     }
 
     /// Proves a lock against this ledger: its checkpoint signed by the log key (the pinned one when given) and
@@ -24,23 +31,24 @@ extension Ledger {
     /// the checkpoint's root, and that entry the event that made the digest current in the environment, as
     /// the ledger's state at the checkpoint also says. A pin that is no longer current is reported, not a
     /// failure: the lock records a point in time.
-    public func verifyLock(_ lock: PinLock, logKey pinned: NoteVerifierKey? = nil, source: String) throws
+    public func verify(_ lock: PinLock, logKey pinned: NoteVerifierKey? = nil, source: String) throws
         -> LockReport
     {
-        guard lock.origin == origin, lock.ledgerID == (try ledgerID()) else {
+        guard lock.origin == ledger.origin, lock.ledgerID == (try ledger.ledgerID()) else {
             throw LockError(
-                "\(source) was written for ledger \(lock.origin) (\(lock.ledgerID.prefix(12))…), not this one (\(origin))"
+                "\(source) was written for ledger \(lock.origin) (\(lock.ledgerID.prefix(12))…), not this one (\(ledger.origin))"
             )
         }
-        let logKey = try pinned ?? logVerifierKey()
+        let logKey = try pinned ?? ledger.logVerifierKey()
         let held = try Checkpoint.verified(text: lock.checkpoint, logKey: logKey, source: "\(source) checkpoint").0
-        let size = try treeSize()
+        let size = try ledger.treeSize()
         var problems: [String] = []
         if held.size > size {
             problems.append("the lock's checkpoint has \(held.size) entries; this ledger has only \(size)")
         } else {
             do {
-                _ = try consistencyProof(from: held).verify(oldCheckpoint: held, logKey: logKey, source: source)
+                _ = try ledger.proofs.consistencyProof(from: held).verify(
+                    oldCheckpoint: held, logKey: logKey, source: source)
             } catch {
                 problems.append("the ledger is not consistent with the lock's checkpoint: \(error)")
             }
@@ -52,7 +60,7 @@ extension Ledger {
             result.problem = try proveLockPin(pin, environment: lock.environment, checkpoint: held, logKey: logKey)
             result.proved = result.problem == nil
             result.current =
-                try queries.current(environment: lock.environment, repository: pin.repository).map {
+                try ledger.queries.current(environment: lock.environment, repository: pin.repository).map {
                     $0.digest.description == pin.digest
                 } ?? false
             results.append(result)
@@ -66,7 +74,7 @@ extension Ledger {
     private func proveLockPin(_ pin: PinLock.Pin, environment: String, checkpoint: Checkpoint, logKey: NoteVerifierKey)
         throws -> String?
     {
-        guard pin.index >= 0, pin.index < checkpoint.size, let bytes = try entryBytes(at: pin.index) else {
+        guard pin.index >= 0, pin.index < checkpoint.size, let bytes = try ledger.entryBytes(at: pin.index) else {
             return "entry \(pin.index) is not in the lock's checkpoint of \(checkpoint.size) entries"
         }
         do {
@@ -77,7 +85,7 @@ extension Ledger {
         } catch {
             return "\(error)"
         }
-        let event = try projector.event(at: pin.index)
+        let event = try ledger.projector.event(at: pin.index)
         guard [.promoted, .deployed, .rolledBack].contains(event.kind), event.repository == pin.repository,
             event.digest?.description == pin.digest, event.statement.predicate.environment == environment
         else {
@@ -85,7 +93,7 @@ extension Ledger {
                 "entry \(pin.index) is a \(event.kind.rawValue) of \(event.repository), not what made \(pin.digest) current in \(environment)"
         }
         guard
-            let then = try projector.current(
+            let then = try ledger.projector.current(
                 environment: environment, repository: pin.repository, before: checkpoint.size),
             then.index == pin.index
         else {

@@ -1,6 +1,6 @@
 import Foundation
 
-extension Ledger {
+extension LedgerProofs {
     /// Writes a bundle to `path` (atomically): the header, then each entry's bytes as stored, one per line.
     /// Reads under one snapshot, so the checkpoint covers exactly the exported entries.
     public func exportBundle(to path: String, progress: ((Int, Int) -> Void)? = nil) throws -> BundleHeader {
@@ -13,7 +13,7 @@ extension Ledger {
             defer { try? handle.close() }
             header = try log.readSnapshot {
                 let header = try bundleHeader()
-                try handle.write(contentsOf: try Self.encodedHeader(header))
+                try handle.write(contentsOf: try header.encoded())
                 var after = -1
                 while let (lines, last) = try bundleLines(after: after, before: header.size) {
                     try handle.write(contentsOf: lines)
@@ -36,18 +36,12 @@ extension Ledger {
 
     /// The bundle's header for the latest checkpoint (its `size` bounds the lines that follow it).
     public func bundleHeader() throws -> BundleHeader {
-        let (note, checkpoint) = try latestCheckpoint()
+        let (note, checkpoint) = try ledger.latestCheckpoint()
         let witnessed = try log.cosignedNotes()
         return BundleHeader(
-            format: BundleHeader.format, origin: origin, logKey: try logVerifierKey().text, checkpoint: note,
+            format: BundleHeader.format, origin: ledger.origin, logKey: try ledger.logVerifierKey().text,
+            checkpoint: note,
             size: checkpoint.size, witnessed: witnessed.isEmpty ? nil : witnessed)
-    }
-
-    /// The header as its bundle line: sorted keys, then a newline.
-    public static func encodedHeader(_ header: BundleHeader) throws -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return try encoder.encode(header) + Data("\n".utf8)
     }
 
     /// The next page of bundle lines, each entry's bytes as stored and a newline, for entries after `after` and
