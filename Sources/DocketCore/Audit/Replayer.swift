@@ -44,13 +44,8 @@ final class Replayer {
     init(source: String) throws {
         report = VerificationReport(source: source)
         let log = try LogStore.scratch()
-        let projector = Projector(sharing: log)
-        projector.exclusive = true
-        projector.trustsLog = true
+        let projector = Projector(sharing: log, use: .replay)
         pipeline = AppendPipeline(log: log, projector: projector, origin: nil, ledgerID: nil)
-        // The root comes from the frontier; a ledger's stored nodes are compared as they are made
-        // (``MerkleNodeCheck``), so the scratch copy never stores any.
-        pipeline.storesMerkleNodes = false
     }
 
     /// The origin and log key text from the genesis entry.

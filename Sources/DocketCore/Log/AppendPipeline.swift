@@ -13,8 +13,9 @@ final class AppendPipeline {
     let log: LogStore
     let projector: Projector
     var admission: Admission
-    /// Whether Merkle nodes are written (a verifier compares or needs only the root, from the frontier).
-    var storesMerkleNodes = true
+    /// Whether Merkle nodes are written: not in a verifier's replay, which compares the stored ones as they are
+    /// made (``MerkleNodeCheck``) and needs only the root, from the frontier.
+    let storesMerkleNodes: Bool
     /// Whether entry rows keep their bytes. A verifier of a ledger file drops them from its scratch copy (at a
     /// million entries they outgrew its cache) and reads a gate's older events back from the file itself.
     var storesEntryBytes = true
@@ -23,6 +24,7 @@ final class AppendPipeline {
         self.log = log
         self.projector = projector
         self.admission = Admission(projector: projector, origin: origin, ledgerID: ledgerID)
+        self.storesMerkleNodes = projector.use != .replay
     }
 
     /// An envelope parsed, ready to be integrated. Parsing and signature checks need no ledger state, so callers

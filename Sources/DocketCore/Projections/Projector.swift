@@ -38,12 +38,20 @@ final class Projector {
     let log: LogStore
     var policyCache: (index: Int, text: String, policy: Policy)?
 
-    /// True for a connection no other process writes (a verifier's scratch copy, a historical fold): keys and
-    /// the latest policy are then answered from memory, kept current by ``apply(_:)``, the only writer.
-    var exclusive = false
-    /// True when `log` is a verifier's own scratch log, whose entries it wrote right after checking their
-    /// signatures: they are not checked again when read back.
-    var trustsLog = false
+    /// What these tables are for, fixed when they are made.
+    enum Use {
+        /// A ledger's own tables, which other processes may write between transactions.
+        case live
+        /// A private fold from nothing (``scratch(reading:)``): no other process writes it, so keys and the latest
+        /// policy are answered from memory, kept current by ``apply(_:)``, the only writer.
+        case history
+        /// A verifier's scratch copy: private like ``history``, and its log holds entries the verifier wrote right
+        /// after checking their signatures, so they are not checked again when read back.
+        case replay
+    }
+    let use: Use
+    var exclusive: Bool { use != .live }
+    var trustsLog: Bool { use == .replay }
     /// Events folded in the write transaction in progress, by index: they were parsed and their signatures
     /// checked moments ago, so a gate later in the same batch reads them from here instead of verifying their
     /// stored bytes again. Emptied when the transaction ends (``forgetTransactionEvents()``), committed or not.
@@ -64,22 +72,21 @@ final class Projector {
     /// Whether keys and the latest policy may be answered from memory.
     var caches: Bool { exclusive || batching }
 
-    init(db: any SQLConnection, log: LogStore) {
+    init(db: any SQLConnection, log: LogStore, use: Use = .live) {
         self.db = db
         self.log = log
+        self.use = use
     }
 
     /// Projection tables in the same database as `log` (a ledger file, or a scratch copy).
-    convenience init(sharing log: LogStore) { self.init(db: log.db, log: log) }
+    convenience init(sharing log: LogStore, use: Use) { self.init(db: log.db, log: log, use: use) }
 
     /// A fresh, private set of projection tables in memory, folded from nothing: for answering questions about
     /// an earlier point of a ledger with the same fold as the live tables.
     static func scratch(reading log: LogStore) throws -> Projector {
         let db = try Database(path: ":memory:", mode: .readWriteCreate)
         try db.execute(Schema.projections)
-        let projector = Projector(db: db, log: log)
-        projector.exclusive = true
-        return projector
+        return Projector(db: db, log: log, use: .history)
     }
 
     // MARK: The fold
