@@ -5,7 +5,7 @@ import PostgresNIO
 
 /// Statements as the adapter sends them, as written (the ledger's SQL is in the dialect both engines read):
 /// bindings in PostgreSQL's types (text as the UTF-8 bytes the schema stores it as, `PostgresSchema`), one answer waited for at most
-/// ``PostgresConnectionAdapter/statementTimeout``, rows decoded, and PostgreSQL's refusals mapped to Docket's.
+/// ``PostgresConnectionAdapter/statementTimeout`` (a schema migration: longer), rows decoded, and PostgreSQL's refusals mapped to Docket's.
 extension PostgresConnectionAdapter {
     func query(_ connection: PostgresConnection, _ sql: String, _ bindings: [SQLValue]) throws -> [Row] {
         var binds = PostgresBindings(capacity: bindings.count)
@@ -26,6 +26,8 @@ extension PostgresConnectionAdapter {
     /// How long a statement may go unanswered (a batch waiting for the head lock included) before its
     /// connection is given up as broken.
     static let statementTimeout = TimeAmount.seconds(30)
+    /// A migration's statements rewrite whole tables: an hour each.
+    static let migrationTimeout = TimeAmount.hours(1)
 
     /// Sends one statement and waits for its rows, at most ``statementTimeout``: a connection cut while a
     /// statement was in flight does not always fail the statement, and the thread waiting must not wait forever.
@@ -35,8 +37,10 @@ extension PostgresConnectionAdapter {
         let answered = connection.eventLoop.makePromise(of: PostgresQueryResult.self)
         connection.query(query, logger: store.logger).cascade(to: answered)
         let store = name
-        let deadline = connection.eventLoop.scheduleTask(in: Self.statementTimeout) {
-            answered.fail(StoreUnavailable(store: store, reason: "no answer within 30 s"))
+        let wait = migrating ? Self.migrationTimeout : Self.statementTimeout
+        let deadline = connection.eventLoop.scheduleTask(in: wait) {
+            answered.fail(
+                StoreUnavailable(store: store, reason: "no answer within \(wait.nanoseconds / 1_000_000_000) s"))
         }
         let result: PostgresQueryResult
         do {

@@ -6,7 +6,9 @@ import Foundation
 /// The one migration so far: versions before this one stored text as `TEXT COLLATE "C"` with U+0000 escaped
 /// (as U+0001 U+0001, and U+0001 as U+0001 U+0002); text is now `BYTEA`, its bytes as they are. The migration
 /// converts every such column and unescapes the few values that held either character, in one transaction that
-/// holds the tables exclusively, so a server that opens the database meanwhile waits and then finds it done.
+/// first locks every table of the ledger exclusively, so a server that opens the database meanwhile waits and then
+/// finds it done. Each statement may take up to ``PostgresConnectionAdapter/migrationTimeout`` (a type change
+/// rewrites its table). A role that may not alter the tables gets an error that says what to do.
 extension PostgresConnectionAdapter {
     public func createTables() throws {
         try migrateIfNeeded()
@@ -16,11 +18,37 @@ extension PostgresConnectionAdapter {
     /// Runs the migrations this database needs (none for a new or an up-to-date one: one query).
     func migrateIfNeeded() throws {
         guard try storesTextAsText() else { return }
-        try transaction(begin: "BEGIN") { _ in
-            try self.run("LOCK TABLE meta IN ACCESS EXCLUSIVE MODE", [])
-            guard try self.storesTextAsText() else { return }  // another server migrated it first
-            try self.convertTextToBytes()
+        migrating = true
+        defer { migrating = false }
+        do {
+            try transaction(begin: "BEGIN") { _ in
+                try self.run("SET LOCAL statement_timeout = 0", [])
+                let present = try self.ledgerTables()
+                try self.run("LOCK TABLE \(present.joined(separator: ", ")) IN ACCESS EXCLUSIVE MODE", [])
+                guard try self.storesTextAsText() else { return }  // another server migrated it first
+                try self.convertTextToBytes(tables: present)
+            }
+        } catch PostgresStoreError.server(_, let state, let message) where state == "42501" {
+            throw PostgresStoreError.server(
+                store: name, sqlState: state,
+                message:
+                    "this database has the earlier layout (text as TEXT) and must be converted once before this version can read it, but this role may not alter its tables (\(message)); run any docket command on it once as the tables' owner"
+            )
         }
+    }
+
+    /// The ledger's tables this database has (an earlier version's may lack later ones).
+    private func ledgerTables() throws -> [String] {
+        let names = PostgresSchema.tables.compactMap { statement in
+            statement.split(separator: "(", maxSplits: 1).first?.split(separator: " ").last.map(String.init)
+        }
+        return try rows(
+            """
+            SELECT table_name AS name FROM information_schema.tables
+            WHERE table_schema = current_schema() AND table_name IN (\(names.map { "'\($0)'" }.joined(separator: ", ")))
+            ORDER BY table_name
+            """, []
+        ).compactMap { $0.text("name") }
     }
 
     /// Whether the tables are the earlier layout (`meta.value` is `TEXT`).
@@ -32,10 +60,7 @@ extension PostgresConnectionAdapter {
             """, [])?.text("type") == "text"
     }
 
-    private func convertTextToBytes() throws {
-        let tables = PostgresSchema.tables.compactMap { statement in
-            statement.split(separator: "(", maxSplits: 1).first?.split(separator: " ").last.map(String.init)
-        }
+    private func convertTextToBytes(tables: [String]) throws {
         var columns: [String: [String]] = [:]
         for row in try rows(
             """
@@ -53,7 +78,7 @@ extension PostgresConnectionAdapter {
         // they are made again afterwards.
         for index in PostgresSchema.indexes { try run("DROP INDEX IF EXISTS \(index.name)", []) }
         for (table, names) in columns.sorted(by: { $0.key < $1.key }) {
-            let changes = names.map { "ALTER COLUMN \($0) TYPE bytea USING convert_to(\($0), 'UTF8')" }
+            let changes = names.map { "ALTER COLUMN \"\($0)\" TYPE bytea USING convert_to(\"\($0)\", 'UTF8')" }
             try run("ALTER TABLE \(table) " + changes.joined(separator: ", "), [])
             for column in names { try unescape(table: table, column: column) }
         }
@@ -63,13 +88,13 @@ extension PostgresConnectionAdapter {
     /// Rewrites the values of `column` that the earlier layout escaped.
     private func unescape(table: String, column: String) throws {
         let escaped = try rows(
-            "SELECT ctid::text AS row_id, \(column) AS value FROM \(table) WHERE position('\\x01'::bytea IN \(column)) > 0",
+            "SELECT ctid::text AS row_id, \"\(column)\" AS value FROM \(table) WHERE position('\\x01'::bytea IN \"\(column)\") > 0",
             [])
         for row in escaped {
             guard let id = row.text("row_id"), id.allSatisfy({ $0.isNumber || "(),".contains($0) }),
                 let value = row.blob("value")
             else { continue }
-            try run("UPDATE \(table) SET \(column) = $1 WHERE ctid = '\(id)'", [.blob(Self.unescaped(value))])
+            try run("UPDATE \(table) SET \"\(column)\" = $1 WHERE ctid = '\(id)'", [.blob(Self.unescaped(value))])
         }
     }
 

@@ -77,6 +77,8 @@ public final class PostgresConnectionAdapter: SQLConnection {
     /// (`PostgresConnectionAdapter+Writes.swift`).
     var pending = WriteSet()
     var pendingNotify: Int?
+    /// True while a schema migration runs (its statements get ``migrationTimeout``).
+    var migrating = false
     var queueing = false
     /// Statements sent to the server by this adapter (each one round trip): what the store tests bound per batch.
     public internal(set) var statementCount = 0
@@ -152,9 +154,10 @@ public final class PostgresConnectionAdapter: SQLConnection {
     /// PostgreSQL checks its pages itself (and `amcheck` is an extension); the table comparison is Docket's.
     public func integrityProblems() throws -> [String] { [] }
 
-    /// Whether the database has the table `name`.
-    func hasTable(_ name: String) throws -> Bool {
-        try row("SELECT to_regclass('\(name)')::text AS found", [])?["found"] != .null
+    /// Whether the database has the table `name` (a constant of the schema: interpolated).
+    public func hasTable(_ name: String) throws -> Bool {
+        precondition(name.allSatisfy { $0.isLetter || $0 == "_" })
+        return try row("SELECT to_regclass('\(name)')::text AS found", [])?["found"] != .null
     }
 
     // MARK: Transactions and leases

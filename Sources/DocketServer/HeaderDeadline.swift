@@ -7,25 +7,26 @@ import NIOHTTPTypes
 /// by the idle timeout; this covers the gap between them: a client that opens a request and sends one header line a
 /// second. Hummingbird adds its extra handlers after the HTTP decoder, which sees the head only once it is whole, so
 /// this handler puts a `FirstByte` watcher at the front of the pipeline (before TLS, so a trickled handshake counts
-/// too): the first byte after a response starts the clock, the decoded head stops it.
-final class HeaderDeadline: ChannelDuplexHandler, RemovableChannelHandler {
+/// too): the first byte after a request has wholly arrived starts the clock, the next decoded head stops it. (By
+/// the request's end, not the response's: a server that answers early, a 413, leaves the rest of the body to
+/// arrive, and pipelined requests are decoded before the one before them is answered.)
+final class HeaderDeadline: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
-    typealias OutboundIn = HTTPResponsePart
-    typealias OutboundOut = HTTPResponsePart
 
     private enum State {
         /// Between requests: the next byte starts the clock.
         case idle
         /// A request has begun and its head is not yet whole.
         case awaitingHead(Scheduled<Void>)
-        /// The head arrived; the route's body timeout and the response take over.
+        /// The head arrived; the route's body timeout takes over until the request's end.
         case inRequest
     }
 
     private let timeout: TimeAmount
     private let onExpiry: @Sendable () -> Void
     private var state = State.idle
+    private var watcher: FirstByte?
 
     /// `onExpiry` runs on the event loop when a connection is closed for a late head (a metric, a log line).
     init(timeout: TimeAmount, onExpiry: @escaping @Sendable () -> Void = {}) {
@@ -35,11 +36,18 @@ final class HeaderDeadline: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) {
         let watcher = FirstByte(deadline: self)
-        try? context.pipeline.syncOperations.addHandler(watcher, position: .first)
+        do {
+            try context.pipeline.syncOperations.addHandler(watcher, position: .first)
+            self.watcher = watcher
+        } catch {
+            context.fireErrorCaught(error)
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         stopClock()
+        if let watcher { context.pipeline.syncOperations.removeHandler(watcher, promise: nil) }
+        watcher = nil
     }
 
     /// Called by the watcher, on the event loop, for every read of raw bytes.
@@ -55,16 +63,16 @@ final class HeaderDeadline: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head:
             stopClock()
             state = .inRequest
+        case .end:
+            stopClock()
+        case .body:
+            break
         }
         context.fireChannelRead(data)
-    }
-
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data), case .inRequest = state { state = .idle }
-        context.write(data, promise: promise)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

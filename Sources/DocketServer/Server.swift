@@ -107,7 +107,7 @@ public struct DocketServer: Sendable {
         let router = Router(context: DocketRequestContext.self)
         Routes(state: state).add(to: router)
         let server: HTTPServerBuilder
-        let headerTimeout = TimeAmount.seconds(configuration.requestTimeout.components.seconds)
+        let headerTimeout = TimeAmount.nanoseconds(Int64(configuration.requestTimeout / .nanoseconds(1)))
         let metrics = state.metrics
         let http1 = HTTPServerBuilder.http1(
             configuration: .init(

@@ -26,6 +26,7 @@ import contextlib
 import http.client
 import json
 import random
+import re
 import shutil
 import signal
 import socket
@@ -569,6 +570,39 @@ def test_api_slow_headers_are_cut_off_at_the_request_timeout(api):
     finally:
         conn.close()
     assert metric_values(api.srv).get('docket_refusals_total{reason="header-timeout"}', 0) >= 1
+
+
+def test_api_early_answer_does_not_start_the_header_clock(api):
+    """A body refused before it arrives (413 on its Content-Length) is still read to its end at the client's pace:
+    its bytes, sent over 3 s against --request-timeout 2, are not taken for a late head, and the same keep-alive
+    connection then serves the next request (the clock starts after a request's end, not a response's)."""
+    sock = socket.create_connection(("127.0.0.1", api.srv.port), timeout=10)
+    try:
+        size = 70000
+        sock.sendall(b"POST /api/v1/entries HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                     b"Content-Length: %d\r\n\r\n" % size)
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        head, _, rest = answer.partition(b"\r\n\r\n")
+        length = int(re.search(rb"(?i)content-length: *(\d+)", head).group(1))
+        while len(rest) < length:
+            rest += sock.recv(65536)
+        assert b"connection: close" not in head.lower(), head
+        for i in range(6):
+            sock.sendall(b" " * (size // 6 if i < 5 else size - 5 * (size // 6)))
+            time.sleep(0.5)
+        sock.sendall(b"GET /checkpoint HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        answer = b""
+        sock.settimeout(5)
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, "the server closed the connection"
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200"), answer[:200]
+    finally:
+        sock.close()
 
 
 def test_api_hostile_requests_change_nothing(api, docket):

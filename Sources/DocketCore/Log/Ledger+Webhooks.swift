@@ -10,7 +10,7 @@ extension Ledger {
 
     /// Creates the table if this ledger has none (a ledger made before webhook positions were rows).
     public func prepareWebhookPositions() throws {
-        try log.db.createTables()
+        if try !log.db.hasTable("webhook_positions") { try log.db.createTables() }
     }
 
     /// Takes or renews the lease on webhook `name` for `holder`, and returns the index of the next entry to

@@ -36,7 +36,8 @@ final class PreparedStatement: RowCursor {
     func bind(_ values: [SQLValue]) throws {
         guard (slots.max() ?? -1) + 1 == values.count else {
             throw DatabaseError(
-                code: SQLITE_RANGE, message: "\(values.count) bindings for \(slots.count) parameters",
+                code: SQLITE_RANGE,
+                message: "\(values.count) bindings for a statement that takes \((slots.max() ?? -1) + 1)",
                 path: database.path)
         }
         for (slot, offset) in slots.enumerated() {

@@ -50,13 +50,16 @@ public struct Row: Equatable, Sendable {
         default: nil
         }
     }
-    /// This row with the bytes of each column that `template` holds as text read as text: a store that keeps text
-    /// as bytes (PostgreSQL's BYTEA) compared with one that keeps it as text (a verifier's SQLite scratch copy).
+    /// This row with the bytes of each column that `template` holds as text read as text, where they are valid
+    /// UTF-8 (bytes that are not stay bytes, and so differ): a store that keeps text as bytes (PostgreSQL's BYTEA)
+    /// compared with one that keeps it as text (a verifier's SQLite scratch copy).
     func typed(like template: Row) -> Row {
         var copy = self
         for (i, value) in values.enumerated() {
-            if case .blob(let bytes) = value, case .text? = template[columns[i]] {
-                copy.values[i] = .text(String(decoding: bytes, as: UTF8.self))
+            if case .blob(let bytes) = value, case .text? = template[columns[i]],
+                let text = String(validating: bytes, as: UTF8.self)
+            {
+                copy.values[i] = .text(text)
             }
         }
         return copy

@@ -28,6 +28,8 @@ public protocol SQLConnection: AnyObject {
     /// Creates the ledger's tables, in this store's own dialect, where they do not exist yet, and brings tables
     /// made by an earlier version up to date (each store's migrations).
     func createTables() throws
+    /// Whether the table `name` exists.
+    func hasTable(_ name: String) throws -> Bool
     /// Runs one or more statements without bindings.
     func execute(_ script: String) throws
     /// Runs `sql` with `bindings` and returns every row.

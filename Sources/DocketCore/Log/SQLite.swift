@@ -160,6 +160,10 @@ final class Database: SQLConnection {
     var dialect: SQLDialect { .sqlite }
 
     func createTables() throws { try execute(Schema.log + Schema.projections + Schema.webhooks) }
+
+    func hasTable(_ name: String) throws -> Bool {
+        try row("SELECT 1 AS found FROM sqlite_master WHERE type = 'table' AND name = $1", [.text(name)]) != nil
+    }
     var clockQuery: String { "SELECT CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER) AS now_ms" }
 
     /// A new ledger file, in WAL mode (readers never wait for the writer).
