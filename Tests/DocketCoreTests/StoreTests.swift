@@ -178,6 +178,18 @@ extension StoreTests {
                 "ALTER TABLE \(table) ALTER COLUMN \(column) TYPE text COLLATE \"C\" USING convert_from(\(column), 'UTF8')",
                 [])
         }
+        // A role that may read the tables but not alter them is told what to do, and nothing changes.
+        let reader = "docket_reader_\(getpid())"
+        try adapter.run(
+            "DO $$ BEGIN CREATE ROLE \(reader) LOGIN; EXCEPTION WHEN duplicate_object THEN NULL; END $$", [])
+        try adapter.run("GRANT SELECT ON ALL TABLES IN SCHEMA public TO \(reader)", [])
+        let address = adapter.name.replacingOccurrences(of: "://docket@", with: "://\(reader)@")
+        let readOnly = PostgresStore(location: try PostgresLocation(parsing: address))
+        #expect {
+            _ = try readOnly.ledger(logKeyPath: s.ledger.logKeyPath)
+        } throws: { error in
+            "\(error)".contains("must be converted once") && "\(error)".contains("as the tables' owner")
+        }
         let store = PostgresStore(location: adapter.store.location)
         let reopened = try store.ledger(logKeyPath: s.ledger.logKeyPath)
         let migrated = try reopened.log.db.rows("SELECT digest, slot FROM gate_evidence ORDER BY digest, slot", [])
