@@ -39,9 +39,7 @@ extension PostgresConnectionAdapter {
 
     /// The ledger's tables this database has (an earlier version's may lack later ones).
     private func ledgerTables() throws -> [String] {
-        let names = PostgresSchema.tables.compactMap { statement in
-            statement.split(separator: "(", maxSplits: 1).first?.split(separator: " ").last.map(String.init)
-        }
+        let names = PostgresSchema.tables.map(\.name)
         return try rows(
             """
             SELECT table_name AS name FROM information_schema.tables

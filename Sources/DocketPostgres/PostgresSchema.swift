@@ -6,92 +6,93 @@ import Foundation
 /// Text is `BYTEA`, its UTF-8 bytes as they are: PostgreSQL's `TEXT` cannot hold U+0000, which a statement's
 /// free text may, and bytes order as SQLite orders its text, so both stores list rows in one order.
 enum PostgresSchema {
-    static let tables: [String] = [
-        "CREATE TABLE IF NOT EXISTS meta(key BYTEA PRIMARY KEY, value BYTEA NOT NULL)",
-        """
-        CREATE TABLE IF NOT EXISTS entries(idx BIGINT PRIMARY KEY, integrated_ms BIGINT NOT NULL,
-            payload_hash BYTEA NOT NULL UNIQUE, kind BYTEA NOT NULL, signer BYTEA NOT NULL, bytes BYTEA NOT NULL)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS merkle(level BIGINT NOT NULL, pos BIGINT NOT NULL, hash BYTEA NOT NULL,
-            PRIMARY KEY(level, pos))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS checkpoint(id BIGINT PRIMARY KEY CHECK(id = 1), size BIGINT NOT NULL,
-            note BYTEA NOT NULL)
-        """,
-        "CREATE TABLE IF NOT EXISTS cosigned(witness BYTEA PRIMARY KEY, size BIGINT NOT NULL, note BYTEA NOT NULL)",
-        """
-        CREATE TABLE IF NOT EXISTS keys(key_id BYTEA PRIMARY KEY, public_key BYTEA NOT NULL, identity BYTEA NOT NULL,
-            roles BYTEA NOT NULL, teams BYTEA NOT NULL, enrolled_idx BIGINT NOT NULL, changed_idx BIGINT NOT NULL,
-            revoked_idx BIGINT, revoke_reason BYTEA, voids_approvals BIGINT NOT NULL DEFAULT 0)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS key_history(key_id BYTEA NOT NULL, idx BIGINT NOT NULL, roles BYTEA NOT NULL,
-            teams BYTEA NOT NULL, PRIMARY KEY(key_id, idx))
-        """,
-        "CREATE TABLE IF NOT EXISTS policies(idx BIGINT PRIMARY KEY, document BYTEA NOT NULL)",
-        """
-        CREATE TABLE IF NOT EXISTS digest_entries(digest BYTEA NOT NULL, idx BIGINT NOT NULL,
-            PRIMARY KEY(digest, idx))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS digest_repos(digest BYTEA PRIMARY KEY, repository BYTEA NOT NULL,
-            idx BIGINT NOT NULL)
-        """,
-        "CREATE TABLE IF NOT EXISTS repositories(name BYTEA PRIMARY KEY, first_idx BIGINT NOT NULL)",
-        """
-        CREATE TABLE IF NOT EXISTS env_timeline(environment BYTEA NOT NULL, repository BYTEA NOT NULL,
-            idx BIGINT NOT NULL, digest BYTEA NOT NULL, integrated_ms BIGINT NOT NULL, identity BYTEA NOT NULL,
-            kind BYTEA NOT NULL, left_digest BYTEA, PRIMARY KEY(environment, repository, idx))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS environments(name BYTEA NOT NULL, repository BYTEA NOT NULL,
-            first_idx BIGINT NOT NULL, PRIMARY KEY(name, repository))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS approvals(digest BYTEA NOT NULL, environment BYTEA NOT NULL,
-            identity BYTEA NOT NULL, idx BIGINT NOT NULL, state BYTEA NOT NULL,
-            PRIMARY KEY(digest, environment, identity))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS incidents(digest BYTEA NOT NULL, environment BYTEA NOT NULL,
-            incident BYTEA NOT NULL, state BYTEA NOT NULL, idx BIGINT NOT NULL,
-            PRIMARY KEY(digest, environment, incident))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS checks(digest BYTEA NOT NULL, name BYTEA NOT NULL, result BYTEA NOT NULL,
-            idx BIGINT NOT NULL, PRIMARY KEY(digest, name))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS tags(repository BYTEA NOT NULL, tag BYTEA NOT NULL, digest BYTEA NOT NULL,
-            idx BIGINT NOT NULL, PRIMARY KEY(repository, tag))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS tag_moves(idx BIGINT NOT NULL, repository BYTEA NOT NULL, tag BYTEA NOT NULL,
-            from_digest BYTEA NOT NULL, to_digest BYTEA NOT NULL, PRIMARY KEY(idx, repository, tag))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS tag_history(repository BYTEA NOT NULL, tag BYTEA NOT NULL, idx BIGINT NOT NULL,
-            digest BYTEA NOT NULL, PRIMARY KEY(repository, tag, idx))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS drift(idx BIGINT PRIMARY KEY, environment BYTEA NOT NULL,
-            repository BYTEA NOT NULL, digest BYTEA NOT NULL, current_digest BYTEA, settled_idx BIGINT)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS gate_evidence(digest BYTEA NOT NULL, slot BYTEA NOT NULL, idx BIGINT NOT NULL,
-            PRIMARY KEY(digest, slot))
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS break_glass(idx BIGINT PRIMARY KEY, kind BYTEA NOT NULL, digest BYTEA NOT NULL,
-            repository BYTEA NOT NULL, environment BYTEA NOT NULL, reason BYTEA NOT NULL,
-            failed_rules BYTEA NOT NULL)
-        """,
-        """
-        CREATE TABLE IF NOT EXISTS webhook_positions(name BYTEA PRIMARY KEY, next_index BIGINT NOT NULL,
-            holder BYTEA NOT NULL, lease_until_ms BIGINT NOT NULL)
-        """,
+    /// Each table by name, with its columns and keys.
+    static let tables: [(name: String, columns: String)] = [
+        ("meta", "key BYTEA PRIMARY KEY, value BYTEA NOT NULL"),
+        (
+            "entries",
+            "idx BIGINT PRIMARY KEY, integrated_ms BIGINT NOT NULL, payload_hash BYTEA NOT NULL UNIQUE, "
+                + "kind BYTEA NOT NULL, signer BYTEA NOT NULL, bytes BYTEA NOT NULL"
+        ),
+        ("merkle", "level BIGINT NOT NULL, pos BIGINT NOT NULL, hash BYTEA NOT NULL, PRIMARY KEY(level, pos)"),
+        ("checkpoint", "id BIGINT PRIMARY KEY CHECK(id = 1), size BIGINT NOT NULL, note BYTEA NOT NULL"),
+        ("cosigned", "witness BYTEA PRIMARY KEY, size BIGINT NOT NULL, note BYTEA NOT NULL"),
+        (
+            "keys",
+            "key_id BYTEA PRIMARY KEY, public_key BYTEA NOT NULL, identity BYTEA NOT NULL, "
+                + "roles BYTEA NOT NULL, teams BYTEA NOT NULL, enrolled_idx BIGINT NOT NULL, "
+                + "changed_idx BIGINT NOT NULL, revoked_idx BIGINT, revoke_reason BYTEA, "
+                + "voids_approvals BIGINT NOT NULL DEFAULT 0"
+        ),
+        (
+            "key_history",
+            "key_id BYTEA NOT NULL, idx BIGINT NOT NULL, roles BYTEA NOT NULL, teams BYTEA NOT NULL, "
+                + "PRIMARY KEY(key_id, idx)"
+        ),
+        ("policies", "idx BIGINT PRIMARY KEY, document BYTEA NOT NULL"),
+        ("digest_entries", "digest BYTEA NOT NULL, idx BIGINT NOT NULL, PRIMARY KEY(digest, idx)"),
+        ("digest_repos", "digest BYTEA PRIMARY KEY, repository BYTEA NOT NULL, idx BIGINT NOT NULL"),
+        ("repositories", "name BYTEA PRIMARY KEY, first_idx BIGINT NOT NULL"),
+        (
+            "env_timeline",
+            "environment BYTEA NOT NULL, repository BYTEA NOT NULL, idx BIGINT NOT NULL, "
+                + "digest BYTEA NOT NULL, integrated_ms BIGINT NOT NULL, identity BYTEA NOT NULL, "
+                + "kind BYTEA NOT NULL, left_digest BYTEA, PRIMARY KEY(environment, repository, idx)"
+        ),
+        (
+            "environments",
+            "name BYTEA NOT NULL, repository BYTEA NOT NULL, first_idx BIGINT NOT NULL, "
+                + "PRIMARY KEY(name, repository)"
+        ),
+        (
+            "approvals",
+            "digest BYTEA NOT NULL, environment BYTEA NOT NULL, identity BYTEA NOT NULL, "
+                + "idx BIGINT NOT NULL, state BYTEA NOT NULL, PRIMARY KEY(digest, environment, identity)"
+        ),
+        (
+            "incidents",
+            "digest BYTEA NOT NULL, environment BYTEA NOT NULL, incident BYTEA NOT NULL, "
+                + "state BYTEA NOT NULL, idx BIGINT NOT NULL, PRIMARY KEY(digest, environment, incident)"
+        ),
+        (
+            "checks",
+            "digest BYTEA NOT NULL, name BYTEA NOT NULL, result BYTEA NOT NULL, idx BIGINT NOT NULL, "
+                + "PRIMARY KEY(digest, name)"
+        ),
+        (
+            "tags",
+            "repository BYTEA NOT NULL, tag BYTEA NOT NULL, digest BYTEA NOT NULL, idx BIGINT NOT NULL, "
+                + "PRIMARY KEY(repository, tag)"
+        ),
+        (
+            "tag_moves",
+            "idx BIGINT NOT NULL, repository BYTEA NOT NULL, tag BYTEA NOT NULL, from_digest BYTEA NOT NULL, "
+                + "to_digest BYTEA NOT NULL, PRIMARY KEY(idx, repository, tag)"
+        ),
+        (
+            "tag_history",
+            "repository BYTEA NOT NULL, tag BYTEA NOT NULL, idx BIGINT NOT NULL, digest BYTEA NOT NULL, "
+                + "PRIMARY KEY(repository, tag, idx)"
+        ),
+        (
+            "drift",
+            "idx BIGINT PRIMARY KEY, environment BYTEA NOT NULL, repository BYTEA NOT NULL, "
+                + "digest BYTEA NOT NULL, current_digest BYTEA, settled_idx BIGINT"
+        ),
+        (
+            "gate_evidence",
+            "digest BYTEA NOT NULL, slot BYTEA NOT NULL, idx BIGINT NOT NULL, PRIMARY KEY(digest, slot)"
+        ),
+        (
+            "break_glass",
+            "idx BIGINT PRIMARY KEY, kind BYTEA NOT NULL, digest BYTEA NOT NULL, repository BYTEA NOT NULL, "
+                + "environment BYTEA NOT NULL, reason BYTEA NOT NULL, failed_rules BYTEA NOT NULL"
+        ),
+        (
+            "webhook_positions",
+            "name BYTEA PRIMARY KEY, next_index BIGINT NOT NULL, holder BYTEA NOT NULL, "
+                + "lease_until_ms BIGINT NOT NULL"
+        ),
     ]
 
     /// The secondary indexes, by name (a migration drops and makes them again).
@@ -107,6 +108,7 @@ enum PostgresSchema {
     ]
 
     static var statements: [String] {
-        tables + indexes.map { "CREATE INDEX IF NOT EXISTS \($0.name) \($0.definition)" }
+        tables.map { "CREATE TABLE IF NOT EXISTS \($0.name)(\($0.columns))" }
+            + indexes.map { "CREATE INDEX IF NOT EXISTS \($0.name) \($0.definition)" }
     }
 }

@@ -88,7 +88,6 @@ public final class PostgresConnectionAdapter: SQLConnection {
     init(store: PostgresStore) { self.store = store }
 
     public var name: String { store.location.description }
-    public var bindsArrays: Bool { true }
     public var dialect: SQLDialect { .postgresql }
     public var clockQuery: String { "SELECT (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS now_ms" }
 

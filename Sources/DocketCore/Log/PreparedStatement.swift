@@ -33,11 +33,13 @@ final class PreparedStatement: RowCursor {
         return number - 1
     }
 
+    /// How many bindings the statement takes.
+    private lazy var bindingCount = (slots.max() ?? -1) + 1
+
     func bind(_ values: [SQLValue]) throws {
-        guard (slots.max() ?? -1) + 1 == values.count else {
+        guard values.count == bindingCount else {
             throw DatabaseError(
-                code: SQLITE_RANGE,
-                message: "\(values.count) bindings for a statement that takes \((slots.max() ?? -1) + 1)",
+                code: SQLITE_RANGE, message: "\(values.count) bindings for a statement that takes \(bindingCount)",
                 path: database.path)
         }
         for (slot, offset) in slots.enumerated() {

@@ -18,9 +18,6 @@ public protocol SQLConnection: AnyObject {
     var name: String { get }
     /// The engine, for the rare statement one of them spells its own way.
     var dialect: SQLDialect { get }
-    /// Whether ``SQLValue/texts(_:)`` and ``SQLValue/blobs(_:)`` can be bound: a batch's facts are then read in
-    /// one query per kind, not one per key.
-    var bindsArrays: Bool { get }
     /// A query whose one row has the database's clock in the column `now_ms`, in milliseconds since 1970 (webhook
     /// leases several servers compare).
     var clockQuery: String { get }
@@ -93,6 +90,10 @@ public struct StoreUnavailable: DocketFailure {
 }
 
 extension SQLConnection {
+    /// Whether ``SQLValue/texts(_:)`` and ``SQLValue/blobs(_:)`` can be bound (PostgreSQL's): a batch's facts are
+    /// then read in one query per kind, not one per key.
+    public var bindsArrays: Bool { dialect == .postgresql }
+
     func rows(_ sql: String) throws -> [Row] { try rows(sql, []) }
     func row(_ sql: String) throws -> Row? { try row(sql, []) }
     func run(_ sql: String) throws { try run(sql, []) }

@@ -156,7 +156,6 @@ final class Database: SQLConnection {
     }
 
     var name: String { path }
-    var bindsArrays: Bool { false }
     var dialect: SQLDialect { .sqlite }
 
     func createTables() throws { try execute(Schema.log + Schema.projections + Schema.webhooks) }

@@ -24,7 +24,7 @@ extension AuditReport {
     func approversLine(_ m: Move) -> String? {
         guard m.breakGlass != nil, m.kind == EventKind.promoted.rawValue else { return nil }
         return m.breakGlassApprovers.isEmpty
-            ? "Break-glass approvals standing at this entry: none."
+            ? "Break-glass approvals counted at this entry: none."
             : "Break-glass approved by \(m.breakGlassApprovers.joined(separator: ", "))."
     }
 

@@ -29,8 +29,8 @@ public struct AuditReport: Sendable {
         public var to: String
         public var identity: String
         public var tags: [String]
-        /// The break-glass reason and the rules it overrode, when it was one, and who had approved it with
-        /// break-glass approvals standing at that entry.
+        /// The break-glass reason and the rules it overrode, when it was one, and whose break-glass approvals
+        /// counted for it (``Gate/breakGlassApprovals(environment:rules:facts:now:promoter:)``, as admission counted).
         public var breakGlass: String?
         public var overriding: [String]
         public var breakGlassApprovers: [String] = []
@@ -146,9 +146,20 @@ public struct AuditReport: Sendable {
                 tags: p.tags ?? [], breakGlass: p.breakGlass?.reason, overriding: p.breakGlass?.failedRules ?? [],
                 reason: nil, replaced: nil, verdict: verdict, policyIndex: policy?.index,
                 policyHash: policy?.policy.documentHash)
-            if p.breakGlass != nil {
-                move.breakGlassApprovers = try Self.breakGlassApprovers(
-                    ledger.queries.events(digest: digest, before: event.index), environment: p.to)
+            // Who counted, as admission counted them (the gate's own rule: standing, fresh, not the promoter).
+            if p.breakGlass != nil, let policy = policy?.policy,
+                let rules = (try? Repository(normalized: event.repository)).flatMap({
+                    policy.environment(p.to, repository: $0)
+                })
+            {
+                let facts = try ledger.projector.gateFacts(
+                    digest: digest, repository: event.repository, environment: p.to, policy: policy,
+                    before: event.index)
+                move.breakGlassApprovers =
+                    Gate.breakGlassApprovals(
+                        environment: p.to, rules: rules, facts: facts, now: event.time,
+                        promoter: event.signer.identity
+                    ).counted
             }
             return move
         case .rolledBack(let r):
@@ -176,19 +187,4 @@ public struct AuditReport: Sendable {
     }
 
     public var promotions: [Move] { moves.filter { $0.kind == EventKind.promoted.rawValue } }
-
-    /// The identities whose break-glass approval for `environment` stood after `events` (not withdrawn since).
-    static func breakGlassApprovers(_ events: [LedgerEvent], environment: String) -> [String] {
-        var standing: [String] = []
-        for event in events {
-            switch event.statement.predicate {
-            case .approved(let p) where p.environment == environment && p.isBreakGlass:
-                if !standing.contains(event.signer.identity) { standing.append(event.signer.identity) }
-            case .withdrawn(let p) where p.environment == environment:
-                standing.removeAll { $0 == event.signer.identity }
-            default: break
-            }
-        }
-        return standing
-    }
 }
