@@ -20,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         .systemLibrary(
@@ -39,7 +40,12 @@ let package = Package(
         ),
         .target(
             name: "DocketCore",
-            dependencies: ["CSQLite", "CSodium", "CLibCrypto", .product(name: "Yams", package: "Yams")]
+            dependencies: [
+                "CSQLite", "CSodium", "CLibCrypto", .product(name: "Yams", package: "Yams"),
+                // OIDC tokens (RS256, ES256): the ECDSA and RSA verifiers PostgresNIO already builds.
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ]
         ),
         // `docket serve` (DESIGN §8): the HTTP API, the batch writer, the tlog-tiles reads.
         .target(

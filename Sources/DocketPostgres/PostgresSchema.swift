@@ -89,6 +89,16 @@ enum PostgresSchema {
                 + "environment BYTEA NOT NULL, reason BYTEA NOT NULL, failed_rules BYTEA NOT NULL"
         ),
         (
+            "oidc_issuers",
+            "issuer BYTEA NOT NULL, idx BIGINT NOT NULL, audience BYTEA NOT NULL, algorithms BYTEA NOT NULL, "
+                + "jwks BYTEA NOT NULL, PRIMARY KEY(issuer, idx)"
+        ),
+        (
+            "attested_keys",
+            "key_id BYTEA PRIMARY KEY, idx BIGINT NOT NULL, issuer BYTEA NOT NULL, jti BYTEA NOT NULL, "
+                + "expires_ms BIGINT NOT NULL, rule BYTEA NOT NULL, claims BYTEA NOT NULL"
+        ),
+        (
             "webhook_positions",
             "name BYTEA PRIMARY KEY, next_index BIGINT NOT NULL, holder BYTEA NOT NULL, "
                 + "lease_until_ms BIGINT NOT NULL"
@@ -105,6 +115,7 @@ enum PostgresSchema {
         ("tags_by_digest", "ON tags(digest)"),
         ("tag_moves_by_repository", "ON tag_moves(repository, idx)"),
         ("drift_standing", "ON drift(environment, repository, idx) WHERE settled_idx IS NULL"),
+        ("attested_tokens", "ON attested_keys(issuer, jti)"),
     ]
 
     static var statements: [String] {

@@ -62,7 +62,7 @@ struct APIError: Error, Sendable {
                 verdict: verdict)
         case LedgerError.refused(let refusal):
             switch refusal {
-            case .keyRevoked, .missingRole, .unknownSigner:
+            case .keyRevoked, .missingRole, .unknownSigner, .workload:
                 self.init(status: .forbidden, code: "not-authorised", message: "refused: \(refusal)")
             case .foreignLedger, .foreignLedgerID, .ledgerIDMissing, .unknownEnvironment:
                 self.init(status: .badRequest, code: "wrong-ledger", message: "refused: \(refusal)")

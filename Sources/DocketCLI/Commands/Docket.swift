@@ -14,7 +14,7 @@ struct Docket: ParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            Init.self, Key.self, PolicyCommand.self, Record.self, Approve.self, Withdraw.self, Submit.self,
+            Init.self, Key.self, Trust.self, PolicyCommand.self, Record.self, Approve.self, Withdraw.self, Submit.self,
             Gate.self, Promote.self, Rollback.self, Pending.self, Status.self, History.self, Log.self, Replay.self,
             LedgerCommand.self,
             Verify.self, Export.self, CheckpointCommand.self, Prove.self, VerifyProof.self, Consistency.self,

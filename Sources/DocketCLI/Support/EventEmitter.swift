@@ -128,7 +128,7 @@ struct EventEmitter {
         let client = try preopened ?? clientIfPresent()
         let identity = try self.identity(client)
         let origin = identity.origin
-        let key = try loaded ?? signing.load()
+        let key = try loaded ?? signing.load(for: out == nil ? client : nil, ledger: identity, json: ledgerOptions.json)
         let statement = try Statement.make(
             subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, ledgerID: identity.ledgerID,
             predicate: predicate)

@@ -36,7 +36,7 @@ enum Hints {
     private static func hint(for refusal: Refusal) -> String? {
         switch refusal {
         case .missingRole(_, _, let kind):
-            "an admin can give the key the role (`docket key update IDENTITY --role \(kind.requiredRole.rawValue)`, with its other roles) or enrol one with it"
+            "an admin can give the key the role (`docket key update IDENTITY --role \(kind.requiredRole?.rawValue ?? "ci")`, with its other roles) or enrol one with it"
         case .unknownSigner: "if the key is new, an admin enrols it with `docket key enroll FILE.pub --role ROLE`"
         case .breakGlassNotNeeded: "promote without --break-glass"
         case .signedInTheFuture: "set the signing machine's clock right (NTP) and sign again"

@@ -164,7 +164,64 @@ struct SigningOptions: ParsableArguments {
     @Option(name: .long, help: "Name of an environment variable holding the key file's passphrase.")
     var passphraseEnv: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Sign as this CI job: its OIDC token in FILE (default: $DOCKET_OIDC_TOKEN, the token itself). The first command enrols an ephemeral key with it (key-attested); later ones reuse the key until the token expires."
+    )
+    var oidcToken: String?
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Ask the CI runner for the job's OIDC token: github (ACTIONS_ID_TOKEN_REQUEST_URL).", valueName: "github"))
+    var oidc: String?
+
+    @Option(name: .long, help: "The audience to ask the runner for with --oidc (default: the ledger's origin).")
+    var oidcAudience: String?
+
+    /// The key to sign with: a key file or `DOCKET_KEY`, or the CI job's key attested by its OIDC token (enrolled
+    /// through `client` on first use).
+    func load(for client: (any LedgerClient)?, ledger: LedgerIdentity, json: Bool) throws -> SigningKey {
+        guard let token = try workloadToken(audience: ledger.origin) else { return try load() }
+        guard let client else {
+            throw CLIError.badInput(
+                "--oidc-token: the job's key is enrolled in the ledger, so give --ledger (not --out)")
+        }
+        return try WorkloadKey.load(tokenText: token, client: client, ledger: ledger, json: json)
+    }
+
+    /// The job's OIDC token, when the key is to come from one: `--oidc-token`, `--oidc github`, or (with no key
+    /// given) `$DOCKET_OIDC_TOKEN`.
+    func workloadToken(audience: String) throws -> String? {
+        let environment = ProcessInfo.processInfo.environment
+        if let oidc {
+            guard oidc == "github" else { throw CLIError.badInput("--oidc \(oidc): Docket asks `github` runners") }
+            return try GitHubRunner.token(audience: oidcAudience ?? audience, environment: environment)
+        }
+        if let oidcToken {
+            let text = String(
+                decoding: try readLimited(oidcToken, limit: WorkloadToken.maximumLength + 64), as: UTF8.self)
+            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        guard key == nil, environment["DOCKET_KEY"]?.isEmpty ?? true,
+            let inline = environment["DOCKET_OIDC_TOKEN"], !inline.isEmpty
+        else { return nil }
+        return inline.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func validate() throws {
+        if key != nil, oidc != nil || oidcToken != nil {
+            throw ValidationError("give --key, or --oidc-token / --oidc, not both")
+        }
+        if oidc != nil, oidcToken != nil { throw ValidationError("give --oidc-token FILE or --oidc github, not both") }
+    }
+
     func load() throws -> SigningKey {
+        if oidc != nil || oidcToken != nil {
+            throw CLIError.badInput(
+                "--oidc-token and --oidc sign events a CI job appends; this command needs --key FILE")
+        }
         if let key { return try Self.loadFile(key, passphraseEnv: passphraseEnv).key }
         if let inline = ProcessInfo.processInfo.environment["DOCKET_KEY"], !inline.isEmpty {
             return try KeyFileFormat.fromEnvironmentValue(inline, variable: "DOCKET_KEY")

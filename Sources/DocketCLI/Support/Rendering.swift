@@ -124,7 +124,7 @@ enum Render {
     static func event(_ e: LedgerEvent) -> String { eventText(e).terminalSafe(keepNewlines: false, limit: 400) }
 
     private static func eventText(_ e: LedgerEvent) -> String {
-        let who = e.signer.identity
+        let who = e.signer.workload ?? e.signer.identity
         let d = e.statement.digest.map { Render.short($0.description) } ?? e.statement.subjectName
         switch e.statement.predicate {
         case .initialized(let p):
@@ -139,6 +139,14 @@ enum Render {
             return "key of \(p.identity) revoked by \(who): \(p.reason)"
                 + (p.voidApprovals == true ? " (its approvals voided)" : "")
         case .policy: return "policy set by \(who)"
+        case .oidcIssuer(let p):
+            return
+                "OIDC issuer \(p.issuer) trusted for audience \(p.audience) (\(p.algorithms.joined(separator: ", "))) by \(who)"
+        case .keyAttested(let p):
+            let token = try? WorkloadToken(parsing: p.token)
+            let until = (try? token?.expiry()).map { " until \(Timestamp(milliseconds: $0).rfc3339)" } ?? ""
+            return "key of \(e.signer.identity) attested by an OIDC token of \(e.statement.subjectName)\(until)"
+                + (e.signer.workload.map { " (\($0))" } ?? "")
         case .built(let p):
             var text = "\(d) built by \(who)"
             if let tags = p.tags { text += " tags \(tags.joined(separator: ","))" }

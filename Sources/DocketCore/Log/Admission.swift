@@ -33,6 +33,9 @@ struct Admission {
             }
             throw LedgerError.refused(.genesisNotSignedByAdmin)
         }
+        if case .keyAttested(let p) = statement.predicate {
+            return try attestedSigner(envelope, statement, p, index: index)
+        }
         // The keyid is a hint: look it up first, then fall back to every enrolled key (a handful).
         let candidates: [KeyRecord]
         if let preverified, let record = try projector.key(id: preverified) {
@@ -51,7 +54,7 @@ struct Admission {
                     .keyRevoked(
                         identity: record.identity, keyID: record.keyID, at: revoked, reason: record.revokeReason))
             }
-            guard record.roles.contains(kind.requiredRole) else {
+            guard let role = kind.requiredRole, record.roles.contains(role) else {
                 throw LedgerError.refused(.missingRole(identity: record.identity, holds: record.roles, kind: kind))
             }
             return record.signer
@@ -80,6 +83,7 @@ struct Admission {
         let policy = try projector.policy(before: event.index)?.policy
         try checkSignedTime(event, policy: policy)
         if !statement.kind.isGovernance { try admitSubject(event, policy: policy) }
+        try admitWorkload(event)
         switch statement.predicate {
         case .initialized(let p):
             guard event.index == 0 else { throw LedgerError.refused(.alreadyInitialized) }
@@ -117,6 +121,8 @@ struct Admission {
             guard parsed.documentHash == statement.subjectDigest else {
                 throw LedgerError.refused(.policyHashMismatch)
             }
+        case .oidcIssuer(let p): try admitIssuer(p, statement, index: event.index)
+        case .keyAttested: break
         case .built(let p):
             try checkTags(p.tags ?? [], repository: statement.subjectName, digest: event.digest, policy: policy)
         case .promoted(let p):

@@ -67,13 +67,29 @@ public struct PreparedEnvelope: Sendable {
             )
         }
         let hint = envelope.signatures.first?.keyID.lowercased() ?? ""
+        // A `key-attested` is signed by the key it attests, which is not enrolled yet: proof of possession here,
+        // the token inside the append transaction (against the issuer and policy as recorded).
+        if case .keyAttested(let p) = statement.predicate {
+            guard let raw = Data(anyBase64: p.publicKey), let key = try? PublicKey(raw: raw),
+                envelope.isSigned(by: key)
+            else { throw Problem.badSignature(hint) }
+            candidate = AppendPipeline.Candidate(envelope: envelope, statement: statement, knownKeys: [:])
+            return
+        }
         guard let key = expected.keys.keys[hint] else { throw Problem.unknownKey(hint) }
         guard envelope.isSigned(by: key) else { throw Problem.badSignature(hint) }
         candidate = AppendPipeline.Candidate(envelope: envelope, statement: statement, signedBy: hint)
     }
 
     public var kind: EventKind { candidate.statement.kind }
-    public var keyID: String { candidate.signedBy ?? "" }
+    /// The key that signed it: an enrolled key, or the key a `key-attested` attests.
+    public var keyID: String {
+        if let known = candidate.signedBy { return known }
+        guard case .keyAttested(let p) = candidate.statement.predicate, let raw = Data(anyBase64: p.publicKey) else {
+            return ""
+        }
+        return SHA256.hash(raw).hex
+    }
     /// The length of the entry this envelope would be stored as, at most (tlog-tiles entry bundles prefix each
     /// entry with a 16-bit length, so the server refuses what would not fit).
     public var entryLengthBound: Int {

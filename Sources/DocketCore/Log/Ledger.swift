@@ -109,6 +109,8 @@ public final class Ledger {
         guard schema == Schema.version else {
             throw LedgerError.schemaMismatch(path: path, found: schema, supported: Schema.version)
         }
+        // A ledger made before workload identity gains its (empty) tables when it can be written.
+        if try !connection.hasTable("attested_keys") { try? connection.createTables() }
         projector = Projector(db: connection, log: log)
     }
 

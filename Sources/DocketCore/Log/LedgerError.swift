@@ -104,6 +104,8 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
     case keyRevoked(identity: String, keyID: String, at: Int, reason: String?)
     case missingRole(identity: String, holds: [Role], kind: EventKind)
     case unknownSigner(keyIDHint: String?)
+    /// An OIDC token, issuer or attested key refused (DESIGN.md §14): the reason names the claim or the key.
+    case workload(String)
     case foreignLedger(signedFor: String, this: String)
     case unknownEnvironment(String, pipeline: String?, known: [String])
     case noPipeline(repository: String, patterns: [String])
@@ -154,7 +156,8 @@ public enum Refusal: Sendable, Equatable, CustomStringConvertible {
             "the signing key of \(identity) (\(keyID.prefix(16))…) was revoked at entry \(at)"
                 + (reason.map { " (\($0))" } ?? "")
         case .missingRole(let identity, let holds, let kind):
-            "\(identity) holds \(holds.map(\.rawValue).joined(separator: ", ")) but `\(kind.rawValue)` events need the \(kind.requiredRole.rawValue) role"
+            "\(identity) holds \(holds.map(\.rawValue).joined(separator: ", ")) but `\(kind.rawValue)` events need the \(kind.requiredRole?.rawValue ?? "attested key's own") role"
+        case .workload(let reason): "workload identity: \(reason)"
         case .unknownSigner(let hint):
             "the envelope's signature does not verify under any key enrolled in this ledger (keyid hint \(hint.map { String($0.prefix(16)) + "…" } ?? "none"))"
         case .foreignLedger(let signedFor, let this):

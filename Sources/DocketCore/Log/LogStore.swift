@@ -23,6 +23,9 @@ final class LogStore: SubtreeStore {
 
     // MARK: Metadata
 
+    /// Whether `table` holds any row.
+    func hasRows(_ table: String) throws -> Bool { try db.row("SELECT 1 FROM \(table) LIMIT 1", []) != nil }
+
     /// The `meta` value for `key`, if the file has one.
     func meta(_ key: String) throws -> String? {
         try db.row("SELECT value FROM meta WHERE key = $1", [.text(key)])?.text("value")

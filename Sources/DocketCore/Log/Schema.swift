@@ -25,7 +25,8 @@ enum Schema {
         ("environments", "name, repository"), ("approvals", "digest, environment, identity"),
         ("incidents", "digest, environment, incident"), ("checks", "digest, name"), ("tags", "repository, tag"),
         ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"),
-        ("break_glass", "idx"), ("gate_evidence", "digest, slot"),
+        ("break_glass", "idx"), ("gate_evidence", "digest, slot"), ("oidc_issuers", "issuer, idx"),
+        ("attested_keys", "key_id"),
     ]
 
     /// Each webhook's delivery position (``Ledger/leaseWebhook(_:holder:start:)``); created on open for a ledger
@@ -80,5 +81,16 @@ enum Schema {
             PRIMARY KEY(digest, slot)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS break_glass(idx INTEGER PRIMARY KEY, kind TEXT NOT NULL, digest TEXT NOT NULL,
             repository TEXT NOT NULL, environment TEXT NOT NULL, reason TEXT NOT NULL, failed_rules TEXT NOT NULL);
+        \(identity)
+        """
+
+    /// Workload identity (DESIGN.md §14): each trusted issuer as recorded, and each key an OIDC token attested;
+    /// created on open for a ledger made before them (``Ledger/init(connection:logKeyPath:clock:)``).
+    static let identity = """
+        CREATE TABLE IF NOT EXISTS oidc_issuers(issuer TEXT NOT NULL, idx INTEGER NOT NULL, audience TEXT NOT NULL,
+            algorithms TEXT NOT NULL, jwks TEXT NOT NULL, PRIMARY KEY(issuer, idx)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS attested_keys(key_id TEXT PRIMARY KEY, idx INTEGER NOT NULL, issuer TEXT NOT NULL,
+            jti TEXT NOT NULL, expires_ms INTEGER NOT NULL, rule TEXT NOT NULL, claims TEXT NOT NULL) WITHOUT ROWID;
+        CREATE INDEX IF NOT EXISTS attested_tokens ON attested_keys(issuer, jti);
         """
 }

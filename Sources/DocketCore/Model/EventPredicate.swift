@@ -7,6 +7,8 @@ public enum EventPredicate: Sendable, Equatable {
     case keyRevoked(Predicates.KeyRevoked)
     case keyUpdated(Predicates.KeyUpdated)
     case policy(Predicates.PolicySet)
+    case oidcIssuer(Predicates.OIDCIssuerSet)
+    case keyAttested(Predicates.KeyAttested)
     case built(Predicates.Built)
     case deployed(Predicates.Deployed)
     case check(Predicates.Check)
@@ -23,6 +25,8 @@ public enum EventPredicate: Sendable, Equatable {
         case .keyRevoked: .keyRevoked
         case .keyUpdated: .keyUpdated
         case .policy: .policy
+        case .oidcIssuer: .oidcIssuer
+        case .keyAttested: .keyAttested
         case .built: .built
         case .deployed: .deployed
         case .check: .check
@@ -60,6 +64,8 @@ public enum EventPredicate: Sendable, Equatable {
         case .keyRevoked(let p): p
         case .keyUpdated(let p): p
         case .policy(let p): p
+        case .oidcIssuer(let p): p
+        case .keyAttested(let p): p
         case .built(let p): p
         case .deployed(let p): p
         case .check(let p): p
@@ -78,6 +84,8 @@ public enum EventPredicate: Sendable, Equatable {
         case .keyRevoked: .keyRevoked(try .init(from: decoder))
         case .keyUpdated: .keyUpdated(try .init(from: decoder))
         case .policy: .policy(try .init(from: decoder))
+        case .oidcIssuer: .oidcIssuer(try .init(from: decoder))
+        case .keyAttested: .keyAttested(try .init(from: decoder))
         case .built: .built(try .init(from: decoder))
         case .deployed: .deployed(try .init(from: decoder))
         case .check: .check(try .init(from: decoder))

@@ -7,6 +7,8 @@ public struct EventRecord: Codable, Sendable, Equatable {
     public var integratedTime: String
     public var kind: String
     public var signer: String
+    /// For a key an OIDC token attested: the workload, with the run (``Signer/workload``).
+    public var workload: String?
     public var keyid: String
     public var subject: String
     public var digest: String?
@@ -18,6 +20,7 @@ public struct EventRecord: Codable, Sendable, Equatable {
         integratedTime = event.time.rfc3339
         kind = event.kind.rawValue
         signer = event.signer.identity
+        workload = event.signer.workload
         keyid = event.signer.keyID
         subject = event.statement.subjectName
         digest = event.digest?.description

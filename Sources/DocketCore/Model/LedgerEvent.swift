@@ -7,6 +7,9 @@ public struct Signer: Sendable, Equatable, Codable {
     public var roles: [Role]
     /// Teams for approval rules (`security`), as the key held them when it signed.
     public var teams: [String]
+    /// For a key an OIDC token attested: the workload, as history shows it ("github:acme/payments@refs/heads/main,
+    /// workflow release.yml, run 1234").
+    public var workload: String? = nil
 
     public init(identity: String, keyID: String, roles: [Role], teams: [String] = []) {
         self.identity = identity

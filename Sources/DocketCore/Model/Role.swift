@@ -17,6 +17,8 @@ public enum EventKind: String, CaseIterable, Sendable, Codable {
     case keyRevoked = "key-revoked"
     case keyUpdated = "key-updated"
     case policy
+    case oidcIssuer = "oidc-issuer"
+    case keyAttested = "key-attested"
     case built, deployed, check, incident, approved, withdrawn, promoted
     case rolledBack = "rolled-back"
 
@@ -32,10 +34,11 @@ public enum EventKind: String, CaseIterable, Sendable, Codable {
         self = kind
     }
 
-    /// The role a signer must hold to append this kind.
-    public var requiredRole: Role {
+    /// The role a signer must hold to append this kind; none for `key-attested`, which the key it attests signs.
+    public var requiredRole: Role? {
         switch self {
-        case .initialized, .keyEnrolled, .keyRevoked, .keyUpdated, .policy: .admin
+        case .keyAttested: nil
+        case .initialized, .keyEnrolled, .keyRevoked, .keyUpdated, .policy, .oidcIssuer: .admin
         case .built, .deployed: .ci
         case .check: .checker
         case .incident: .monitor
@@ -45,5 +48,5 @@ public enum EventKind: String, CaseIterable, Sendable, Codable {
     }
 
     /// Governance events have no image subject.
-    public var isGovernance: Bool { requiredRole == .admin }
+    public var isGovernance: Bool { requiredRole == .admin || self == .keyAttested }
 }

@@ -82,6 +82,13 @@ extension Statement {
                     reason: try p.string("reason"), voidApprovals: try p.optionalBool("voidApprovals")))
         case .policy:
             return .policy(.init(policy: try p.value("policy")))
+        case .oidcIssuer:
+            return .oidcIssuer(
+                .init(
+                    issuer: try p.string("issuer"), audience: try p.string("audience"),
+                    algorithms: try p.strings("algorithms"), jwks: try p.value("jwks")))
+        case .keyAttested:
+            return .keyAttested(.init(token: try p.string("token"), publicKey: try p.string("publicKey")))
         case .built:
             let source = try p.optionalObject("source").map {
                 Predicates.Source(repository: try $0.string("repository"), revision: try $0.string("revision"))

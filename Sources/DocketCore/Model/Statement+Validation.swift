@@ -81,6 +81,13 @@ extension Statement {
             guard subjectName.utf8.elementsEqual("policy".utf8) else {
                 throw ModelError.badField(field: "subject.name", reason: "a policy event's subject is `policy`")
             }
+        case .oidcIssuer(let p):
+            guard subjectName.utf8.elementsEqual(p.issuer.utf8) else {
+                throw ModelError.badField(
+                    field: "subject.name", reason: "`\(subjectName)` must be the issuer `\(p.issuer)`")
+            }
+            try nonEmpty(p.audience, "predicate.audience")
+        case .keyAttested(let p): try nonEmpty(p.token, "predicate.token")
         case .built(let p): try tags(p.tags)
         case .deployed(let p): try environment(p.environment, "predicate.environment")
         case .check(let p): try name(p.check, "predicate.check")

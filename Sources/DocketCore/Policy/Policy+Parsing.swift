@@ -105,7 +105,10 @@ struct PolicyReader: DocumentReader {
 
     mutating func policy(_ document: JSONValue) throws -> Policy {
         let root = try object(
-            document, "", allowed: ["pipelines", "environments", "protectedTags", "maxClockSkew", "maxSubmitDelay"])
+            document, "",
+            allowed: [
+                "pipelines", "environments", "protectedTags", "maxClockSkew", "maxSubmitDelay", "workloads",
+            ])
         var pipelines: [Pipeline] = []
         switch (root["pipelines"], root["environments"]) {
         case (.some, .some):
@@ -142,6 +145,7 @@ struct PolicyReader: DocumentReader {
         var policy = Policy(pipelines: pipelines, protectedTags: topLevel, document: document)
         if let skew = try duration(root["maxClockSkew"], "maxClockSkew") { policy.maxClockSkew = skew }
         if let delay = try duration(root["maxSubmitDelay"], "maxSubmitDelay") { policy.maxSubmitDelay = delay }
+        policy.workloads = try workloads(root["workloads"], "workloads")
         return policy
     }
 

@@ -10,6 +10,8 @@ public struct Policy: Sendable, Equatable {
     public var maxClockSkew = Policy.defaultClockSkew
     /// How long before the ledger time an envelope may have been signed: 24 hours.
     public var maxSubmitDelay = Policy.defaultSubmitDelay
+    /// Which CI workloads' OIDC tokens attest keys, as whom and with which roles (DESIGN.md §14).
+    public var workloads: [WorkloadRule] = []
     public static let defaultClockSkew = PolicyDuration(seconds: 300)
     public static let defaultSubmitDelay = PolicyDuration(seconds: 86_400)
     /// The document as written (normalised to JSON), as recorded in the `policy` event.

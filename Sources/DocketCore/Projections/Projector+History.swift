@@ -116,8 +116,9 @@ extension Projector {
         guard let record = try key(id: stored.signer), let key = record.key,
             trustsLog || entry.envelope.isSigned(by: key)
         else { throw LedgerError.corrupt(.badSignature(entry: index)) }
-        return LedgerEvent(
-            index: index, time: entry.integratedTime, signer: try signer(record, at: index), statement: statement)
+        var signer = try signer(record, at: index)
+        signer.workload = try attestation(keyID: record.keyID)?.describe(identity: record.identity)
+        return LedgerEvent(index: index, time: entry.integratedTime, signer: signer, statement: statement)
     }
 
     /// Every event naming `digest` before entry `bound`, in order.

@@ -62,6 +62,7 @@ final class Projector {
     /// own row at the same index, read in the same snapshot (so the same bytes that were checked).
     var storedBytes: ((Int) throws -> Data?)?
     var keyCache: [String: KeyRecord?] = [:]
+    var attestationCache: [String: Attestation?] = [:]
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
     /// True while a batch is integrated (``beginBatch(size:statements:payloadHashes:)``): under the head lock,
@@ -148,6 +149,7 @@ final class Projector {
             try db.insert(
                 [.integer(index), .text(String(decoding: p.policy.canonicalData, as: UTF8.self))], into: .policy)
             policyCache = nil
+        case .oidcIssuer, .keyAttested: try applyIdentity(event)
         case .built(let p):
             try applyTags(p.tags ?? [], repository: repository, digest: digest, index: index)
         case .deployed(let p):
@@ -207,6 +209,7 @@ final class Projector {
         batching = false
         facts = nil
         keyCache.removeAll()
+        attestationCache.removeAll()
         latestPolicy = nil
     }
 
@@ -227,7 +230,7 @@ final class Projector {
             .map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
     }
 
-    private func insertKey(raw: Data, identity: String, roles: [Role], teams: [String], index: Int64) throws {
+    func insertKey(raw: Data, identity: String, roles: [Role], teams: [String], index: Int64) throws {
         let id = SHA256.hash(raw).hex
         // Enrolled again (a re-enrolment after the genesis): the row starts over, not revoked.
         try db.insert(

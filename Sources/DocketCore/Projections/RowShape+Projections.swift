@@ -66,6 +66,17 @@ extension RowShape {
     static let tagHistory = RowShape(
         table: "tag_history", columns: [.text("repository"), .text("tag"), .integer("idx"), .text("digest")],
         key: ["repository", "tag", "idx"], conflict: .fail)
+    static let oidcIssuer = RowShape(
+        table: "oidc_issuers",
+        columns: [.text("issuer"), .integer("idx"), .text("audience"), .text("algorithms"), .text("jwks")],
+        key: ["issuer", "idx"], conflict: .fail)
+    static let attestedKey = RowShape(
+        table: "attested_keys",
+        columns: [
+            .text("key_id"), .integer("idx"), .text("issuer"), .text("jti"), .integer("expires_ms"), .text("rule"),
+            .text("claims"),
+        ],
+        key: ["key_id"], conflict: .replace)
     /// The first event of a slot is kept (the first `built`, each producer's first event).
     static let firstEvidence = RowShape(
         table: "gate_evidence", columns: [.text("digest"), .text("slot"), .integer("idx")], key: ["digest", "slot"],

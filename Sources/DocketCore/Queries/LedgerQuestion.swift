@@ -55,6 +55,7 @@ public enum Questions {
         LogQuestion.self, PolicyQuestion.self, KeysQuestion.self, DescribeQuestion.self, ResolveQuestion.self,
         PromotionQuestion.self, ApprovalWarningsQuestion.self,
         CheckWarningQuestion.self, RollbackQuestion.self, ActiveKeyQuestion.self, PolicyContextQuestion.self,
+        TrustedIssuersQuestion.self,
     ]
 
     static let handlers: [String: Handler] = Dictionary(

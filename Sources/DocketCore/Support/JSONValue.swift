@@ -60,3 +60,15 @@ public enum JSONValue: Hashable, Sendable, Codable {
         }
     }
 }
+
+extension JSONValue {
+    /// Reads untrusted JSON with Docket's strict reader (``StrictJSON``): what the ledger would accept inside an
+    /// event, refused here with the same reason.
+    public init(strict data: Data) throws {
+        do {
+            self = try StrictJSON.parse(data)
+        } catch {
+            throw ModelError.badField(field: "JSON", reason: error.description)
+        }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+
+/// A policy's workload rule (DESIGN.md §14): the OIDC tokens of `issuer` whose claims all match `claims` attest a
+/// key for `identity` (with `{claim}` filled in from the token) holding `roles`.
+///
+/// Claims match exactly, as bytes. A value may use `*` (any run of characters but `/`) and `**` (any run) only
+/// on the ref-like claims in ``globClaims``. A rule never names `sub` (issuers change its format: GitHub did for
+/// repositories created after 2026-07-15) nor the claims Docket checks itself (`iss`, `aud`, `exp`, `nbf`,
+/// `iat`, `jti`), and never gives the admin role.
+public struct WorkloadRule: Sendable, Equatable {
+    public var name: String
+    public var issuer: String
+    public var claims: [String: String]
+    public var identity: String
+    public var roles: [Role]
+
+    /// Claims whose values are git refs or paths of them, where a glob (`refs/heads/release/*`) is meaningful.
+    public static let globClaims: Set<String> = [
+        "ref", "ref_path", "base_ref", "head_ref", "workflow_ref", "job_workflow_ref", "ci_config_ref_uri",
+    ]
+    /// Claims a rule may not name: `sub`, whose format issuers change, and those checked for every token.
+    public static let reservedClaims: Set<String> = ["sub", "iss", "aud", "exp", "nbf", "iat", "jti"]
+
+    /// Whether every claim of the rule matches the token's (string) claim of that name.
+    public func matches(_ token: [String: JSONValue]) -> Bool {
+        claims.allSatisfy { name, pattern in
+            guard let value = token[name]?.stringValue else { return false }
+            return Self.globClaims.contains(name)
+                ? Self.glob(Array(pattern.utf8), matches: Array(value.utf8))
+                : pattern.utf8.elementsEqual(value.utf8)
+        }
+    }
+
+    /// The identity this rule gives a token: `{claim}` replaced by the token's value of that claim (the parser
+    /// allows only claims the rule matches on, so the identity says no more than was checked).
+    public func identity(for token: [String: JSONValue]) -> String {
+        var result = identity
+        for name in claims.keys.sorted() {
+            result = result.replacingOccurrences(of: "{\(name)}", with: token[name]?.stringValue ?? "")
+        }
+        return result
+    }
+
+    /// `*` matches any run of bytes but `/`; `**` any run; every other byte itself.
+    static func glob(_ pattern: [UInt8], matches value: [UInt8]) -> Bool {
+        func match(_ p: Int, _ v: Int) -> Bool {
+            if p == pattern.count { return v == value.count }
+            if pattern[p] == UInt8(ascii: "*") {
+                let double = p + 1 < pattern.count && pattern[p + 1] == UInt8(ascii: "*")
+                let rest = p + (double ? 2 : 1)
+                var end = v
+                while true {
+                    if match(rest, end) { return true }
+                    guard end < value.count, double || value[end] != UInt8(ascii: "/") else { return false }
+                    end += 1
+                }
+            }
+            return v < value.count && pattern[p] == value[v] && match(p + 1, v + 1)
+        }
+        return match(0, 0)
+    }
+}
+
+extension PolicyReader {
+    /// The policy's `workloads:` list: each rule named once, checked as ``WorkloadRule`` says.
+    func workloads(_ value: JSONValue?, _ path: String) throws -> [WorkloadRule] {
+        guard let value else { return [] }
+        guard case .array(let items) = value else { throw fail(path, "expected a list of workload rules") }
+        var rules: [WorkloadRule] = []
+        for (i, item) in items.enumerated() {
+            let rule = try workload(item, "\(path)[\(i)]")
+            if rules.contains(where: { $0.name == rule.name }) {
+                throw fail("\(path)[\(i)].name", "workload rule `\(rule.name)` is defined twice")
+            }
+            rules.append(rule)
+        }
+        return rules
+    }
+
+    private func workload(_ value: JSONValue, _ path: String) throws -> WorkloadRule {
+        let o = try object(value, path, allowed: ["name", "issuer", "claims", "identity", "roles"])
+        let name = try string(o["name"], "\(path).name")
+        let issuer = try string(o["issuer"], "\(path).issuer")
+        do { try OIDCIssuer.check(url: issuer) } catch { throw fail("\(path).issuer", error.reason) }
+        guard case .object(let fields)? = o["claims"], !fields.isEmpty else {
+            throw fail("\(path).claims", "expected a mapping of claim names to the values a token must carry")
+        }
+        var claims: [String: String] = [:]
+        for (claim, expected) in fields.sorted(by: { $0.key < $1.key }) {
+            let at = "\(path).claims.\(claim)"
+            if WorkloadRule.reservedClaims.contains(claim) {
+                throw fail(
+                    at,
+                    claim == "sub"
+                        ? "a rule may not match on `sub`: issuers change its format (GitHub did for repositories created after 2026-07-15); match `repository`, `ref`, `job_workflow_ref`… instead"
+                        : "`\(claim)` is checked for every token against the trusted issuer; a rule may not name it")
+            }
+            let text = try string(expected, at)
+            if text.contains("*") && !WorkloadRule.globClaims.contains(claim) {
+                throw fail(
+                    at,
+                    "a glob is allowed only on ref-like claims (\(WorkloadRule.globClaims.sorted().joined(separator: ", "))); `\(claim)` must match exactly"
+                )
+            }
+            claims[claim] = text
+        }
+        let identity = try string(o["identity"], "\(path).identity")
+        if let problem = Identifier.nfcProblem(identity) { throw fail("\(path).identity", problem) }
+        for placeholder in Self.placeholders(identity) where claims[placeholder] == nil {
+            throw fail(
+                "\(path).identity",
+                "`{\(placeholder)}` is not a claim this rule matches on; the identity may use only checked claims")
+        }
+        let roleNames = try strings(o["roles"], "\(path).roles")
+        guard !roleNames.isEmpty else { throw fail("\(path).roles", "expected a non-empty list of roles") }
+        var roles: [Role] = []
+        for (i, text) in roleNames.enumerated() {
+            guard let role = Role(rawValue: text) else {
+                throw fail("\(path).roles[\(i)]", "unknown role `\(text)`")
+            }
+            guard role != .admin else {
+                throw fail(
+                    "\(path).roles[\(i)]", "a workload may not hold the admin role; admins sign with their own keys")
+            }
+            if !roles.contains(role) { roles.append(role) }
+        }
+        return WorkloadRule(name: name, issuer: issuer, claims: claims, identity: identity, roles: roles.sorted())
+    }
+
+    /// The `{name}` placeholders of an identity template.
+    static func placeholders(_ template: String) -> [String] {
+        var names: [String] = []
+        var rest = Substring(template)
+        while let open = rest.firstIndex(of: "{"), let close = rest[open...].firstIndex(of: "}") {
+            names.append(String(rest[rest.index(after: open)..<close]))
+            rest = rest[rest.index(after: close)...]
+        }
+        return names
+    }
+}
