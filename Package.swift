@@ -115,7 +115,10 @@ let package = Package(
         .executableTarget(name: "bench-hello"),
         .testTarget(
             name: "DocketCoreTests",
-            dependencies: ["DocketCore", "DocketPostgres"],
+            dependencies: [
+                "DocketCore", "DocketPostgres", .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+            ],
             resources: [.copy("Fixtures")]
         ),
         .testTarget(name: "DocketCLITests", dependencies: ["DocketCLI", "DocketCore"]),

@@ -37,6 +37,7 @@ from nacl.signing import SigningKey
 from . import helpers
 from . import oidc_support as oidc
 from . import server_support as ss
+from .test_seeing import CHROMIUM, DOM, artefact, chromium
 from .test_server import serve  # noqa: F401  (fixture)
 
 GITHUB = "https://token.actions.githubusercontent.com"
@@ -357,6 +358,23 @@ def test_job_story_through_the_server_verified_years_later(docket, ledger_factor
     independent = docket.execute(later + [shutil.which("python3") or "python3", str(Path(__file__).parents[1] /
                                  "verify-bundle"), str(bundle)], "verify-bundle", [str(bundle)], timeout=120)
     assert independent.rc == 0 and "verified: no problems found" in independent.out, independent.describe()
+
+    # The audit report names the workload, the rule and the claims it matched, as a table a person reads.
+    report = tmp_path / "report.html"
+    made = docket.run(["report", "--bundle", bundle, "--out", report], timeout=120)
+    assert made.rc == 0, made.describe()
+    dom = DOM(report.read_text()).root
+    table = dom.one("table", **{"class": "workloads"})
+    rows = [tr for tr in table.all("tr") if list(tr.all("td"))]
+    assert len(rows) == 1, [r.content for r in rows]
+    cells = [td.content for td in rows[0].all("td")]
+    assert cells[2] == "github:acme/payments@refs/heads/main" and cells[3] == "payments-main", cells
+    assert "ref=refs/heads/main" in cells[4] and "repository=acme/payments" in cells[4] and "run_id=1234" in cells[4]
+    assert "&lt;" not in dom.content and "<td" not in dom.content, "escaped markup shows as text"
+    if CHROMIUM:
+        shot = artefact(docket.work, "report-workloads.png")
+        chromium("--window-size=1280,2000", "--screenshot=" + str(shot), report.as_uri())
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     # The same bundle without the entry that trusted GitHub's issuer: the independent verifier names the token.
     lines = bundle.read_bytes().split(b"\n")

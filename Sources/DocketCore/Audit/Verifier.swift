@@ -62,7 +62,7 @@ public enum Verifier {
             try nodeCheck.finish(report: &report)
             for table in Schema.projectionTables {
                 // A read-only ledger made before a table existed has none: its replay must have no rows there either.
-                guard try ledger.log.db.hasTable(table.name) else {
+                guard try ledger.log.hasTable(table.name) else {
                     if try replayer.pipeline.log.hasRows(table.name) {
                         report.problem(
                             0, "projection", "the ledger has no \(table.name) table, but its entries fill one")

@@ -23,6 +23,9 @@ final class LogStore: SubtreeStore {
 
     // MARK: Metadata
 
+    /// Whether the store has `table` (a ledger made by an earlier version may lack later ones).
+    func hasTable(_ table: String) throws -> Bool { try db.hasTable(table) }
+
     /// Whether `table` holds any row.
     func hasRows(_ table: String) throws -> Bool { try db.row("SELECT 1 FROM \(table) LIMIT 1", []) != nil }
 

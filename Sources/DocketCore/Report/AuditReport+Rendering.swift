@@ -86,6 +86,7 @@ extension AuditReport {
             \(history)
             <h2>Promotions and rollbacks (\(self.moves.count))</h2>
             \(moves.isEmpty ? "<p class=\"muted\">None.</p>" : HTML.empty)\(moves)
+            \(workloadsHTML)
             \(driftAndTags)
             </body></html>
             """
@@ -120,7 +121,7 @@ extension AuditReport {
             .result.pass{background:#dafbe1} .result.fail{background:#ffebe9}
             .move{border:1px solid #ccc;border-radius:.3rem;padding:.2rem .8rem .5rem;margin:.7rem 0;break-inside:avoid}
             .breakglass{border:2px solid #cf222e;background:#fff5f5} .glass{color:#cf222e;font-weight:700}
-            tr.fail td{color:#cf222e} .muted{color:#666}
+            tr.fail td{color:#cf222e} .muted{color:#666} table.workloads{table-layout:fixed;width:100%} table.workloads td{overflow-wrap:anywhere}
             @media print{body{margin:0;max-width:none} .move,.history{break-inside:avoid}}
             @page{margin:1.5cm}
             """)
@@ -195,6 +196,7 @@ extension AuditReport {
             }
             out.append("")
         }
+        out += workloadsMarkdown(md)
         out += driftAndTagsMarkdown(md)
         return out.joined(separator: "\n") + "\n"
     }

@@ -53,6 +53,8 @@ public struct AuditReport: Sendable {
     public var historyProblem: String?
     public var histories: [History] = []
     public var moves: [Move] = []
+    /// Keys OIDC tokens attested, in log order (``Workload``).
+    public var workloads: [Workload] = []
     /// Incidents open at the end of the bundle, in the order they were opened.
     public var openIncidents: [OpenIncident] = []
 
@@ -126,7 +128,10 @@ public struct AuditReport: Sendable {
         while next < size {
             let events = try ledger.queries.events(from: next, limit: 1024)
             guard let last = events.last else { break }
-            for event in events { if let move = try move(event, ledger, drift: drift) { moves.append(move) } }
+            for event in events {
+                if let move = try move(event, ledger, drift: drift) { moves.append(move) }
+                if let workload = try workload(event, ledger) { workloads.append(workload) }
+            }
             next = last.index + 1
         }
         openIncidents = try ledger.projector.openIncidents()

@@ -63,3 +63,21 @@ extension Data {
         self = data
     }
 }
+
+extension Data {
+    /// Decodes unpadded base64url (RFC 4648 §5), as JOSE writes it; `nil` for any other alphabet or padding.
+    init?(base64URL text: String) {
+        guard
+            text.utf8.allSatisfy({
+                switch $0 {
+                case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
+                    true
+                default: false
+                }
+            }), text.utf8.count % 4 != 1
+        else { return nil }
+        guard let data = Data(anyBase64: text) else { return nil }
+        self = data
+    }
+}

@@ -79,7 +79,7 @@ func appendIssuer(
 extension Docket.Trust.OIDC {
     struct Add: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Trust an OIDC issuer's tokens (signed by an admin).")
+            commandName: "add", abstract: "Trust an OIDC issuer's tokens (signed by an admin).")
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
         @OptionGroup var keys: KeySetSource
@@ -105,6 +105,7 @@ extension Docket.Trust.OIDC {
 
     struct Refresh: ParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "refresh",
             abstract: "Record a trusted issuer's current key set (a new event only when it changed).")
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
@@ -135,7 +136,8 @@ extension Docket.Trust.OIDC {
     }
 
     struct List: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the trusted OIDC issuers.")
+        static let configuration = CommandConfiguration(
+            commandName: "list", abstract: "List the trusted OIDC issuers.")
         @OptionGroup var options: LedgerOptions
 
         func run() throws {
