@@ -145,8 +145,7 @@ enum Render {
         case .keyAttested(let p):
             let token = try? WorkloadToken(parsing: p.token)
             let until = (try? token?.expiry()).map { " until \(Timestamp(milliseconds: $0).rfc3339)" } ?? ""
-            return "key of \(e.signer.identity) attested by an OIDC token of \(e.statement.subjectName)\(until)"
-                + (e.signer.workload.map { " (\($0))" } ?? "")
+            return "key attested for \(who) by an OIDC token of \(e.statement.subjectName); it signs\(until)"
         case .built(let p):
             var text = "\(d) built by \(who)"
             if let tags = p.tags { text += " tags \(tags.joined(separator: ","))" }
