@@ -432,10 +432,14 @@ def test_oidc_github_asks_the_runner_for_a_token_with_the_ledgers_audience(setup
     try:
         env = {"ACTIONS_ID_TOKEN_REQUEST_URL": endpoint.url, "ACTIONS_ID_TOKEN_REQUEST_TOKEN": "runner-t",
                "RUNNER_TEMP": str(tmp_path)}
-        res = setup.run("record", "built", "%s@%s" % (PAY_REPO, digest("github endpoint")), "--oidc", "github",
-                        env=env)
-        assert res.rc == 0, res.describe()
-        assert endpoint.requests and endpoint.requests[0][1] == "Bearer runner-t"
+        before = setup.size()
+        for label in ("github endpoint", "github endpoint again"):
+            res = setup.run("record", "built", "%s@%s" % (PAY_REPO, digest(label)), "--oidc", "github", env=env)
+            assert res.rc == 0, res.describe()
+        # Each runner request gives a new token: the job's second command uses the key of the first, asks nothing.
+        assert len(endpoint.requests) == 1, endpoint.requests
+        assert [e["kind"] for e in setup.ledger.log(since=before)] == ["key-attested", "built", "built"]
+        assert endpoint.requests[0][1] == "Bearer runner-t"
         assert endpoint.requests[0][2]["audience"] == [setup.ledger.origin]
         assert endpoint.requests[0][2]["api-version"] == ["2.0"]
         assert list((tmp_path / "docket-oidc").glob("*.key")), "the job's key is kept in RUNNER_TEMP"
@@ -446,3 +450,66 @@ def test_oidc_github_asks_the_runner_for_a_token_with_the_ledgers_audience(setup
         assert missing.rc == 2 and "id-token: write" in missing.err, missing.describe()
     finally:
         endpoint.close()
+
+
+class FakeIssuer:
+    """An OIDC issuer on 127.0.0.1: its discovery document names its jwks_uri, which serves `self.keys`."""
+
+    def __init__(self, *keys):
+        self.keys = list(keys)
+        issuer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if self.path == "/.well-known/openid-configuration":
+                    body = {"issuer": issuer.url, "jwks_uri": issuer.url + "/keys"}
+                elif self.path == "/keys":
+                    body = oidc.jwks(*issuer.keys)
+                else:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                data = json.dumps(body).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self.server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_trust_oidc_fetch_follows_the_discovery_document_and_refresh_appends_only_changes(setup):
+    first, second = oidc.IssuerKey("f1"), oidc.IssuerKey("f2", "ES256")
+    issuer = FakeIssuer(first)
+    admin = ["--key", setup.ledger.admin_key]
+    try:
+        before = setup.size()
+        added = setup.run("trust", "oidc", "add", "--issuer", issuer.url, "--fetch", *admin)
+        assert added.rc == 0 and setup.size() == before + 1, added.describe()
+        same = setup.run("trust", "oidc", "refresh", "--issuer", issuer.url, "--fetch", *admin)
+        assert same.rc == 0 and "unchanged" in same.out and setup.size() == before + 1, same.describe()
+        issuer.keys = [first, second]  # the issuer publishes a new key
+        rotated = setup.run("trust", "oidc", "refresh", "--issuer", issuer.url, "--fetch", *admin)
+        assert rotated.rc == 0 and setup.size() == before + 2, rotated.describe()
+        listed = {i["issuer"]: i for i in json.loads(setup.run("trust", "oidc", "list", "--json").out)}
+        assert listed[issuer.url]["keyIDs"] == ["f1", "f2"] and listed[issuer.url]["index"] == before + 1
+        again = setup.run("trust", "oidc", "add", "--issuer", issuer.url, "--fetch", *admin)
+        assert again.rc == 2 and "already trusted" in again.err, again.describe()
+    finally:
+        issuer.close()
+    gone = setup.run("trust", "oidc", "refresh", "--issuer", issuer.url, "--fetch", *admin)
+    assert gone.rc == 3 and gone.one_line_error() and issuer.url in gone.err, gone.describe()
+    plain = setup.run("trust", "oidc", "add", "--issuer", "http://ci.example.com", "--jwks-file",
+                      setup.ledger.dir / "github.jwks", *admin)
+    assert plain.rc == 2 and "https://" in plain.err, plain.describe()

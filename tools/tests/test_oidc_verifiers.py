@@ -4,7 +4,6 @@ each; `tools/verify-bundle` and `docket verify --bundle` must both report the en
 bundle with an issuer, a key rotation and attested keys passes both.
 """
 
-import base64
 import hashlib
 import json
 from datetime import timedelta
@@ -13,8 +12,8 @@ import pytest
 from nacl.signing import SigningKey
 
 from . import oidc_support as oidc
-from .test_verifier_gate import BASE, CI, Writer, image, rules_policy, swift_verify
-from .test_verify_bundle import b64, find, key_hash, raw_public_key, run
+from .test_verifier_gate import CI, Writer, assert_both_report, image, rules_policy, swift_verify
+from .test_verify_bundle import b64, key_hash, raw_public_key, run
 
 GITHUB = "https://token.actions.githubusercontent.com"
 RULE = {"name": "payments-main", "issuer": GITHUB,
@@ -128,14 +127,7 @@ def _():
 @pytest.mark.parametrize("make, fragment", NEGATIVES)
 def test_broken_workload_rule_is_reported_by_both_verifiers(docket, tmp_path, make, fragment):
     w, at = make()
-    code, report, _, _ = run(tmp_path, w.bundle())
-    assert code == 1, "verify-bundle accepted it"
-    assert find(report, fragment, index=at), (fragment, at, report["problems"])
-    swift = swift_verify(docket, tmp_path / "bundle.jsonl")
-    assert not swift.crashed(), swift.text()
-    problems = json.loads(swift.out)["problems"] if swift.out.strip() else []
-    assert swift.rc == 1 and any(p.get("index") == at for p in problems), \
-        "docket verify --bundle does not report entry %d: %s" % (at, swift.text())
+    assert_both_report(docket, tmp_path, w, at, fragment)
 
 
 def test_clean_workload_story_passes_both(docket, tmp_path):

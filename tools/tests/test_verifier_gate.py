@@ -732,9 +732,9 @@ def _():
     return w, w.update_key("admin@x", w.admin, ["approver"], [])
 
 
-@pytest.mark.parametrize("make, fragment, needs", NEGATIVE)
-def test_broken_rule_is_reported_by_both_verifiers(docket, tmp_path, note, make, fragment, needs):
-    w, at = make()
+def assert_both_report(docket, tmp_path, w, at, fragment, needs=None, note=None):
+    """verify-bundle reports `fragment` at entry `at` of the writer's bundle, and `docket verify --bundle` reports
+    that entry too (unless `needs` names a flag the binary under test lacks)."""
     code, report, _, _ = run(tmp_path, w.bundle())
     assert code == 1, "verify-bundle accepted it"
     assert find(report, fragment, index=at), (fragment, at, report["problems"])
@@ -746,6 +746,12 @@ def test_broken_rule_is_reported_by_both_verifiers(docket, tmp_path, note, make,
     problems = json.loads(swift.out)["problems"] if swift.out.strip() else []
     assert swift.rc == 1 and any(p.get("index") == at for p in problems), \
         "docket verify --bundle does not report entry %d: %s" % (at, swift.text())
+
+
+@pytest.mark.parametrize("make, fragment, needs", NEGATIVE)
+def test_broken_rule_is_reported_by_both_verifiers(docket, tmp_path, note, make, fragment, needs):
+    w, at = make()
+    assert_both_report(docket, tmp_path, w, at, fragment, needs, note)
 
 
 def test_clean_hand_built_story_passes_both(docket, tmp_path):

@@ -183,31 +183,34 @@ struct SigningOptions: ParsableArguments {
     /// The key to sign with: a key file or `DOCKET_KEY`, or the CI job's key attested by its OIDC token (enrolled
     /// through `client` on first use).
     func load(for client: (any LedgerClient)?, ledger: LedgerIdentity, json: Bool) throws -> SigningKey {
-        guard let token = try workloadToken(audience: ledger.origin) else { return try load() }
+        guard let source = try workloadSource(audience: ledger.origin) else { return try load() }
         guard let client else {
             throw CLIError.badInput(
                 "--oidc-token: the job's key is enrolled in the ledger, so give --ledger (not --out)")
         }
-        return try WorkloadKey.load(tokenText: token, client: client, ledger: ledger, json: json)
+        return try WorkloadKey.load(source, client: client, ledger: ledger, json: json)
     }
 
-    /// The job's OIDC token, when the key is to come from one: `--oidc-token`, `--oidc github`, or (with no key
-    /// given) `$DOCKET_OIDC_TOKEN`.
-    func workloadToken(audience: String) throws -> String? {
+    /// Where the job's OIDC token comes from, when the key is to come from one: `--oidc-token`, `--oidc github`, or
+    /// (with no key given) `$DOCKET_OIDC_TOKEN`.
+    func workloadSource(audience: String) throws -> WorkloadKey.Source? {
         let environment = ProcessInfo.processInfo.environment
         if let oidc {
             guard oidc == "github" else { throw CLIError.badInput("--oidc \(oidc): Docket asks `github` runners") }
-            return try GitHubRunner.token(audience: oidcAudience ?? audience, environment: environment)
+            let audience = oidcAudience ?? audience
+            return .runner(job: try GitHubRunner.job(environment) + "\n" + audience) {
+                try GitHubRunner.token(audience: audience, environment: environment)
+            }
         }
         if let oidcToken {
             let text = String(
                 decoding: try readLimited(oidcToken, limit: WorkloadToken.maximumLength + 64), as: UTF8.self)
-            return text.trimmingCharacters(in: .whitespacesAndNewlines)
+            return .given(text.trimmingCharacters(in: .whitespacesAndNewlines))
         }
         guard key == nil, environment["DOCKET_KEY"]?.isEmpty ?? true,
             let inline = environment["DOCKET_OIDC_TOKEN"], !inline.isEmpty
         else { return nil }
-        return inline.trimmingCharacters(in: .whitespacesAndNewlines)
+        return .given(inline.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
     func validate() throws {

@@ -28,6 +28,12 @@ extension Docket.PolicyCommand {
             if !policy.protectedTags.isEmpty {
                 lines.append("protected tags (every repository): \(policy.protectedTags.joined(separator: " "))")
             }
+            for rule in policy.workloads {
+                let claims = rule.claims.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
+                lines.append(
+                    "workload \(rule.name): tokens of \(rule.issuer) with \(claims.joined(separator: ", ")) sign as \(rule.identity) (\(rule.roles.map(\.rawValue).joined(separator: ", ")))"
+                )
+            }
             Terminal.out(lines.joined(separator: "\n"))
         }
 

@@ -147,7 +147,7 @@ extension Docket.Trust.OIDC {
                     ? "no OIDC issuer is trusted; add one with `docket trust oidc add --issuer URL --jwks-file F`"
                     : issuers.map {
                         "\($0.issuer)  audience \($0.audience)  \($0.algorithms.joined(separator: ","))  keys \($0.keyIDs.joined(separator: ", "))  (entry \($0.index))"
-                    }.joined(separator: "\n").terminalSafe(keepNewlines: true)
+                    }.joined(separator: "\n")
             }
         }
     }
