@@ -31,10 +31,11 @@ extension Docket {
                 }
                 expiresAt = Timestamp.now().adding(seconds: duration.seconds).rfc3339
             }
-            let key = try common.signing.load()
             let reference = try ImageReference(parsing: common.image)
             let emitter = EventEmitter(ledgerOptions: common.options, signing: common.signing, emit: common.emit)
             let client = try emitter.clientIfPresent()
+            let key = try common.signing.load(
+                for: client, ledger: try emitter.identity(client), json: common.options.json)
             let checked = try client?.ask(
                 ApprovalWarningsQuestion(
                     image: reference.description, environment: env, keyID: key.publicKey.keyID,

@@ -59,7 +59,9 @@ extension Docket {
         func run() throws {
             let client = try options.client()
             // An encrypted key asks for its passphrase once: loaded here for break-glass, passed on to sign.
-            let key = breakGlass == nil ? nil : try signing.load()
+            let key =
+                breakGlass == nil
+                ? nil : try signing.load(for: client, ledger: LedgerIdentity(try client.identity()), json: options.json)
             let plan = try client.ask(
                 PromotionQuestion(
                     image: digest, environment: to, tags: tag, breakGlass: breakGlass,

@@ -123,7 +123,7 @@ struct EventEmitter {
     func run(
         subjectName: String, subjectDigest: String, predicate: EventPredicate,
         client preopened: (any LedgerClient)? = nil,
-        key loaded: SigningKey? = nil
+        key loaded: (any EnvelopeSigner)? = nil
     ) throws {
         let client = try preopened ?? clientIfPresent()
         let identity = try self.identity(client)
@@ -132,7 +132,7 @@ struct EventEmitter {
         let statement = try Statement.make(
             subjectName: subjectName, subjectDigest: subjectDigest, ledger: origin, ledgerID: identity.ledgerID,
             predicate: predicate)
-        let envelope = Envelope.sign(payload: statement.encoded(), with: key)
+        let envelope = try Envelope.sign(payload: statement.encoded(), with: key)
         if let out = out {
             do {
                 try (envelope.compactJSON + Data("\n".utf8)).write(

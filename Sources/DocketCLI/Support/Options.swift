@@ -180,9 +180,21 @@ struct SigningOptions: ParsableArguments {
     @Option(name: .long, help: "The audience to ask the runner for with --oidc (default: the ledger's origin).")
     var oidcAudience: String?
 
+    @Option(
+        name: .long,
+        help:
+            "Sign with an SSH key (ssh-ed25519 or sk-ssh-ed25519) through ssh-keygen: its private key FILE (with --ssh-agent, FILE.pub picks the agent's key)."
+    )
+    var sshKey: String?
+
+    @Flag(
+        name: .long, help: "Sign through ssh-agent ($SSH_AUTH_SOCK) with the agent's key that the ledger has enrolled.")
+    var sshAgent = false
+
     /// The key to sign with: a key file or `DOCKET_KEY`, or the CI job's key attested by its OIDC token (enrolled
     /// through `client` on first use).
-    func load(for client: (any LedgerClient)?, ledger: LedgerIdentity, json: Bool) throws -> SigningKey {
+    func load(for client: (any LedgerClient)?, ledger: LedgerIdentity, json: Bool) throws -> any EnvelopeSigner {
+        if let ssh = try sshSigner(client: client) { return ssh }
         guard let source = try workloadSource(audience: ledger.origin) else { return try load() }
         guard let client else {
             throw CLIError.badInput(
@@ -213,14 +225,51 @@ struct SigningOptions: ParsableArguments {
         return .given(inline.trimmingCharacters(in: .whitespacesAndNewlines))
     }
 
+    /// An SSH key's signer: `--ssh-agent` (the agent's key `--ssh-key FILE.pub` names, else the one the ledger has
+    /// enrolled, else its only one), or `--ssh-key FILE` through ssh-keygen.
+    func sshSigner(client: (any LedgerClient)?) throws -> (any EnvelopeSigner)? {
+        if sshAgent {
+            guard let socket = ProcessInfo.processInfo.environment["SSH_AUTH_SOCK"], !socket.isEmpty else {
+                throw CLIError.badInput("--ssh-agent: SSH_AUTH_SOCK is not set; start ssh-agent and ssh-add your key")
+            }
+            let keys = try SSHAgentSigner.keys(socket)
+            var chosen: SSHPublicKey?
+            if let sshKey {
+                let named = try SSHPublicKey(
+                    line: String(decoding: try readLimited(sshKey, limit: 16384), as: UTF8.self)
+                        .trimmingCharacters(in: .whitespacesAndNewlines))
+                chosen = keys.first { $0 == named }
+            } else if let client {
+                let enrolled = Swift.Set(try client.ask(KeysQuestion()).filter { $0.revokedIndex == nil }.map(\.keyID))
+                chosen = keys.first { enrolled.contains($0.key.keyID) }
+            } else if keys.count == 1 {
+                chosen = keys[0]
+            }
+            guard let chosen else {
+                throw CLIError.badInput(
+                    "--ssh-agent: none of the agent's \(keys.count) Ed25519 key(s) is \(sshKey.map { "the key of \($0)" } ?? "enrolled in the ledger"); enrol one with `docket key enroll ~/.ssh/id_ed25519.pub --identity ID --role R`"
+                )
+            }
+            return SSHAgentSigner(socket: socket, key: chosen)
+        }
+        return try sshKey.map { try SSHKeyFileSigner(path: $0) }
+    }
+
     func validate() throws {
         if key != nil, oidc != nil || oidcToken != nil {
             throw ValidationError("give --key, or --oidc-token / --oidc, not both")
+        }
+        if (sshKey != nil || sshAgent) && (key != nil || oidc != nil || oidcToken != nil) {
+            throw ValidationError("give one way to sign: --key, --ssh-key / --ssh-agent, or --oidc-token / --oidc")
         }
         if oidc != nil, oidcToken != nil { throw ValidationError("give --oidc-token FILE or --oidc github, not both") }
     }
 
     func load() throws -> SigningKey {
+        if sshKey != nil || sshAgent {
+            throw CLIError.badInput(
+                "--ssh-key and --ssh-agent sign events; this command needs a Docket key (--key FILE)")
+        }
         if oidc != nil || oidcToken != nil {
             throw CLIError.badInput(
                 "--oidc-token and --oidc sign events a CI job appends; this command needs --key FILE")

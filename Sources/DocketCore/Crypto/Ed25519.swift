@@ -78,3 +78,7 @@ public final class SigningKey {
         return Data(signature)
     }
 }
+
+extension SigningKey: EnvelopeSigner {
+    public func signature(over pae: Data) throws -> Data { sign(pae) }
+}

@@ -38,10 +38,25 @@ public struct Envelope: Sendable, Equatable {
             signatures: [Signature(keyID: key.publicKey.keyID, sig: sig)])
     }
 
-    /// True when some signature verifies under `key`. The key id is only a hint and is not trusted.
+    /// Signs with any ``EnvelopeSigner`` (a key file, an SSH key, ssh-agent).
+    public static func sign(payload: Data, payloadType: String = inTotoPayloadType, with signer: any EnvelopeSigner)
+        throws -> Envelope
+    {
+        let sig = try signer.signature(over: pae(payloadType: payloadType, payload: payload))
+        return Envelope(
+            payloadType: payloadType, payload: payload,
+            signatures: [Signature(keyID: signer.publicKey.keyID, sig: sig)])
+    }
+
+    /// True when some signature verifies under `key`: 64 bytes of Ed25519 over the PAE, or an SSHSIG (namespace
+    /// `docket`) by the same key over it (``SSHSignature``). The key id is only a hint and is not trusted.
     public func isSigned(by key: PublicKey) -> Bool {
         let message = Self.pae(payloadType: payloadType, payload: payload)
-        return signatures.contains { key.isValidSignature($0.sig, for: message) }
+        return signatures.contains {
+            $0.sig.count == 64
+                ? key.isValidSignature($0.sig, for: message)
+                : SSHSignature(blob: $0.sig)?.verifies(message, by: key) == true
+        }
     }
 
     /// Compact JSON in a fixed key order. All values are base64, hex or the payload type, so the bytes

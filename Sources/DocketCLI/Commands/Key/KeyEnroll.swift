@@ -11,8 +11,14 @@ extension Docket.Key {
         @OptionGroup var options: LedgerOptions
         @OptionGroup var signing: SigningOptions
 
-        @Argument(help: "The public key file (FILE.pub) written by `docket key generate`.")
+        @Argument(
+            help:
+                "The public key file: FILE.pub written by `docket key generate`, or an SSH public key (ssh-ed25519, sk-ssh-ed25519@openssh.com) with --identity."
+        )
         var publicKeyFile: String
+
+        @Option(name: .long, help: "Whose SSH key it is (an SSH key's comment is not trusted as an identity).")
+        var identity: String?
 
         @Option(
             name: .long, parsing: .upToNextOption,
@@ -31,8 +37,8 @@ extension Docket.Key {
         }
 
         func run() throws {
-            let text = String(decoding: try readLimited(publicKeyFile, limit: 4096), as: UTF8.self)
-            let line = try PublicKeyLine(parsing: text, source: publicKeyFile)
+            let text = String(decoding: try readLimited(publicKeyFile, limit: 16384), as: UTF8.self)
+            let line = try enrolledKey(text, identity: identity, source: publicKeyFile)
             try EventEmitter(ledgerOptions: options, signing: signing).run(
                 subjectName: line.identity, subjectDigest: SHA256.hash(line.key.raw).hex,
                 predicate: .keyEnrolled(
@@ -50,4 +56,30 @@ func validateTeams(_ teams: [String]) throws {
             "--team \(team.terminalSafe(keepNewlines: false)): team names use letters, digits, - _ and . (at most 64 bytes)"
         )
     }
+}
+
+/// A key to enrol: a Docket `.pub` line, or an SSH public key line for `identity` (`--identity` is required
+/// for SSH keys and must agree with a Docket line's).
+func enrolledKey(_ text: String, identity: String?, source: String) throws -> PublicKeyLine {
+    let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+    if trimmed.hasPrefix(PublicKeyLine.prefix) {
+        let line = try PublicKeyLine(parsing: trimmed, source: source)
+        if let identity, identity != line.identity {
+            throw CLIError.badInput("--identity \(identity): \(source) is the key of \(line.identity)")
+        }
+        return line
+    }
+    let ssh: SSHPublicKey
+    do {
+        ssh = try SSHPublicKey(line: trimmed)
+    } catch {
+        throw CLIError.badInput(
+            "\(source): not a Docket public key (`docket-ed25519 …`) nor an ssh-ed25519 or sk-ssh-ed25519@openssh.com key"
+        )
+    }
+    guard let identity, !identity.isEmpty else {
+        throw CLIError.badInput(
+            "\(source) is an SSH key: say whose it is with --identity (its comment is not trusted as one)")
+    }
+    return PublicKeyLine(identity: identity, key: ssh.key)
 }
