@@ -99,6 +99,10 @@ enum PostgresSchema {
                 + "expires_ms BIGINT NOT NULL, rule BYTEA NOT NULL, claims BYTEA NOT NULL"
         ),
         (
+            "key_lifetimes",
+            "key_id BYTEA PRIMARY KEY, not_before_ms BIGINT, not_after_ms BIGINT, source BYTEA NOT NULL"
+        ),
+        (
             "webhook_positions",
             "name BYTEA PRIMARY KEY, next_index BIGINT NOT NULL, holder BYTEA NOT NULL, "
                 + "lease_until_ms BIGINT NOT NULL"

@@ -162,7 +162,10 @@ public struct SSHSignature: Sendable {
         }
     }
 
-    /// `-----BEGIN SSH SIGNATURE-----`, the blob in base64 lines of 70, `-----END SSH SIGNATURE-----`.
+    /// The armour lines around an `ssh-keygen -Y sign` signature.
+    static let (armourHead, armourTail) = ("-----BEGIN SSH SIGNATURE-----", "-----END SSH SIGNATURE-----")
+
+    /// The armour's first line, the blob in base64 lines of 70, its last line.
     public static func armored(_ blob: some Collection<UInt8>) -> String {
         let text = Data(blob).base64EncodedString()
         var lines: [String] = []
@@ -171,14 +174,13 @@ public struct SSHSignature: Sendable {
             lines.append(String(rest.prefix(70)))
             rest = rest.dropFirst(70)
         }
-        return "-----BEGIN SSH SIGNATURE-----\n" + lines.joined(separator: "\n") + "\n-----END SSH SIGNATURE-----\n"
+        return armourHead + "\n" + lines.joined(separator: "\n") + "\n" + armourTail + "\n"
     }
 
     /// The blob inside an armored signature; nil when the text is not one.
     public static func dearmored(_ text: String) -> [UInt8]? {
         let lines = text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
-        guard let begin = lines.firstIndex(of: "-----BEGIN SSH SIGNATURE-----"),
-            let end = lines.firstIndex(of: "-----END SSH SIGNATURE-----"), begin < end
+        guard let begin = lines.firstIndex(of: armourHead), let end = lines.firstIndex(of: armourTail), begin < end
         else { return nil }
         return Data(base64Encoded: lines[(begin + 1)..<end].joined()).map(Array.init)
     }

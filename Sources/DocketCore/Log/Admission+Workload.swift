@@ -66,15 +66,7 @@ extension Admission {
     /// other event: signed by an attested key only before the token's `exp`.
     func admitWorkload(_ event: LedgerEvent) throws {
         let now = event.time.milliseconds
-        guard case .keyAttested(let p) = event.statement.predicate else {
-            guard let attestation = try projector.attestation(keyID: event.signer.keyID),
-                now >= attestation.expiresMs
-            else { return }
-            throw LedgerError.refused(
-                .workload(
-                    "the key of \(event.signer.identity) was attested by an OIDC token that expired at \(attestation.expiresAt) (entry \(attestation.index)); events it signs after that do not count: the job needs a fresh token"
-                ))
-        }
+        guard case .keyAttested(let p) = event.statement.predicate else { return try admitLifetime(event) }
         let workload = try self.workload(p, statement: event.statement, before: event.index)
         do { try workload.token.checkTimes(at: now) } catch { throw LedgerError.refused(.workload(error.reason)) }
         let (iss, jti) = (workload.token.string("iss") ?? "", workload.token.string("jti") ?? "")
@@ -86,6 +78,41 @@ extension Admission {
         }
         if let existing = try projector.key(id: event.signer.keyID) {
             throw LedgerError.refused(.keyAlreadyEnrolled(identity: existing.identity, at: existing.enrolledIndex))
+        }
+    }
+
+    /// An event signed by a key whose enrolment or OIDC token bounds when it signs: inside those bounds.
+    private func admitLifetime(_ event: LedgerEvent) throws {
+        guard let lifetime = try projector.lifetime(keyID: event.signer.keyID) else { return }
+        let now = event.time.milliseconds
+        let who = event.signer.identity
+        if let notAfter = lifetime.notAfter, now >= notAfter {
+            let until = Timestamp(milliseconds: notAfter).rfc3339
+            throw LedgerError.refused(
+                .workload(
+                    lifetime.source == "oidc"
+                        ? "the key of \(who) was attested by an OIDC token that expired at \(until); events it signs after that do not count: the job needs a fresh token"
+                        : "the key of \(who) is valid before \(until) only (its enrolment's validBefore); an admin enrols it again with a later one"
+                ))
+        }
+        if let notBefore = lifetime.notBefore, now < notBefore {
+            throw LedgerError.refused(
+                .workload(
+                    "the key of \(who) is valid from \(Timestamp(milliseconds: notBefore).rfc3339) only (its enrolment's validAfter)"
+                ))
+        }
+    }
+
+    /// A `key-enrolled` with a validity window: one that ends after it begins and after the enrolment.
+    func admitWindow(_ p: Predicates.KeyEnrolled, at time: Timestamp) throws {
+        guard let before = p.validBefore.flatMap(Timestamp.init(lenient:)) else { return }
+        if let after = p.validAfter.flatMap(Timestamp.init(lenient:)), after >= before {
+            throw LedgerError.refused(.workload("the key's validAfter \(after.rfc3339) is not before its validBefore"))
+        }
+        if before <= time {
+            throw LedgerError.refused(
+                .workload(
+                    "the key of \(p.identity) was valid before \(before.rfc3339) only (validBefore), which has passed"))
         }
     }
 

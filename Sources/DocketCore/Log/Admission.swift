@@ -97,6 +97,7 @@ struct Admission {
                 if let revoked = existing.revokedIndex { throw LedgerError.refused(.keyRevokedForever(at: revoked)) }
                 throw LedgerError.refused(.keyAlreadyEnrolled(identity: existing.identity, at: existing.enrolledIndex))
             }
+            try admitWindow(p, at: event.time)
         case .keyUpdated(let p):
             let raw = try publicKeyBytes(p.publicKey, identity: p.identity, subject: statement.subjectDigest)
             guard !p.roles.isEmpty else { throw LedgerError.refused(.noRoles) }

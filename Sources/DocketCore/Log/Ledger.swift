@@ -110,7 +110,7 @@ public final class Ledger {
             throw LedgerError.schemaMismatch(path: path, found: schema, supported: Schema.version)
         }
         // A ledger made before workload identity gains its (empty) tables when it can be written.
-        if try !connection.hasTable("attested_keys") { try? connection.createTables() }
+        if try !connection.hasTable("key_lifetimes") { try? connection.createTables() }
         projector = Projector(db: connection, log: log)
     }
 

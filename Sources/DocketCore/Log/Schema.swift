@@ -26,7 +26,7 @@ enum Schema {
         ("incidents", "digest, environment, incident"), ("checks", "digest, name"), ("tags", "repository, tag"),
         ("tag_moves", "idx, repository, tag"), ("tag_history", "repository, tag, idx"), ("drift", "idx"),
         ("break_glass", "idx"), ("gate_evidence", "digest, slot"), ("oidc_issuers", "issuer, idx"),
-        ("attested_keys", "key_id"),
+        ("attested_keys", "key_id"), ("key_lifetimes", "key_id"),
     ]
 
     /// Each webhook's delivery position (``Ledger/leaseWebhook(_:holder:start:)``); created on open for a ledger
@@ -92,5 +92,7 @@ enum Schema {
         CREATE TABLE IF NOT EXISTS attested_keys(key_id TEXT PRIMARY KEY, idx INTEGER NOT NULL, issuer TEXT NOT NULL,
             jti TEXT NOT NULL, expires_ms INTEGER NOT NULL, rule TEXT NOT NULL, claims TEXT NOT NULL) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS attested_tokens ON attested_keys(issuer, jti);
+        CREATE TABLE IF NOT EXISTS key_lifetimes(key_id TEXT PRIMARY KEY, not_before_ms INTEGER, not_after_ms INTEGER,
+            source TEXT NOT NULL) WITHOUT ROWID;
         """
 }

@@ -25,11 +25,20 @@ public enum Predicates {
         public var publicKey: String
         public var roles: [Role]
         public var teams: [String]?
-        public init(identity: String, publicKey: String, roles: [Role], teams: [String]? = nil) {
+        /// When the key may sign (RFC 3339, ledger time): from `validAfter`, until before `validBefore` (git's
+        /// `allowed_signers` `valid-after` and `valid-before`).
+        public var validAfter: String?
+        public var validBefore: String?
+        public init(
+            identity: String, publicKey: String, roles: [Role], teams: [String]? = nil, validAfter: String? = nil,
+            validBefore: String? = nil
+        ) {
             self.identity = identity
             self.publicKey = publicKey
             self.roles = roles
             self.teams = teams
+            self.validAfter = validAfter
+            self.validBefore = validBefore
         }
     }
 

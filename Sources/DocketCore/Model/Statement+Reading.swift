@@ -69,7 +69,8 @@ extension Statement {
             return .keyEnrolled(
                 .init(
                     identity: try p.string("identity"), publicKey: try p.string("publicKey"), roles: roles,
-                    teams: try p.optionalStrings("teams")))
+                    teams: try p.optionalStrings("teams"), validAfter: try p.optionalString("validAfter"),
+                    validBefore: try p.optionalString("validBefore")))
         case .keyUpdated:
             return .keyUpdated(
                 .init(

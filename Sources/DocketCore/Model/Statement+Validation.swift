@@ -69,6 +69,11 @@ extension Statement {
             try name(p.identity, "predicate.identity")
             try subjectIsIdentity(p.identity)
             try teams(p.teams ?? [])
+            for (field, value) in [("validAfter", p.validAfter), ("validBefore", p.validBefore)] {
+                if let value, Timestamp(lenient: value) == nil {
+                    throw ModelError.badField(field: "predicate.\(field)", reason: "`\(value)` is not an RFC 3339 time")
+                }
+            }
         case .keyUpdated(let p):
             try name(p.identity, "predicate.identity")
             try subjectIsIdentity(p.identity)

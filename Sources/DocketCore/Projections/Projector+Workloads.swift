@@ -21,6 +21,9 @@ extension Projector {
                 return
             }
             try insertKey(raw: raw, identity: event.signer.identity, roles: event.signer.roles, teams: [], index: index)
+            try db.insert(
+                [.text(SHA256.hash(raw).hex), .null, .integer((try? token.expiry()) ?? 0), .text("oidc")],
+                into: .keyLifetime)
             let iss = token.string("iss") ?? ""
             let rule = try policy(before: event.index)?.policy.workloads.first {
                 $0.issuer == iss && $0.matches(token.claims)
@@ -38,7 +41,34 @@ extension Projector {
         default:
             return
         }
-        attestationCache.removeAll()
+        lifetimeCache.removeAll()
+    }
+
+    /// A key enrolled with `validAfter` / `validBefore` signs only between them.
+    func recordLifetime(_ raw: Data, after: String?, before: String?) throws {
+        let (notBefore, notAfter) = (after.flatMap(Timestamp.init(lenient:)), before.flatMap(Timestamp.init(lenient:)))
+        guard notBefore != nil || notAfter != nil else { return }
+        try db.insert(
+            [
+                .text(SHA256.hash(raw).hex), notBefore.map { .integer($0.milliseconds) } ?? .null,
+                notAfter.map { .integer($0.milliseconds) } ?? .null, .text("enrolment"),
+            ], into: .keyLifetime)
+        lifetimeCache.removeAll()
+    }
+
+    /// When the key `keyID` may sign, if its enrolment or its OIDC token bounds it. Asked only of enrolled keys,
+    /// whose answer was fixed when they were enrolled, so it is kept (emptied with the key cache).
+    func lifetime(keyID: String) throws -> KeyLifetime? {
+        if let cached = lifetimeCache[keyID] { return cached }
+        let found = try db.row(
+            "SELECT not_before_ms, not_after_ms, source FROM key_lifetimes WHERE key_id = $1", [.text(keyID)]
+        ).map {
+            KeyLifetime(
+                notBefore: $0.int64("not_before_ms"), notAfter: $0.int64("not_after_ms"),
+                source: $0.text("source") ?? "")
+        }
+        lifetimeCache[keyID] = found
+        return found
     }
 
     /// The issuer `url` as recorded last before entry `bound`; nil when the ledger does not trust it.
@@ -72,16 +102,14 @@ extension Projector {
         }
     }
 
-    /// How the key `keyID` was attested, if an OIDC token attested it. Asked only of enrolled keys, whose answer
-    /// was fixed when they were enrolled, so it is kept (emptied with the key cache).
+    /// How the key `keyID` was attested, if an OIDC token attested it (one indexed read, only for keys that have a
+    /// lifetime: most keys answer from ``lifetime(keyID:)``'s cache).
     func attestation(keyID: String) throws -> Attestation? {
-        if let cached = attestationCache[keyID] { return cached }
-        let found = try db.row(
+        guard try lifetime(keyID: keyID)?.source == "oidc" else { return nil }
+        return try db.row(
             "SELECT key_id, idx, issuer, jti, expires_ms, rule, claims FROM attested_keys WHERE key_id = $1",
             [.text(keyID)]
         ).map(Self.attestation)
-        attestationCache[keyID] = found
-        return found
     }
 
     /// The entry whose token had this `jti` from this issuer, if any.
@@ -102,4 +130,12 @@ extension Projector {
             jti: row.text("jti") ?? "", expiresMs: row.int64("expires_ms") ?? 0, rule: row.text("rule") ?? "",
             claims: claims)
     }
+}
+
+/// When a key may sign (ledger time, milliseconds): from `notBefore`, until before `notAfter`; `source` says
+/// what bounds it (`oidc`: its token's `exp`; `enrolment`: `validAfter` / `validBefore`).
+struct KeyLifetime: Sendable, Equatable {
+    var notBefore: Int64?
+    var notAfter: Int64?
+    var source: String
 }

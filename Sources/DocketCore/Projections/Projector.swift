@@ -62,7 +62,7 @@ final class Projector {
     /// own row at the same index, read in the same snapshot (so the same bytes that were checked).
     var storedBytes: ((Int) throws -> Data?)?
     var keyCache: [String: KeyRecord?] = [:]
-    var attestationCache: [String: Attestation?] = [:]
+    var lifetimeCache: [String: KeyLifetime?] = [:]
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
     /// True while a batch is integrated (``beginBatch(size:statements:payloadHashes:)``): under the head lock,
@@ -126,6 +126,7 @@ final class Projector {
         case .keyEnrolled(let p):
             if let raw = Data(anyBase64: p.publicKey) {
                 try insertKey(raw: raw, identity: p.identity, roles: p.roles, teams: p.teams ?? [], index: index)
+                try recordLifetime(raw, after: p.validAfter, before: p.validBefore)
             }
         case .keyUpdated(let p):
             if let raw = Data(anyBase64: p.publicKey) {
@@ -209,7 +210,7 @@ final class Projector {
         batching = false
         facts = nil
         keyCache.removeAll()
-        attestationCache.removeAll()
+        lifetimeCache.removeAll()
         latestPolicy = nil
     }
 

@@ -77,6 +77,12 @@ extension RowShape {
             .text("claims"),
         ],
         key: ["key_id"], conflict: .replace)
+    static let keyLifetime = RowShape(
+        table: "key_lifetimes",
+        columns: [
+            .text("key_id"), .optionalInteger("not_before_ms"), .optionalInteger("not_after_ms"), .text("source"),
+        ],
+        key: ["key_id"], conflict: .replace)
     /// The first event of a slot is kept (the first `built`, each producer's first event).
     static let firstEvidence = RowShape(
         table: "gate_evidence", columns: [.text("digest"), .text("slot"), .integer("idx")], key: ["digest", "slot"],

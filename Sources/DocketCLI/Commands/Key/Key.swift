@@ -7,6 +7,6 @@ extension Docket {
         static let configuration = CommandConfiguration(
             commandName: "key",
             abstract: "Generate, enrol, update, revoke and list signing keys.",
-            subcommands: [Generate.self, Enroll.self, Update.self, Revoke.self, List.self])
+            subcommands: [Generate.self, Enroll.self, ImportAllowedSigners.self, Update.self, Revoke.self, List.self])
     }
 }
