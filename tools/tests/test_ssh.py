@@ -210,18 +210,24 @@ def test_a_security_key_signature_is_checked_by_both_verifiers_and_ssh_keygen(le
     (tmp_path / "grace.pub").write_text(public_line + " grace\n")
     s.ledger.must(["key", "enroll", tmp_path / "grace.pub", "--identity", "grace@example.com", "--role", "approver",
                    "--key", s.ledger.admin_key])
-    payload = ss.statement("approved", REPO, s.digest, s.ledger.origin, s.ledger.ledger_id, environment="production")
     kind = b"application/vnd.in-toto+json"
-    message = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
-    signed = (b"SSHSIG" + ssh_string(b"docket") + ssh_string(b"") + ssh_string(b"sha512")
-              + ssh_string(hashlib.sha512(message).digest()))
-    flags, counter = b"\x01", (7).to_bytes(4, "big")
-    sig = device.sign(hashlib.sha256(b"ssh:").digest() + flags + counter + hashlib.sha256(signed).digest()).signature
-    blob = (b"SSHSIG" + (1).to_bytes(4, "big") + ssh_string(key_blob) + ssh_string(b"docket") + ssh_string(b"")
-            + ssh_string(b"sha512") + ssh_string(ssh_string(b"sk-ssh-ed25519@openssh.com") + ssh_string(sig)
-                                                + flags + counter))
-    envelope = {"payloadType": kind.decode(), "payload": base64.b64encode(payload).decode(),
+
+    def sk_envelope(predicate_kind, count):
+        payload = ss.statement(predicate_kind, REPO, s.digest, s.ledger.origin, s.ledger.ledger_id,
+                               environment="production")
+        message = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+        signed = (b"SSHSIG" + ssh_string(b"docket") + ssh_string(b"") + ssh_string(b"sha512")
+                  + ssh_string(hashlib.sha512(message).digest()))
+        flags, counter = b"\x01", count.to_bytes(4, "big")
+        sig = device.sign(hashlib.sha256(b"ssh:").digest() + flags + counter
+                          + hashlib.sha256(signed).digest()).signature
+        blob = (b"SSHSIG" + (1).to_bytes(4, "big") + ssh_string(key_blob) + ssh_string(b"docket") + ssh_string(b"")
+                + ssh_string(b"sha512") + ssh_string(ssh_string(b"sk-ssh-ed25519@openssh.com") + ssh_string(sig)
+                                                    + flags + counter))
+        return {"payloadType": kind.decode(), "payload": base64.b64encode(payload).decode(),
                 "signatures": [{"keyid": hashlib.sha256(raw).hexdigest(), "sig": base64.b64encode(blob).decode()}]}
+
+    envelope = sk_envelope("approved", 7)
     checked = ssh_verify(tmp_path, envelope, "grace@example.com", public_line)
     assert checked.returncode == 0, checked
     res = s.submit(json.dumps(envelope).encode(), "sk")
@@ -231,3 +237,11 @@ def test_a_security_key_signature_is_checked_by_both_verifiers_and_ssh_keygen(le
     bundle = tmp_path / "bundle.jsonl"
     s.ledger.export(bundle)
     assert docket.verify_bundle([bundle]).rc == 0
+    # The same counter again: a cloned key? Admitted (the signature is genuine), reported by both verifiers.
+    assert s.submit(json.dumps(sk_envelope("withdrawn", 7)).encode(), "sk-again").rc == 0
+    swift = s.ledger.verify()
+    assert swift.rc == 1 and "counter 7, not above 7" in swift.out, swift.describe()
+    again = tmp_path / "again.jsonl"
+    s.ledger.export(again)
+    independent = docket.verify_bundle([again])
+    assert independent.rc == 1 and "counter 7, not above 7" in independent.out, independent.describe()

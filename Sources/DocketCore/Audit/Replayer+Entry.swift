@@ -122,6 +122,23 @@ extension Replayer {
                     position, "entry", "\(label): stored signer column does not name the key that signed it")
             }
             if event.kind == .promoted { report.promotionsChecked += 1 }
+            checkCounter(candidate.envelope, event, label: label)
         }
+    }
+
+    /// A security key's signature counter must increase from one signature to the next (both 0: a key that keeps
+    /// no counter).
+    private func checkCounter(_ envelope: Envelope, _ event: LedgerEvent, label: String) {
+        guard let sig = envelope.signatures.first?.sig, sig.count != 64,
+            let counter = SSHSignature(blob: sig)?.counter
+        else { return }
+        let keyID = event.signer.keyID
+        if let last = securityKeyCounters[keyID], counter <= last.counter, counter != 0 || last.counter != 0 {
+            report.problem(
+                event.index, "signature",
+                "\(label): the security key of \(event.signer.identity) signed with counter \(counter), not above \(last.counter) at entry \(last.index) (a cloned key?)"
+            )
+        }
+        securityKeyCounters[keyID] = (max(counter, securityKeyCounters[keyID]?.counter ?? 0), event.index)
     }
 }

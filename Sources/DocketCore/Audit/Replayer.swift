@@ -13,6 +13,9 @@ final class Replayer {
     var frontier = MerkleFrontier()
     var lastTime: Int64 = 0
     var expectedIndex = 0
+    /// Each security key's last signature counter and the entry it was in (a counter that does not increase is
+    /// reported: the key may have been cloned).
+    var securityKeyCounters: [String: (counter: UInt32, index: Int)] = [:]
     /// How far stored indexes (and indexes inside the entries) are shifted from positions, so a shift is reported once.
     var columnShift = 0
     var entryShift = 0
