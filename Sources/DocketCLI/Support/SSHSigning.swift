@@ -72,7 +72,10 @@ struct SSHAgentSigner: EnvelopeSigner {
             var out = [UInt8](repeating: 0, count: count)
             var got = 0
             while got < count {
-                let n = out.withUnsafeMutableBytes { recv(fd, $0.baseAddress! + got, count - got, 0) }
+                let n = out.withUnsafeMutableBytes { buffer in
+                    guard let base = buffer.baseAddress else { return -1 }
+                    return recv(fd, base + got, count - got, 0)
+                }
                 guard n > 0 else { throw CLIError.failure("ssh-agent at \(path) did not answer") }
                 got += n
             }
