@@ -64,10 +64,10 @@ def ssh_verify(tmp_path, envelope, identity, public_line, namespace="docket"):
 
 
 class Story:
-    def __init__(self, ledger, docket, tmp):
+    def __init__(self, ledger, docket, tmp, policy_text=POLICY):
         self.ledger, self.d, self.tmp = ledger, docket, tmp
         policy = ledger.dir / "policy.yaml"
-        policy.write_text(POLICY)
+        policy.write_text(policy_text)
         ledger.must(["policy", "set", policy, "--key", ledger.admin_key])
         self.digest = ss.hex_digest("ssh " + str(tmp))
         self.image = "%s@sha256:%s" % (REPO, self.digest)
@@ -200,35 +200,45 @@ def ssh_string(data):
     return len(data).to_bytes(4, "big") + data
 
 
-def test_a_security_key_signature_is_checked_by_both_verifiers_and_ssh_keygen(ledger_factory, docket, tmp_path):
-    """An sk-ssh-ed25519@openssh.com key, made here and signing as a FIDO authenticator does (flags, counter)."""
-    s = Story(ledger_factory("ssh-sk"), docket, tmp_path)
-    device = SigningKey(hashlib.sha256(b"security key " + str(tmp_path).encode()).digest())
-    raw = bytes(device.verify_key)
-    key_blob = ssh_string(b"sk-ssh-ed25519@openssh.com") + ssh_string(raw) + ssh_string(b"ssh:")
-    public_line = "sk-ssh-ed25519@openssh.com " + base64.b64encode(key_blob).decode()
-    (tmp_path / "grace.pub").write_text(public_line + " grace\n")
-    s.ledger.must(["key", "enroll", tmp_path / "grace.pub", "--identity", "grace@example.com", "--role", "approver",
-                   "--key", s.ledger.admin_key])
-    kind = b"application/vnd.in-toto+json"
+class SecurityKey:
+    """An sk-ssh-ed25519@openssh.com key made here, signing SSHSIGs as a FIDO authenticator does: the Ed25519
+    signature covers SHA-256(application), the flags, the counter and SHA-256 of the signed data."""
 
-    def sk_envelope(predicate_kind, count):
-        payload = ss.statement(predicate_kind, REPO, s.digest, s.ledger.origin, s.ledger.ledger_id,
+    def __init__(self, label):
+        self.device = SigningKey(hashlib.sha256(b"security key " + label.encode()).digest())
+        self.raw = bytes(self.device.verify_key)
+        self.blob = ssh_string(b"sk-ssh-ed25519@openssh.com") + ssh_string(self.raw) + ssh_string(b"ssh:")
+        self.line = "sk-ssh-ed25519@openssh.com " + base64.b64encode(self.blob).decode()
+
+    def envelope(self, story, kind, count, flags=1):
+        payload = ss.statement(kind, REPO, story.digest, story.ledger.origin, story.ledger.ledger_id,
                                environment="production")
-        message = b"DSSEv1 %d %s %d %s" % (len(kind), kind, len(payload), payload)
+        payload_type = b"application/vnd.in-toto+json"
+        message = b"DSSEv1 %d %s %d %s" % (len(payload_type), payload_type, len(payload), payload)
         signed = (b"SSHSIG" + ssh_string(b"docket") + ssh_string(b"") + ssh_string(b"sha512")
                   + ssh_string(hashlib.sha512(message).digest()))
-        flags, counter = b"\x01", count.to_bytes(4, "big")
-        sig = device.sign(hashlib.sha256(b"ssh:").digest() + flags + counter
-                          + hashlib.sha256(signed).digest()).signature
-        blob = (b"SSHSIG" + (1).to_bytes(4, "big") + ssh_string(key_blob) + ssh_string(b"docket") + ssh_string(b"")
+        tail = bytes([flags]) + count.to_bytes(4, "big")
+        sig = self.device.sign(hashlib.sha256(b"ssh:").digest() + tail + hashlib.sha256(signed).digest()).signature
+        blob = (b"SSHSIG" + (1).to_bytes(4, "big") + ssh_string(self.blob) + ssh_string(b"docket") + ssh_string(b"")
                 + ssh_string(b"sha512") + ssh_string(ssh_string(b"sk-ssh-ed25519@openssh.com") + ssh_string(sig)
-                                                    + flags + counter))
-        return {"payloadType": kind.decode(), "payload": base64.b64encode(payload).decode(),
-                "signatures": [{"keyid": hashlib.sha256(raw).hexdigest(), "sig": base64.b64encode(blob).decode()}]}
+                                                    + tail))
+        return {"payloadType": payload_type.decode(), "payload": base64.b64encode(payload).decode(),
+                "signatures": [{"keyid": hashlib.sha256(self.raw).hexdigest(),
+                                "sig": base64.b64encode(blob).decode()}]}
 
-    envelope = sk_envelope("approved", 7)
-    checked = ssh_verify(tmp_path, envelope, "grace@example.com", public_line)
+    def enroll(self, story, identity):
+        path = story.tmp / (identity + ".pub")
+        path.write_text(self.line + " " + identity + "\n")
+        story.ledger.must(["key", "enroll", path, "--identity", identity, "--role", "approver",
+                           "--key", story.ledger.admin_key])
+
+
+def test_a_security_key_signature_is_checked_by_both_verifiers_and_ssh_keygen(ledger_factory, docket, tmp_path):
+    s = Story(ledger_factory("ssh-sk"), docket, tmp_path)
+    grace = SecurityKey(str(tmp_path))
+    grace.enroll(s, "grace@example.com")
+    envelope = grace.envelope(s, "approved", 7)
+    checked = ssh_verify(tmp_path, envelope, "grace@example.com", grace.line)
     assert checked.returncode == 0, checked
     res = s.submit(json.dumps(envelope).encode(), "sk")
     assert res.rc == 0, res.describe()
@@ -238,10 +248,43 @@ def test_a_security_key_signature_is_checked_by_both_verifiers_and_ssh_keygen(le
     s.ledger.export(bundle)
     assert docket.verify_bundle([bundle]).rc == 0
     # The same counter again: a cloned key? Admitted (the signature is genuine), reported by both verifiers.
-    assert s.submit(json.dumps(sk_envelope("withdrawn", 7)).encode(), "sk-again").rc == 0
+    assert s.submit(json.dumps(grace.envelope(s, "withdrawn", 7)).encode(), "sk-again").rc == 0
     swift = s.ledger.verify()
     assert swift.rc == 1 and "counter 7, not above 7" in swift.out, swift.describe()
     again = tmp_path / "again.jsonl"
     s.ledger.export(again)
     independent = docket.verify_bundle([again])
     assert independent.rc == 1 and "counter 7, not above 7" in independent.out, independent.describe()
+
+
+def test_user_presence_counts_only_touched_security_keys(ledger_factory, docket, tmp_path):
+    s = Story(ledger_factory("ssh-presence"), docket, tmp_path,
+              POLICY.replace("approvals: {min: 1, roles: [approver]}",
+                             "approvals: {min: 1, roles: [approver], userPresence: true}"))
+    shown = s.run("policy", "show")
+    assert "signed by a security key with user presence" in shown.out, shown.describe()
+    plain = keygen(tmp_path / "henry", "henry")
+    s.ledger.must(["key", "enroll", str(plain) + ".pub", "--identity", "henry@example.com", "--role", "approver",
+                   "--key", s.ledger.admin_key])
+    assert s.run("approve", s.image, "--env", "production", "--ssh-key", plain).rc == 0
+    ivy, jack = SecurityKey("ivy " + str(tmp_path)), SecurityKey("jack " + str(tmp_path))
+    ivy.enroll(s, "ivy@example.com")
+    jack.enroll(s, "jack@example.com")
+    assert s.submit(json.dumps(ivy.envelope(s, "approved", 1, flags=0)).encode(), "untouched").rc == 0
+    gate = s.run("gate", s.image, "--env", "production")
+    assert gate.rc == 1 and "henry@example.com: not signed with a security key the approver touched" in gate.out
+    assert "ivy@example.com: not signed with a security key the approver touched" in gate.out, gate.out
+    assert s.submit(json.dumps(jack.envelope(s, "approved", 1, flags=1)).encode(), "touched").rc == 0
+    gate = s.run("gate", s.image, "--env", "production")
+    assert gate.rc == 0 and "jack@example.com" in gate.out, gate.describe()
+    rita = tmp_path / "rita.key"
+    s.ledger.must(["key", "generate", "--identity", "rita@example.com", "--out", rita])
+    s.ledger.must(["key", "enroll", str(rita) + ".pub", "--role", "releaser", "--key", s.ledger.admin_key])
+    promoted = s.run("promote", "sha256:" + s.digest, "--to", "production", "--key", rita)
+    assert promoted.rc == 0, promoted.describe()
+    ok, detail = s.ledger.verify().verified_clean()
+    assert ok, detail
+    bundle = tmp_path / "bundle.jsonl"
+    s.ledger.export(bundle)
+    independent = docket.verify_bundle([bundle])
+    assert independent.rc == 0, independent.describe()

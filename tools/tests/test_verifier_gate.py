@@ -488,6 +488,14 @@ def _():
     return w, w.update_key("zed@x", APPROVERS["zed"], ["approver", "releaser"], [], signer=CI)
 
 
+@negative("approval-without-user-presence", "the approver touched (userPresence)")
+def _():
+    w = Writer(rules_policy(approvals={"min": 1, "userPresence": True}))
+    w.ready(D)
+    w.approve(D, "zed")  # a Docket key: no security key's flags
+    return w, w.promote(D)
+
+
 @negative("approval-before-incident-opened", "given before the incident opened")
 def _():
     w = Writer(rules_policy(approvals={"min": 1}))

@@ -48,6 +48,12 @@ public struct Envelope: Sendable, Equatable {
             signatures: [Signature(keyID: signer.publicKey.keyID, sig: sig)])
     }
 
+    /// The flags of a security key's signature (``SSHSignature/flags``); nil for other signatures.
+    public var authenticatorFlags: UInt8? {
+        guard let sig = signatures.first?.sig, sig.count != 64 else { return nil }
+        return SSHSignature(blob: sig)?.flags
+    }
+
     /// True when some signature verifies under `key`: 64 bytes of Ed25519 over the PAE, or an SSHSIG (namespace
     /// `docket`) by the same key over it (``SSHSignature``). The key id is only a hint and is not trusted.
     public func isSigned(by key: PublicKey) -> Bool {

@@ -115,7 +115,8 @@ final class AppendPipeline {
         case .new(let now): time = now
         case .stored(let entry): time = entry.integratedTime
         }
-        let event = LedgerEvent(index: index, time: time, signer: signer, statement: candidate.statement)
+        var event = LedgerEvent(index: index, time: time, signer: signer, statement: candidate.statement)
+        event.authenticatorFlags = candidate.envelope.authenticatorFlags
         var verdict: GateVerdict? = nil
         do {
             verdict = try admission.admit(event)

@@ -25,6 +25,9 @@ public struct LedgerEvent: Sendable {
     public let time: Timestamp
     public let signer: Signer
     public let statement: Statement
+    /// A security key's flags from the signature (bit 0: user present, bit 2: user verified); nil for a key that
+    /// has none (a Docket key, a plain SSH key).
+    public var authenticatorFlags: UInt8? = nil
 
     public init(index: Int, time: Timestamp, signer: Signer, statement: Statement) {
         self.index = index

@@ -58,6 +58,13 @@ extension Gate {
         if let at = c.facts.voidedKeys[event.signer.keyID] {
             return "its key was revoked at entry \(at) with its approvals voided"
         }
+        let flags = event.authenticatorFlags ?? 0
+        if approvals?.userVerification == true, flags & 0x05 != 0x05 {
+            return "not signed with a security key that verified the approver (userVerification)"
+        }
+        if approvals?.userPresence == true, flags & 0x01 == 0 {
+            return "not signed with a security key the approver touched (userPresence)"
+        }
         let who = Array(event.signer.identity.utf8)
         if approvals?.separationOfDuties == true {
             if c.history.producers.contains(who) { return "built or deployed this digest (separation of duties)" }

@@ -114,6 +114,10 @@ public struct Approvals: Sendable, Equatable {
     public var separationOfDuties: Bool
     /// One person counts for one rule only.
     public var distinct: Bool
+    /// An approval counts only when its signature proves the signer touched a security key (the authenticator's
+    /// user-present flag), or also verified themselves to it (user-verified: a PIN or biometric).
+    public var userPresence = false
+    public var userVerification = false
 }
 
 /// Who must approve, and how many: every constraint given must hold.

@@ -2,7 +2,7 @@ import Foundation
 
 extension PolicyReader {
     func approvals(_ value: JSONValue, _ path: String) throws -> Approvals {
-        let shared = ["maxAge", "separationOfDuties", "distinct"]
+        let shared = ["maxAge", "separationOfDuties", "distinct", "userPresence", "userVerification"]
         let ruleFields = ["min", "roles", "identities", "teams"]
         guard case .object(let probe) = value else { throw fail(path, "expected a mapping of fields") }
         let o = try object(value, path, allowed: probe["rules"] != nil ? ["rules"] + shared : ruleFields + shared)
@@ -23,10 +23,14 @@ extension PolicyReader {
         } else {
             rules = [try rule(o, path, name: "approvals")]
         }
-        return Approvals(
+        var approvals = Approvals(
             rules: rules, maxAge: try duration(o["maxAge"], "\(path).maxAge"),
             separationOfDuties: try bool(o["separationOfDuties"], "\(path).separationOfDuties", default: false),
             distinct: try bool(o["distinct"], "\(path).distinct", default: false))
+        approvals.userVerification = try bool(o["userVerification"], "\(path).userVerification", default: false)
+        let presence = try bool(o["userPresence"], "\(path).userPresence", default: false)
+        approvals.userPresence = presence || approvals.userVerification
+        return approvals
     }
 
     func rule(_ o: [String: JSONValue], _ path: String, name: String) throws -> ApprovalRule {

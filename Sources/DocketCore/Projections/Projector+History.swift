@@ -118,7 +118,9 @@ extension Projector {
         else { throw LedgerError.corrupt(.badSignature(entry: index)) }
         var signer = try signer(record, at: index)
         signer.workload = try attestation(keyID: record.keyID)?.describe(identity: record.identity)
-        return LedgerEvent(index: index, time: entry.integratedTime, signer: signer, statement: statement)
+        var event = LedgerEvent(index: index, time: entry.integratedTime, signer: signer, statement: statement)
+        event.authenticatorFlags = entry.envelope.authenticatorFlags
+        return event
     }
 
     /// Every event naming `digest` before entry `bound`, in order.

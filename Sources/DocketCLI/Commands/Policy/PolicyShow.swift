@@ -48,6 +48,11 @@ extension Docket.PolicyCommand {
                 if let maxAge = a.maxAge { text += " within \(maxAge)" }
                 if a.separationOfDuties { text += ", separation of duties" }
                 if a.distinct { text += ", one person per rule" }
+                if a.userVerification {
+                    text += ", signed by a security key with user verification"
+                } else if a.userPresence {
+                    text += ", signed by a security key with user presence"
+                }
                 parts.append("approvals \(text)")
             }
             if !env.checks.isEmpty { parts.append("checks \(env.checks.joined(separator: ", "))") }
