@@ -85,6 +85,22 @@ class Story:
         path.write_bytes(envelope_bytes)
         return self.run("submit", path)
 
+    def promote(self):
+        """A releaser enrolled now promotes the digest to production (the gate must pass)."""
+        rita = self.tmp / "rita.key"
+        self.ledger.must(["key", "generate", "--identity", "rita@example.com", "--out", rita])
+        self.ledger.must(["key", "enroll", str(rita) + ".pub", "--role", "releaser", "--key", self.ledger.admin_key])
+        promoted = self.run("promote", "sha256:" + self.digest, "--to", "production", "--key", rita)
+        assert promoted.rc == 0, promoted.describe()
+
+    def both_verifiers_clean(self):
+        ok, detail = self.ledger.verify().verified_clean()
+        assert ok, detail
+        bundle = self.tmp / "clean.jsonl"
+        self.ledger.export(bundle)
+        independent = self.d.verify_bundle([bundle])
+        assert independent.rc == 0, independent.describe()
+
     def envelope_at(self, index):
         entry = self.ledger.log(since=index, limit=1)[0]
         assert entry["index"] == index
@@ -108,9 +124,6 @@ def test_approve_through_ssh_agent_and_promote_verified_by_ssh_keygen(ledger_fac
     alice, stranger = keygen(tmp_path / "alice", "alice laptop"), keygen(tmp_path / "stranger", "not enrolled")
     for key in (stranger, alice):  # the agent lists a key the ledger does not know first
         subprocess.run(["ssh-add", "-q", str(key)], env=dict(os.environ, **agent), check=True)
-    rita = tmp_path / "rita.key"
-    s.ledger.must(["key", "generate", "--identity", "rita@example.com", "--out", rita])
-    s.ledger.must(["key", "enroll", str(rita) + ".pub", "--role", "releaser", "--key", s.ledger.admin_key])
     no_identity = s.run("key", "enroll", str(alice) + ".pub", "--role", "approver", "--key", s.ledger.admin_key)
     assert no_identity.rc == 2 and "--identity" in no_identity.err, no_identity.describe()
     s.ledger.must(["key", "enroll", str(alice) + ".pub", "--identity", "alice@example.com", "--role", "approver",
@@ -118,19 +131,13 @@ def test_approve_through_ssh_agent_and_promote_verified_by_ssh_keygen(ledger_fac
     approved = s.run("approve", s.image, "--env", "production", "--ssh-agent", "--json", env=agent)
     assert approved.rc == 0, approved.describe()
     index = json.loads(approved.out)["index"]
-    promoted = s.run("promote", "sha256:" + s.digest, "--to", "production", "--key", rita)
-    assert promoted.rc == 0, promoted.describe()
+    s.promote()
     envelope = s.envelope_at(index)
     public_line = " ".join((tmp_path / "alice.pub").read_text().split()[:2])
     checked = ssh_verify(tmp_path, envelope, "alice@example.com", public_line)
     assert checked.returncode == 0 and b'Good "docket" signature' in checked.stdout, checked
     assert ssh_verify(tmp_path, envelope, "alice@example.com", public_line, namespace="git").returncode != 0
-    ok, detail = s.ledger.verify().verified_clean()
-    assert ok, detail
-    bundle = tmp_path / "bundle.jsonl"
-    s.ledger.export(bundle)
-    independent = docket.verify_bundle([bundle])
-    assert independent.rc == 0, independent.describe()
+    s.both_verifiers_clean()
 
 
 def test_approve_with_an_ssh_key_file(ledger_factory, docket, tmp_path):
@@ -277,14 +284,5 @@ def test_user_presence_counts_only_touched_security_keys(ledger_factory, docket,
     assert s.submit(json.dumps(jack.envelope(s, "approved", 1, flags=1)).encode(), "touched").rc == 0
     gate = s.run("gate", s.image, "--env", "production")
     assert gate.rc == 0 and "jack@example.com" in gate.out, gate.describe()
-    rita = tmp_path / "rita.key"
-    s.ledger.must(["key", "generate", "--identity", "rita@example.com", "--out", rita])
-    s.ledger.must(["key", "enroll", str(rita) + ".pub", "--role", "releaser", "--key", s.ledger.admin_key])
-    promoted = s.run("promote", "sha256:" + s.digest, "--to", "production", "--key", rita)
-    assert promoted.rc == 0, promoted.describe()
-    ok, detail = s.ledger.verify().verified_clean()
-    assert ok, detail
-    bundle = tmp_path / "bundle.jsonl"
-    s.ledger.export(bundle)
-    independent = docket.verify_bundle([bundle])
-    assert independent.rc == 0, independent.describe()
+    s.promote()
+    s.both_verifiers_clean()

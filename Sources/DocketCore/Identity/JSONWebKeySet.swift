@@ -44,8 +44,6 @@ public struct JSONWebKeySet: Sendable {
 
     struct Key: Sendable {
         let kid: String
-        /// The key's own `alg`, when the issuer names one: a token must then use exactly that.
-        let algorithm: TokenAlgorithm?
         let material: Material
     }
 
@@ -107,8 +105,9 @@ public struct JSONWebKeySet: Sendable {
         default:
             return nil
         }
+        // A key whose own `alg` is not what its type signs with is not one a token can use.
         if let algorithm, algorithm != material.algorithm { return nil }
-        return Key(kid: kid, algorithm: algorithm, material: material)
+        return Key(kid: kid, material: material)
     }
 
     /// Checks a token's signature with the key its header names. Throws the reason it does not verify.
