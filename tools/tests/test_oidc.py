@@ -513,3 +513,21 @@ def test_trust_oidc_fetch_follows_the_discovery_document_and_refresh_appends_onl
     plain = setup.run("trust", "oidc", "add", "--issuer", "http://ci.example.com", "--jwks-file",
                       setup.ledger.dir / "github.jwks", *admin)
     assert plain.rc == 2 and "https://" in plain.err, plain.describe()
+
+
+def test_a_ledger_made_before_workload_identity_reads_and_verifies(ledger_factory, docket):
+    """A ledger file from the version before (no identity tables), read with commands that open it read-only:
+    nothing fails for want of the new tables; the first write adds them."""
+    ledger = ledger_factory("pre-identity")
+    image = "%s@%s" % (PAY_REPO, digest("before identity"))
+    ledger.must(["record", "built", image.replace("acme/payments", "reliability/app"), "--key", ledger.ci_key])
+    subprocess.run(["sqlite3", str(ledger.path),
+                    "DROP TABLE key_lifetimes; DROP TABLE attested_keys; DROP TABLE oidc_issuers;"], check=True)
+    for args in (["trust", "oidc", "list"], ["log"], ["key", "list"], ["status"], ["verify"]):
+        res = docket.run(args, ledger=ledger.path, timeout=60)
+        assert res.rc == 0, res.describe()
+    assert "no OIDC issuer is trusted" in docket.run(["trust", "oidc", "list"], ledger=ledger.path).out
+    ledger.must(["record", "built", "registry.example/reliability/app@%s" % digest("after"), "--key", ledger.ci_key])
+    tables = subprocess.run(["sqlite3", str(ledger.path), "SELECT name FROM sqlite_master WHERE type='table'"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    assert {"key_lifetimes", "attested_keys", "oidc_issuers"} <= set(tables)

@@ -258,3 +258,13 @@ extension Projector {
         ).map(Self.timelineEntry)
     }
 }
+
+extension Projector {
+    static func rolesText(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
+
+    /// Teams as stored: sorted by bytes, each once, joined by newlines (a team name holds no newline).
+    static func teamsText(_ teams: [String]) -> String {
+        Set(teams.map { Array($0.utf8) }).sorted { $0.lexicographicallyPrecedes($1) }
+            .map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
+    }
+}

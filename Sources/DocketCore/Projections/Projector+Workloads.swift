@@ -60,6 +60,7 @@ extension Projector {
     /// whose answer was fixed when they were enrolled, so it is kept (emptied with the key cache).
     func lifetime(keyID: String) throws -> KeyLifetime? {
         if let cached = lifetimeCache[keyID] { return cached }
+        guard try hasIdentityTables() else { return nil }
         let found = try db.row(
             "SELECT not_before_ms, not_after_ms, source FROM key_lifetimes WHERE key_id = $1", [.text(keyID)]
         ).map {
@@ -73,6 +74,7 @@ extension Projector {
 
     /// The issuer `url` as recorded last before entry `bound`; nil when the ledger does not trust it.
     func issuer(_ url: String, before bound: Int = Int.max) throws -> OIDCIssuer? {
+        guard try hasIdentityTables() else { return nil }
         let row = try db.row(
             "SELECT idx, audience, algorithms, jwks FROM oidc_issuers WHERE issuer = $1 AND idx < $2 ORDER BY idx DESC LIMIT 1",
             [.text(url), .int(bound)])
@@ -81,7 +83,8 @@ extension Projector {
 
     /// Every trusted issuer as recorded last, by URL.
     func issuers() throws -> [OIDCIssuer] {
-        try db.rows(
+        guard try hasIdentityTables() else { return [] }
+        return try db.rows(
             "SELECT issuer, idx, audience, algorithms, jwks FROM oidc_issuers o WHERE idx = (SELECT MAX(idx) FROM oidc_issuers WHERE issuer = o.issuer) ORDER BY issuer",
             []
         ).map { try Self.issuer($0.text("issuer") ?? "", $0) }
@@ -114,7 +117,8 @@ extension Projector {
 
     /// The entry whose token had this `jti` from this issuer, if any.
     func attestation(issuer: String, jti: String) throws -> Attestation? {
-        try db.row(
+        guard try hasIdentityTables() else { return nil }
+        return try db.row(
             "SELECT key_id, idx, issuer, jti, expires_ms, rule, claims FROM attested_keys WHERE issuer = $1 AND jti = $2",
             [.text(issuer), .text(jti)]
         ).map(Self.attestation)
@@ -129,6 +133,16 @@ extension Projector {
             keyID: row.text("key_id") ?? "", index: row.int("idx") ?? 0, issuer: row.text("issuer") ?? "",
             jti: row.text("jti") ?? "", expiresMs: row.int64("expires_ms") ?? 0, rule: row.text("rule") ?? "",
             claims: claims)
+    }
+}
+
+extension Projector {
+    /// Whether the store has workload identity's tables (asked once per projector).
+    func hasIdentityTables() throws -> Bool {
+        if let known = identityTables { return known }
+        let present = try db.hasTable("key_lifetimes")
+        identityTables = present
+        return present
     }
 }
 

@@ -63,6 +63,9 @@ final class Projector {
     var storedBytes: ((Int) throws -> Data?)?
     var keyCache: [String: KeyRecord?] = [:]
     var lifetimeCache: [String: KeyLifetime?] = [:]
+    /// Whether this store has workload identity's tables (a ledger file made before them, opened read-only, has
+    /// none, and then no key has a lifetime and no issuer is trusted).
+    var identityTables: Bool?
     var latestPolicy: (index: Int, policy: Policy)??
     var lastApplied = -1
     /// True while a batch is integrated (``beginBatch(size:statements:payloadHashes:)``): under the head lock,
@@ -221,14 +224,6 @@ final class Projector {
                 .text(digest), .text(environment), .text(event.signer.identity), .integer(Int64(event.index)),
                 .text(state),
             ], into: .approval)
-    }
-
-    static func rolesText(_ roles: [Role]) -> String { Set(roles).sorted().map(\.rawValue).joined(separator: ",") }
-
-    /// Teams as stored: sorted by bytes, each once, joined by newlines (a team name holds no newline).
-    static func teamsText(_ teams: [String]) -> String {
-        Set(teams.map { Array($0.utf8) }).sorted { $0.lexicographicallyPrecedes($1) }
-            .map { String(decoding: $0, as: UTF8.self) }.joined(separator: "\n")
     }
 
     func insertKey(raw: Data, identity: String, roles: [Role], teams: [String], index: Int64) throws {
